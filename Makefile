@@ -1,0 +1,26 @@
+# PGXS build of the spawn extension (C++17). `make && make install` builds and installs;
+# ./scripts/test.sh runs every test suite, ./scripts/run.sh starts a local cluster.
+EXTENSION = spawn
+MODULE_big = spawn
+DATA = sql/spawn--1.0.sql
+SOURCES = $(sort $(wildcard src/*.cpp) $(wildcard bgworker/*.cpp))
+OBJS = $(SOURCES:.cpp=.o)
+
+REGRESS = $(sort $(notdir $(basename $(filter-out sql/spawn--%,$(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --load-extension=spawn
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-register -Werror -fno-omit-frame-pointer
+SHLIB_LINK = -lsodium -lprotobuf-c -lstdc++
+
+# The JIT bitcode targets would need clang; spawn does not ship bitcode.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: format
+format:
+	clang-format -i $(SOURCES) $(wildcard src/*.hpp bgworker/*.hpp test/unit/*.cpp)

@@ -1,0 +1,428 @@
+-- spawn 1.0: catalog, state store and synchronous invocation.
+\echo Use "CREATE EXTENSION spawn" to load this file. \quit
+
+GRANT USAGE ON SCHEMA spawn TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Types a handler sees and returns
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TYPE spawn.value AS (
+  state jsonb,     -- the new state; NULL keeps the current one
+  response jsonb,  -- the reply; NULL means no reply
+  workflow jsonb   -- side effects, broadcast, pipe or forward
+);
+COMMENT ON TYPE spawn.value IS 'What an action handler returns: new state, reply and workflow';
+
+CREATE TYPE spawn.context AS (
+  system text,
+  actor text,      -- the instance's name
+  parent text,     -- the template of an unnamed instance, else NULL
+  action text,
+  revision bigint, -- revision of the state the handler receives
+  caller text,     -- the actor whose handler made this invocation, else NULL
+  metadata jsonb,
+  tags jsonb
+);
+COMMENT ON TYPE spawn.context IS 'The optional third argument of an action handler';
+
+CREATE FUNCTION spawn.reply(response jsonb, state jsonb) RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT ROW(state, response, NULL)::spawn.value $$;
+COMMENT ON FUNCTION spawn.reply(jsonb, jsonb) IS 'Handler result: reply with response and keep state';
+
+CREATE FUNCTION spawn.noreply(state jsonb) RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT ROW(state, NULL, NULL)::spawn.value $$;
+COMMENT ON FUNCTION spawn.noreply(jsonb) IS 'Handler result: no reply, keep state';
+
+-- ---------------------------------------------------------------------------------------------
+-- Catalog
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION spawn._check_name(what text, name text) RETURNS void
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_name';
+COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name is 1-63 bytes without control characters';
+
+CREATE FUNCTION spawn._catalog_changed() RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
+COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
+
+CREATE TABLE spawn.systems (
+  name text PRIMARY KEY,
+  options jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn.systems IS 'Actor systems: namespaces of actors';
+GRANT SELECT ON spawn.systems TO PUBLIC;
+INSERT INTO spawn.systems (name) VALUES ('spawn-system');
+
+CREATE TABLE spawn._definitions (
+  id serial PRIMARY KEY,
+  system text NOT NULL REFERENCES spawn.systems (name),
+  name text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('named', 'unnamed', 'pooled')),
+  state_type text NOT NULL,
+  stateful boolean NOT NULL,
+  deactivate_timeout bigint NOT NULL,
+  snapshot_timeout bigint NOT NULL,
+  actions jsonb NOT NULL,
+  timers jsonb NOT NULL,
+  channels jsonb NOT NULL,
+  tags jsonb NOT NULL,
+  registered_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (system, name)
+);
+COMMENT ON TABLE spawn._definitions IS 'Actor definitions (internal; read spawn.definitions)';
+
+CREATE TABLE spawn._handlers (
+  definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
+  action text NOT NULL,
+  function regprocedure NOT NULL,
+  takes_context boolean NOT NULL,
+  returns_jsonb boolean NOT NULL,
+  PRIMARY KEY (definition_id, action)
+);
+COMMENT ON TABLE spawn._handlers IS 'Resolved handler function of each action (internal)';
+
+CREATE TABLE spawn._instances (
+  id bigserial PRIMARY KEY,
+  system text NOT NULL,
+  name text NOT NULL,
+  definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
+  status text NOT NULL DEFAULT 'inactive' CHECK (status IN ('active', 'inactive')),
+  revision bigint NOT NULL DEFAULT 0,
+  key_id bigint,          -- id of the key that sealed the ciphertext
+  nonce bytea,            -- 24 random bytes per write
+  ciphertext bytea,       -- XChaCha20-Poly1305 of the state, bound to (system, name, revision)
+  created_at timestamptz NOT NULL DEFAULT now(),
+  activated_at timestamptz,
+  last_activity timestamptz,
+  state_updated_at timestamptz,
+  UNIQUE (system, name)
+) WITH (fillfactor = 70);
+COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state (internal; read spawn.actors)';
+CREATE INDEX ON spawn._instances (definition_id);
+
+SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
+SELECT pg_catalog.pg_extension_config_dump('spawn._definitions', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._definitions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._handlers', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._instances', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._instances_id_seq', '');
+
+CREATE VIEW spawn.definitions AS
+  SELECT system, name, kind, state_type, stateful, actions, timers, channels, tags,
+         deactivate_timeout, snapshot_timeout, registered_at, updated_at
+  FROM spawn._definitions;
+COMMENT ON VIEW spawn.definitions IS 'Registered actor definitions';
+GRANT SELECT ON spawn.definitions TO PUBLIC;
+
+CREATE VIEW spawn.actors AS
+  SELECT i.system, i.name, d.kind,
+         CASE WHEN d.kind = 'unnamed' THEN d.name END AS parent,
+         i.revision, i.status, i.created_at, i.activated_at, i.last_activity, i.state_updated_at
+  FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id;
+COMMENT ON VIEW spawn.actors IS 'Actor instances with kind, parent, revision and activation status (no state)';
+GRANT SELECT ON spawn.actors TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Registration
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION spawn.create_system(name text, options jsonb DEFAULT '{}') RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM spawn._check_name('system', name);
+  IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+    RAISE EXCEPTION 'system options must be a jsonb object'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass options => ''{}''.';
+  END IF;
+  INSERT INTO spawn.systems (name, options) VALUES (create_system.name, create_system.options);
+EXCEPTION WHEN unique_violation THEN
+  RAISE EXCEPTION 'actor system "%" already exists', create_system.name
+    USING ERRCODE = 'duplicate_object';
+END
+$$;
+COMMENT ON FUNCTION spawn.create_system(text, jsonb) IS 'Creates an actor system (a namespace of actors)';
+
+CREATE FUNCTION spawn._require_system(system text) RETURNS void
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM spawn._check_name('system', system);
+  IF NOT EXISTS (SELECT 1 FROM spawn.systems s WHERE s.name = _require_system.system) THEN
+    RAISE EXCEPTION 'actor system "%" does not exist', system
+      USING ERRCODE = 'undefined_object',
+            HINT = format('Create it with spawn.create_system(%L).', system);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._require_system(text) IS 'Raises 42704 unless the actor system exists';
+
+-- Resolves a handler given as a function name (or a full signature) to a function with the
+-- shape (jsonb, jsonb[, spawn.context]) returning spawn.value or jsonb.
+CREATE FUNCTION spawn._resolve_handler(action text, function_name text,
+    OUT function regprocedure, OUT takes_context boolean, OUT returns_jsonb boolean)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p pg_proc;
+  shape constant text := 'A handler takes (state jsonb, payload jsonb) or (state jsonb, payload jsonb, ctx spawn.context) and returns spawn.value or jsonb.';
+BEGIN
+  IF function_name IS NULL OR function_name = '' THEN
+    RAISE EXCEPTION 'handler of action "%" must be a function name', action
+      USING ERRCODE = 'invalid_parameter_value', HINT = shape;
+  END IF;
+  IF strpos(function_name, '(') > 0 THEN
+    function := to_regprocedure(function_name);
+  ELSE
+    function := coalesce(to_regprocedure(function_name || '(jsonb, jsonb, spawn.context)'),
+                         to_regprocedure(function_name || '(jsonb, jsonb)'));
+  END IF;
+  IF function IS NULL THEN
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = (parse_ident(split_part(function_name, '(', 1)))[
+                 array_length(parse_ident(split_part(function_name, '(', 1)), 1)]) THEN
+      RAISE EXCEPTION 'handler function % of action "%" has the wrong signature', function_name, action
+        USING ERRCODE = 'invalid_function_definition', HINT = shape;
+    END IF;
+    RAISE EXCEPTION 'handler function % of action "%" does not exist', function_name, action
+      USING ERRCODE = 'undefined_function', HINT = shape;
+  END IF;
+  SELECT * INTO p FROM pg_proc WHERE oid = function;
+  takes_context := p.pronargs = 3;
+  returns_jsonb := p.prorettype = 'jsonb'::regtype;
+  IF p.prokind <> 'f' OR p.proretset
+     OR p.prorettype NOT IN ('spawn.value'::regtype, 'jsonb'::regtype)
+     OR p.proargtypes[0] <> 'jsonb'::regtype OR p.proargtypes[1] <> 'jsonb'::regtype
+     OR p.pronargs NOT IN (2, 3)
+     OR (p.pronargs = 3 AND p.proargtypes[2] <> 'spawn.context'::regtype) THEN
+    RAISE EXCEPTION 'handler function % of action "%" has the wrong signature', function, action
+      USING ERRCODE = 'invalid_function_definition', HINT = shape;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves and signature-checks a handler function';
+
+-- Checks the timers and channels options against the actor's actions.
+CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jsonb) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  item jsonb;
+BEGIN
+  IF timers IS NULL OR jsonb_typeof(timers) <> 'array' THEN
+    RAISE EXCEPTION 'timers must be a jsonb array'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"action": "tick", "every_ms": 1000}].';
+  END IF;
+  FOR item IN SELECT * FROM jsonb_array_elements(timers) LOOP
+    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'action') <> 'string'
+       OR jsonb_typeof(item->'every_ms') <> 'number' OR (item->>'every_ms')::numeric < 1
+       OR (item->>'every_ms')::numeric <> trunc((item->>'every_ms')::numeric) THEN
+      RAISE EXCEPTION 'invalid timer %', item
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'A timer is {"action": "<action>", "every_ms": <positive integer>}.';
+    END IF;
+    IF NOT actions ? (item->>'action') THEN
+      RAISE EXCEPTION 'timer action "%" is not one of the actor''s actions', item->>'action'
+        USING ERRCODE = 'undefined_function';
+    END IF;
+  END LOOP;
+  IF channels IS NULL OR jsonb_typeof(channels) <> 'array' THEN
+    RAISE EXCEPTION 'channels must be a jsonb array'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"topic": "news", "action": "receive"}].';
+  END IF;
+  FOR item IN SELECT * FROM jsonb_array_elements(channels) LOOP
+    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'topic') <> 'string'
+       OR (item ? 'action' AND jsonb_typeof(item->'action') <> 'string') THEN
+      RAISE EXCEPTION 'invalid channel subscription %', item
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'A subscription is {"topic": "<channel>", "action": "<action>"}; action defaults to "receive".';
+    END IF;
+    PERFORM spawn._check_name('channel', item->>'topic');
+    IF NOT actions ? coalesce(item->>'action', 'receive') THEN
+      RAISE EXCEPTION 'channel action "%" is not one of the actor''s actions', coalesce(item->>'action', 'receive')
+        USING ERRCODE = 'undefined_function';
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
+
+CREATE FUNCTION spawn.register_actor(
+    name text,
+    actions jsonb DEFAULT '{}',
+    system text DEFAULT 'spawn-system',
+    kind text DEFAULT 'named',
+    state_type text DEFAULT 'json',
+    stateful boolean DEFAULT true,
+    deactivate_timeout bigint DEFAULT 30000,
+    snapshot_timeout bigint DEFAULT 10000,
+    timers jsonb DEFAULT '[]',
+    channels jsonb DEFAULT '[]',
+    tags jsonb DEFAULT '{}')
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  def_id integer;
+  old_kind text;
+  action_name text;
+  function_name jsonb;
+  clash record;
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  PERFORM spawn._require_system(system);
+  IF kind IS NULL OR kind NOT IN ('named', 'unnamed', 'pooled') THEN
+    RAISE EXCEPTION 'invalid actor kind "%"', kind
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'The kind is named, unnamed or pooled.';
+  END IF;
+  IF state_type IS NULL OR state_type NOT IN ('json', 'jsonb') THEN
+    RAISE EXCEPTION 'unsupported state type "%"', state_type
+      USING ERRCODE = 'feature_not_supported', HINT = 'States are JSON: use state_type => ''json''.';
+  END IF;
+  IF deactivate_timeout IS NULL OR deactivate_timeout < 1 OR snapshot_timeout IS NULL OR snapshot_timeout < 1 THEN
+    RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be positive milliseconds'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF actions IS NULL OR jsonb_typeof(actions) <> 'object' THEN
+    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
+  END IF;
+  IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN
+    RAISE EXCEPTION 'tags must be a jsonb object' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM spawn._check_schedules(actions, timers, channels);
+
+  -- One registration at a time: definitions and instance names are checked together.
+  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+
+  SELECT i.name, d.name AS parent INTO clash
+    FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
+    WHERE i.system = register_actor.system AND i.name = register_actor.name
+      AND d.name <> register_actor.name;
+  IF FOUND THEN
+    RAISE EXCEPTION 'actor name "%" is taken by an instance of "%"', name, clash.parent
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+
+  SELECT d.id, d.kind INTO def_id, old_kind FROM spawn._definitions d
+    WHERE d.system = register_actor.system AND d.name = register_actor.name;
+  IF FOUND AND old_kind <> kind
+     AND EXISTS (SELECT 1 FROM spawn._instances i WHERE i.definition_id = def_id AND i.name <> register_actor.name) THEN
+    RAISE EXCEPTION 'cannot change actor "%" from % to % while it has instances', name, old_kind, kind
+      USING ERRCODE = 'object_in_use', HINT = 'Unregister the actor first.';
+  END IF;
+
+  INSERT INTO spawn._definitions AS d (system, name, kind, state_type, stateful, deactivate_timeout,
+                                       snapshot_timeout, actions, timers, channels, tags)
+    VALUES (system, name, kind, state_type, stateful AND kind <> 'pooled', deactivate_timeout,
+            snapshot_timeout, actions, timers, channels, tags)
+    ON CONFLICT ON CONSTRAINT _definitions_system_name_key DO UPDATE
+      SET kind = EXCLUDED.kind, state_type = EXCLUDED.state_type, stateful = EXCLUDED.stateful,
+          deactivate_timeout = EXCLUDED.deactivate_timeout,
+          snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
+          timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
+          updated_at = now()
+    RETURNING d.id INTO def_id;
+
+  DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
+  FOR action_name, function_name IN SELECT * FROM jsonb_each(actions) LOOP
+    PERFORM spawn._check_name('action', action_name);
+    IF jsonb_typeof(function_name) <> 'string' THEN
+      RAISE EXCEPTION 'handler of action "%" must be a function name', action_name
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
+    END IF;
+    INSERT INTO spawn._handlers (definition_id, action, function, takes_context, returns_jsonb)
+      SELECT def_id, action_name, r.function, r.takes_context, r.returns_jsonb
+      FROM spawn._resolve_handler(action_name, function_name #>> '{}') r;
+  END LOOP;
+
+  IF kind = 'unnamed' THEN
+    DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = register_actor.name;
+  ELSE
+    INSERT INTO spawn._instances (system, name, definition_id)
+      VALUES (system, name, def_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
+  END IF;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+  IS 'Registers an actor definition, or updates it when it exists';
+
+CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  PERFORM spawn._require_system(system);
+  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  DELETE FROM spawn._definitions d WHERE d.system = unregister_actor.system AND d.name = unregister_actor.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor "%" does not exist in system "%"', name, system
+      USING ERRCODE = 'undefined_object';
+  END IF;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.unregister_actor(text, text) IS 'Removes an actor definition with all its instances and their state';
+
+CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  template record;
+  existing text;
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  PERFORM spawn._check_name('actor', parent);
+  PERFORM spawn._require_system(system);
+  SELECT d.id, d.kind INTO template FROM spawn._definitions d
+    WHERE d.system = spawn_actor.system AND d.name = spawn_actor.parent;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor template "%" does not exist in system "%"', parent, system
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Register it with spawn.register_actor(..., kind => ''unnamed'').';
+  END IF;
+  IF template.kind <> 'unnamed' THEN
+    RAISE EXCEPTION 'actor "%" is a % actor, not an unnamed template', parent, template.kind
+      USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.system = spawn_actor.system AND d.name = spawn_actor.name) THEN
+    RAISE EXCEPTION 'actor name "%" is taken by a registered actor', name
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  INSERT INTO spawn._instances (system, name, definition_id)
+    VALUES (system, name, template.id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
+  IF FOUND THEN
+    RETURN true;
+  END IF;
+  SELECT d.name INTO existing FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
+    WHERE i.system = spawn_actor.system AND i.name = spawn_actor.name;
+  IF existing IS DISTINCT FROM parent THEN
+    RAISE EXCEPTION 'actor "%" already exists with parent "%"', name, existing
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  RETURN false;
+END
+$$;
+COMMENT ON FUNCTION spawn.spawn_actor(text, text, text) IS 'Creates an instance of an unnamed actor; returns false if it already existed';
+
+-- ---------------------------------------------------------------------------------------------
+-- Invocation
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION spawn.invoke(actor text, action text, payload jsonb DEFAULT NULL,
+    system text DEFAULT 'spawn-system', metadata jsonb DEFAULT NULL,
+    register_ref text DEFAULT NULL)
+  RETURNS jsonb
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_invoke';
+COMMENT ON FUNCTION spawn.invoke(text, text, jsonb, text, jsonb, text)
+  IS 'Invokes an action synchronously in the caller''s transaction and returns the reply';
+
+CREATE FUNCTION spawn.state(actor text, system text DEFAULT 'spawn-system') RETURNS jsonb
+  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_state';
+COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an actor (privileged)';
+REVOKE ALL ON FUNCTION spawn.state(text, text) FROM PUBLIC;

@@ -1,0 +1,30 @@
+// The lock key is a 64-bit hash of (system, actor), so no table lookup is needed before locking.
+// Two actors whose hashes collide would merely serialise; correctness never depends on it.
+#include "actor_lock.hpp"
+
+#include "pg.hpp"
+
+extern "C" {
+#include "common/hashfn.h"
+#include "storage/lock.h"
+}
+
+namespace spawn {
+
+// Hashes "system\0actor" and acquires the advisory-class lock.
+void ActorLockAcquire(const char *system, const char *actor) {
+  const size_t system_len = strlen(system);
+  const size_t actor_len = strlen(actor);
+  char *key = static_cast<char *>(palloc(system_len + actor_len + 1));
+  memcpy(key, system, system_len + 1);
+  memcpy(key + system_len + 1, actor, actor_len);
+  const uint64 hash = DatumGetUInt64(hash_any_extended(
+      reinterpret_cast<unsigned char *>(key), static_cast<int>(system_len + actor_len + 1), 0));
+  pfree(key);
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(hash >> 32),
+                       static_cast<uint32>(hash), kActorLockClass);
+  (void)LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+}  // namespace spawn

@@ -1,0 +1,246 @@
+// Cache life cycle: `stale` is set by invalidation callbacks (which must not touch catalogs);
+// CatalogAcquire rebuilds when stale. A rebuild while an invocation is running (a handler that
+// registers an actor) moves the old memory aside instead of freeing it, because frames below
+// still point into it; the old memory is freed when the outermost use ends or the transaction
+// aborts.
+#include "catalog.hpp"
+
+#include <cstring>
+
+#include "pg.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+}
+
+namespace spawn {
+
+namespace {
+
+// Key of the by-name index: system, a unit separator, and name.
+constexpr int kNameKeyBytes = 2 * NAMEDATALEN + 2;
+
+struct ByIdEntry {
+  int32 id;
+  Definition definition;
+};
+
+struct ByNameEntry {
+  char key[kNameKeyBytes];
+  Definition *definition;
+};
+
+MemoryContext cache_context = nullptr;    // holds the current catalog and definitions
+MemoryContext retired_context = nullptr;  // old caches still referenced by running frames
+Catalog *catalog = nullptr;
+HTAB *by_id = nullptr;
+HTAB *by_name = nullptr;
+Oid definitions_relid = InvalidOid;
+bool stale = true;
+bool callbacks_registered = false;
+int use_depth = 0;
+
+// Marks the cache stale when spawn._definitions is invalidated.
+void OnRelcacheInvalidation(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == definitions_relid) stale = true;
+}
+
+// Marks the cache stale when any function changes: a handler may have been replaced.
+void OnProcInvalidation(Datum, int, uint32) { stale = true; }
+
+// Frees retired caches and resets the use count when a transaction ends.
+void OnTransactionEnd(XactEvent event, void *) {
+  if (event != XACT_EVENT_ABORT && event != XACT_EVENT_COMMIT &&
+      event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PREPARE)
+    return;
+  use_depth = 0;
+  if (retired_context != nullptr) MemoryContextReset(retired_context);
+}
+
+// Builds the by-name key.
+void NameKey(const char *system, const char *name, char *key) {
+  snprintf(key, kNameKeyBytes, "%s\x1f%s", system, name);
+}
+
+// Reads a non-null Datum column of the current SPI row.
+Datum ColumnDatum(HeapTuple row, int col, bool *isnull) {
+  return SPI_getbinval(row, SPI_tuptable->tupdesc, col, isnull);
+}
+
+// Looks up the extension's objects (as the calling user: catalogs are public).
+void LoadExtensionObjects(Catalog *cat) {
+  const char *sql =
+      "SELECT 'spawn._definitions'::regclass::oid, c.relowner, "
+      "'spawn.context'::regtype::oid, 'spawn.value'::regtype::oid "
+      "FROM pg_catalog.pg_class c WHERE c.oid = 'spawn._instances'::regclass";
+  if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+    elog(ERROR, "spawn: extension objects are missing");
+  bool isnull;
+  HeapTuple row = SPI_tuptable->vals[0];
+  definitions_relid = DatumGetObjectId(ColumnDatum(row, 1, &isnull));
+  cat->owner = DatumGetObjectId(ColumnDatum(row, 2, &isnull));
+  cat->context_type = DatumGetObjectId(ColumnDatum(row, 3, &isnull));
+  cat->value_type = DatumGetObjectId(ColumnDatum(row, 4, &isnull));
+  cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
+}
+
+// Resolves a handler's function; a dropped function is recorded as InvalidOid.
+void ResolveHandler(Handler *handler, Oid function) {
+  handler->function = InvalidOid;
+  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function))) return;
+  fmgr_info_cxt(function, &handler->flinfo, cache_context);
+  handler->function = function;
+}
+
+// Adds one handler row to its definition.
+void AddHandler(Definition *def, HeapTuple row) {
+  bool isnull;
+  Datum fn = ColumnDatum(row, 8, &isnull);
+  if (isnull) return;  // a definition without actions
+  def->handlers = static_cast<Handler *>(
+      def->handler_count == 0 ? palloc0(sizeof(Handler))
+                              : repalloc(def->handlers, sizeof(Handler) * (def->handler_count + 1)));
+  Handler *h = &def->handlers[def->handler_count++];
+  memset(h, 0, sizeof *h);
+  strlcpy(h->action, SPI_getvalue(row, SPI_tuptable->tupdesc, 7), NAMEDATALEN);
+  strlcpy(h->function_name, SPI_getvalue(row, SPI_tuptable->tupdesc, 11), sizeof h->function_name);
+  h->takes_context = DatumGetBool(ColumnDatum(row, 9, &isnull));
+  h->returns_jsonb = DatumGetBool(ColumnDatum(row, 10, &isnull));
+  ResolveHandler(h, DatumGetObjectId(fn));
+}
+
+// Loads every definition with its handlers into the hash tables.
+void LoadDefinitions(const Catalog *cat) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  const char *sql =
+      "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
+      "h.takes_context, h.returns_jsonb, h.function::text "
+      "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
+      "ORDER BY d.id, h.action";
+  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
+  RestoreUser(&saved);
+  MemoryContext old = MemoryContextSwitchTo(cache_context);
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    HeapTuple row = SPI_tuptable->vals[i];
+    bool isnull, found;
+    int32 id = DatumGetInt32(ColumnDatum(row, 1, &isnull));
+    auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &id, HASH_ENTER, &found));
+    Definition *def = &entry->definition;
+    if (!found) {
+      memset(def, 0, sizeof *def);
+      def->id = id;
+      strlcpy(def->system, SPI_getvalue(row, SPI_tuptable->tupdesc, 2), NAMEDATALEN);
+      strlcpy(def->name, SPI_getvalue(row, SPI_tuptable->tupdesc, 3), NAMEDATALEN);
+      def->kind = static_cast<ActorKind>(SPI_getvalue(row, SPI_tuptable->tupdesc, 4)[0]);
+      def->stateful = DatumGetBool(ColumnDatum(row, 5, &isnull));
+      def->tags = DatumGetJsonbPCopy(ColumnDatum(row, 6, &isnull));
+      char key[kNameKeyBytes];
+      NameKey(def->system, def->name, key);
+      auto *named = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_ENTER, &found));
+      named->definition = def;
+    }
+    AddHandler(def, row);
+  }
+  MemoryContextSwitchTo(old);
+}
+
+// Creates empty hash tables in the cache context.
+void CreateTables() {
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.keysize = sizeof(int32);
+  ctl.entrysize = sizeof(ByIdEntry);
+  ctl.hcxt = cache_context;
+  by_id = hash_create("spawn definitions by id", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  ctl.keysize = kNameKeyBytes;
+  ctl.entrysize = sizeof(ByNameEntry);
+  by_name =
+      hash_create("spawn definitions by name", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+// Throws away the current cache (or retires it while in use) and builds a new one.
+void Rebuild() {
+  if (!callbacks_registered) {
+    CacheRegisterRelcacheCallback(OnRelcacheInvalidation, 0);
+    CacheRegisterSyscacheCallback(PROCOID, OnProcInvalidation, 0);
+    RegisterXactCallback(OnTransactionEnd, nullptr);
+    retired_context = AllocSetContextCreate(TopMemoryContext, "spawn retired catalogs",
+                                            ALLOCSET_SMALL_SIZES);
+    callbacks_registered = true;
+  }
+  if (cache_context != nullptr) {
+    if (use_depth > 0)
+      MemoryContextSetParent(cache_context, retired_context);
+    else
+      MemoryContextDelete(cache_context);
+  }
+  catalog = nullptr;
+  stale = false;  // invalidations arriving while loading mark it stale again
+  cache_context =
+      AllocSetContextCreate(TopMemoryContext, "spawn catalog", ALLOCSET_DEFAULT_SIZES);
+  CreateTables();
+  auto *cat = static_cast<Catalog *>(MemoryContextAllocZero(cache_context, sizeof(Catalog)));
+  MemoryContext old = MemoryContextSwitchTo(cache_context);
+  LoadExtensionObjects(cat);
+  MemoryContextSwitchTo(old);
+  LoadDefinitions(cat);
+  catalog = cat;
+}
+
+}  // namespace
+
+// Returns the catalog, rebuilt when stale.
+Catalog *CatalogAcquire() {
+  if (use_depth == 0 && retired_context != nullptr) MemoryContextReset(retired_context);
+  if (stale || catalog == nullptr) Rebuild();
+  ++use_depth;
+  return catalog;
+}
+
+// Ends one use.
+void CatalogRelease() {
+  if (use_depth > 0) --use_depth;
+}
+
+// Finds a definition by id, reloading once when it is missing (registered meanwhile).
+const Definition *CatalogFindById(int32 id) {
+  auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &id, HASH_FIND, nullptr));
+  if (entry == nullptr) {
+    Rebuild();
+    entry = static_cast<ByIdEntry *>(hash_search(by_id, &id, HASH_FIND, nullptr));
+  }
+  return entry ? &entry->definition : nullptr;
+}
+
+// Finds a definition by name.
+const Definition *CatalogFindByName(const char *system, const char *name) {
+  char key[kNameKeyBytes];
+  NameKey(system, name, key);
+  auto *entry = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_FIND, nullptr));
+  return entry ? entry->definition : nullptr;
+}
+
+// Linear search: definitions have a handful of actions.
+const Handler *DefinitionFindHandler(const Definition *definition, const char *action) {
+  for (int i = 0; i < definition->handler_count; ++i)
+    if (strcmp(definition->handlers[i].action, action) == 0) return &definition->handlers[i];
+  return nullptr;
+}
+
+// Switches to the owner of the extension's tables for the next statements.
+void BecomeOwner(const Catalog *cat, SavedUser *saved) {
+  GetUserIdAndSecContext(&saved->user, &saved->security_context);
+  SetUserIdAndSecContext(cat->owner, saved->security_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+// Restores the caller's identity.
+void RestoreUser(const SavedUser *saved) {
+  SetUserIdAndSecContext(saved->user, saved->security_context);
+}
+
+}  // namespace spawn

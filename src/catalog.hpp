@@ -1,0 +1,78 @@
+// The per-backend cache of actor definitions and their resolved handlers.
+//
+// Definitions are few; instances are many and never cached, so backend memory stays flat however
+// many instances a session touches. The cache is marked stale by a relcache invalidation of
+// spawn._definitions (sent by every registration) or by any change to pg_proc, and rebuilt on
+// the next use that is not nested inside a running invocation.
+#pragma once
+
+#include "pg.hpp"
+
+extern "C" {
+#include "access/tupdesc.h"
+#include "executor/spi.h"
+}
+
+namespace spawn {
+
+enum class ActorKind : char { kNamed = 'n', kUnnamed = 'u', kPooled = 'p' };
+
+// One action of a definition and the function that handles it.
+struct Handler {
+  char action[NAMEDATALEN];
+  Oid function;        // InvalidOid when the function was dropped after registration
+  char function_name[2 * NAMEDATALEN + 2];
+  bool takes_context;  // (state, payload, ctx) instead of (state, payload)
+  bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
+  FmgrInfo flinfo;
+};
+
+// An actor definition as registered.
+struct Definition {
+  int32 id;
+  char system[NAMEDATALEN];
+  char name[NAMEDATALEN];
+  ActorKind kind;
+  bool stateful;
+  Jsonb *tags;
+  int handler_count;
+  Handler *handlers;
+};
+
+// Objects of the extension the invoke path needs.
+struct Catalog {
+  Oid owner;             // owner of the extension's tables; state is read and written as it
+  Oid context_type;      // spawn.context
+  TupleDesc context_desc;
+  Oid value_type;        // spawn.value
+};
+
+// Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is
+// paired with CatalogRelease, which the invoke path does in a PG_FINALLY.
+Catalog *CatalogAcquire();
+
+// Ends a use begun by CatalogAcquire.
+void CatalogRelease();
+
+// Finds a definition by id, reloading the catalog once when it is unknown; NULL if absent.
+const Definition *CatalogFindById(int32 id);
+
+// Finds a definition by system and name; NULL if absent.
+const Definition *CatalogFindByName(const char *system, const char *name);
+
+// Finds the handler of an action; NULL if the definition has none of that name.
+const Handler *DefinitionFindHandler(const Definition *definition, const char *action);
+
+// Saved user identity while the extension's own tables are accessed as their owner.
+struct SavedUser {
+  Oid user;
+  int security_context;
+};
+
+// Switches to the owner of the extension's tables.
+void BecomeOwner(const Catalog *catalog, SavedUser *saved);
+
+// Switches back to the saved user.
+void RestoreUser(const SavedUser *saved);
+
+}  // namespace spawn

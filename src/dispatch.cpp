@@ -1,0 +1,142 @@
+// Handlers run with the caller's privileges: the state table is accessed as the extension's
+// owner only around spawn's own statements (state_store.cpp), never around user code.
+#include "dispatch.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+}
+
+namespace spawn {
+
+namespace {
+
+// Builds the spawn.context row for a call.
+Datum BuildContext(const Catalog *catalog, const HandlerCall *call) {
+  Datum values[8];
+  bool nulls[8] = {false, false, false, false, false, false, false, false};
+  const Definition *def = call->definition;
+  values[0] = CStringGetTextDatum(def->system);
+  values[1] = CStringGetTextDatum(call->actor);
+  values[2] = CStringGetTextDatum(def->name);
+  nulls[2] = def->kind != ActorKind::kUnnamed;
+  values[3] = CStringGetTextDatum(call->action);
+  values[4] = Int64GetDatum(call->revision);
+  values[5] = call->caller ? CStringGetTextDatum(call->caller) : static_cast<Datum>(0);
+  nulls[5] = call->caller == nullptr;
+  values[6] = PointerGetDatum(call->metadata);
+  nulls[6] = call->metadata == nullptr;
+  values[7] = PointerGetDatum(def->tags);
+  HeapTuple tuple = heap_form_tuple(catalog->context_desc, values, nulls);
+  return HeapTupleGetDatum(tuple);
+}
+
+// Raises the error for a handler result of the wrong shape.
+void WrongShape(const HandlerCall *call, const char *detail) {
+  ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                  errmsg("handler %s of action \"%s\" returned an invalid value",
+                         call->handler->function_name, call->action),
+                  errdetail("%s", detail),
+                  errhint("Return spawn.reply(response, state) or spawn.noreply(state), or a "
+                          "jsonb object with the keys \"state\", \"response\" and "
+                          "\"workflow\".")));
+}
+
+// Reads key `name` of a jsonb object as a jsonb value, or NULL when absent or JSON null.
+Jsonb *ObjectField(Jsonb *object, const char *name) {
+  JsonbValue *value = getKeyJsonValueFromContainer(&object->root, name, strlen(name), nullptr);
+  if (value == nullptr || value->type == jbvNull) return nullptr;
+  return JsonbValueToJsonb(value);
+}
+
+// Splits a jsonb-returning handler's object, rejecting unknown keys.
+void SplitJsonbResult(const HandlerCall *call, Jsonb *object, HandlerResult *result) {
+  if (!JB_ROOT_IS_OBJECT(object) || JB_ROOT_IS_SCALAR(object))
+    WrongShape(call, "The jsonb result is not an object.");
+  JsonbIterator *it = JsonbIteratorInit(&object->root);
+  JsonbValue v;
+  JsonbIteratorToken token;
+  while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+    if (token != WJB_KEY) continue;
+    const char *keys[] = {"state", "response", "workflow"};
+    bool known = false;
+    for (const char *key : keys)
+      known |= v.val.string.len == static_cast<int>(strlen(key)) &&
+               memcmp(v.val.string.val, key, v.val.string.len) == 0;
+    if (!known)
+      WrongShape(call, psprintf("Unknown key \"%.*s\" in the jsonb result.", v.val.string.len,
+                                v.val.string.val));
+  }
+  result->state = ObjectField(object, "state");
+  result->response = ObjectField(object, "response");
+  result->workflow = ObjectField(object, "workflow");
+}
+
+// Reads one jsonb attribute of a spawn.value row.
+Jsonb *ValueField(HeapTupleHeader row, int attnum) {
+  bool isnull;
+  Datum d = GetAttributeByNum(row, attnum, &isnull);
+  return isnull ? nullptr : DatumGetJsonbP(d);
+}
+
+// Adds "spawn actor ..., action ..." to errors raised inside a handler.
+void HandlerErrorContext(void *arg) {
+  const auto *call = static_cast<const HandlerCall *>(arg);
+  errcontext("spawn actor \"%s\", action \"%s\"", call->actor, call->action);
+}
+
+}  // namespace
+
+// Calls the handler function through its cached FmgrInfo.
+void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result) {
+  const Handler *h = call->handler;
+  if (!OidIsValid(h->function))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                    errmsg("handler function %s of action \"%s\" no longer exists",
+                           h->function_name, call->action),
+                    errhint("Re-register actor \"%s\" with an existing function.",
+                            call->definition->name)));
+  AclResult acl = pg_proc_aclcheck(h->function, GetUserId(), ACL_EXECUTE);
+  if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->function));
+
+  const int nargs = h->takes_context ? 3 : 2;
+  LOCAL_FCINFO(fcinfo, 3);
+  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&h->flinfo), nargs, InvalidOid,
+                           nullptr, nullptr);
+  fcinfo->args[0].value = PointerGetDatum(call->state);
+  fcinfo->args[0].isnull = false;
+  fcinfo->args[1].value = PointerGetDatum(call->payload);
+  fcinfo->args[1].isnull = call->payload == nullptr;
+  if (h->takes_context) {
+    fcinfo->args[2].value = BuildContext(catalog, call);
+    fcinfo->args[2].isnull = false;
+  }
+  Datum value = 0;
+  bool skipped_strict = h->flinfo.fn_strict && call->payload == nullptr;
+  if (!skipped_strict) {
+    ErrorContextCallback context{error_context_stack, HandlerErrorContext,
+                                 const_cast<HandlerCall *>(call)};
+    error_context_stack = &context;
+    value = FunctionCallInvoke(fcinfo);
+    error_context_stack = context.previous;
+  }
+  if (skipped_strict || fcinfo->isnull)
+    ereport(ERROR,
+            (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+             errmsg("handler %s of action \"%s\" returned null", h->function_name, call->action),
+             skipped_strict ? errdetail("The function is STRICT and the payload was null.") : 0,
+             errhint("Return spawn.reply(response, state) or spawn.noreply(state).")));
+  if (h->returns_jsonb) {
+    SplitJsonbResult(call, DatumGetJsonbP(value), result);
+    return;
+  }
+  HeapTupleHeader row = DatumGetHeapTupleHeader(value);
+  result->state = ValueField(row, 1);
+  result->response = ValueField(row, 2);
+  result->workflow = ValueField(row, 3);
+}
+
+}  // namespace spawn

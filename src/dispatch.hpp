@@ -1,0 +1,33 @@
+// Calling a registered SQL/PL handler function and reading what it returned.
+#pragma once
+
+#include "catalog.hpp"
+#include "pg.hpp"
+
+namespace spawn {
+
+// Everything a handler sees: its arguments and the fields of spawn.context.
+struct HandlerCall {
+  const Definition *definition;
+  const Handler *handler;
+  const char *actor;   // the instance's name
+  const char *action;
+  int64 revision;
+  const char *caller;  // the actor whose handler made this call, or NULL
+  Jsonb *metadata;     // may be NULL
+  Jsonb *state;
+  Jsonb *payload;      // may be NULL
+};
+
+// What a handler returned; each part may be NULL.
+struct HandlerResult {
+  Jsonb *state;     // NULL keeps the current state
+  Jsonb *response;  // NULL means no reply
+  Jsonb *workflow;
+};
+
+// Calls the handler as the current user (after an EXECUTE privilege check) and splits its
+// spawn.value (or jsonb object) into a HandlerResult. Raises on NULL or a wrong shape.
+void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result);
+
+}  // namespace spawn

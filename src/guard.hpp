@@ -1,0 +1,63 @@
+// The bridge between PostgreSQL errors (ereport/longjmp) and C++ exceptions.
+//
+// - SPAWN_FUNCTION declares a SQL-callable function whose body runs inside RunGuarded: any
+//   C++ exception is caught, its message copied, and raised as a PostgreSQL error only after
+//   the catch block has closed.
+// - PgCall runs PostgreSQL code from the C++ zone: an ereport inside becomes a PgException,
+//   which RunGuarded re-raises with its original SQLSTATE, detail and hint.
+// Frames between the two hold plain data only, so a longjmp never skips a destructor.
+#pragma once
+
+#include <exception>
+
+#include "pg.hpp"
+
+namespace spawn {
+
+// A PostgreSQL error caught by PgCall, carried through C++ frames.
+class PgException : public std::exception {
+ public:
+  // Takes ownership of an ErrorData copied out of the error context.
+  explicit PgException(ErrorData *edata) : edata_(edata) {}
+  // The message of the PostgreSQL error.
+  const char *what() const noexcept override { return edata_->message; }
+  // The copied error, re-raised by RunGuarded.
+  ErrorData *edata() const noexcept { return edata_; }
+
+ private:
+  ErrorData *edata_;
+};
+
+// Runs fn(arg); a C++ exception escaping it becomes a PostgreSQL ERROR.
+void RunGuarded(void (*fn)(void *), void *arg);
+
+// Calls a SQL-callable body under RunGuarded and returns its result.
+Datum CallGuarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
+
+// Runs PostgreSQL code; an error it raises is rethrown as PgException. `fn` must not throw.
+template <typename Fn>
+void PgCall(Fn &&fn) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  ErrorData *volatile caught = nullptr;
+  PG_TRY();
+  { fn(); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller_context);
+    caught = CopyErrorData();
+    FlushErrorState();
+  }
+  PG_END_TRY();
+  if (caught != nullptr) throw PgException(caught);
+}
+
+}  // namespace spawn
+
+// Declares the SQL-callable function `name` whose body is written after the macro.
+#define SPAWN_FUNCTION(name)                                                        \
+  static Datum name##_body(PG_FUNCTION_ARGS);                                       \
+  extern "C" {                                                                      \
+  PG_FUNCTION_INFO_V1(name);                                                        \
+  Datum name(PG_FUNCTION_ARGS) { return spawn::CallGuarded(name##_body, fcinfo); } \
+  }                                                                                 \
+  static Datum name##_body(PG_FUNCTION_ARGS)

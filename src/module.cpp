@@ -1,0 +1,24 @@
+// Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
+// in the postmaster and its scheduler workers are registered there.
+#include "guard.hpp"
+#include "keyring.hpp"
+#include "pg.hpp"
+#include "settings.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+// Defines settings and loads the state store key.
+void _PG_init(void) {
+  if (IsBinaryUpgrade) return;
+  if (!process_shared_preload_libraries_in_progress)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("spawn must be loaded via shared_preload_libraries"),
+                    errhint("Add 'spawn' to shared_preload_libraries in postgresql.conf and "
+                            "restart the server.")));
+  spawn::DefineSettings();
+  spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
+}

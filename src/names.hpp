@@ -1,0 +1,19 @@
+// Validation of the names users give to systems, actors, actions and channels.
+#pragma once
+
+#include <cstddef>
+
+namespace spawn {
+
+// Longest accepted name in bytes, the same bound as a PostgreSQL identifier.
+inline constexpr std::size_t kMaxNameBytes = 63;
+
+// Returns nullptr when `name` (of `length` bytes) is acceptable, otherwise a short reason
+// such as "is empty" that completes the sentence "<what> name <reason>".
+const char *NameProblem(const char *name, std::size_t length) noexcept;
+
+// Throws SpawnError (SQLSTATE 42602) when `name` is not acceptable; `what` is "actor",
+// "system", "action", ... and appears in the message.
+void CheckName(const char *what, const char *name, std::size_t length);
+
+}  // namespace spawn

@@ -1,0 +1,28 @@
+// SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
+#include "guard.hpp"
+#include "names.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+}
+
+// spawn._check_name(what text, name text) RETURNS void: raises 42602 for a bad name.
+SPAWN_FUNCTION(spawn_check_name) {
+  if (PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("%s name must not be null",
+                           PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+  const char *what = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  text *name = PG_GETARG_TEXT_PP(1);
+  spawn::CheckName(what, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+  PG_RETURN_VOID();
+}
+
+// spawn._catalog_changed() RETURNS void: at commit, tells every backend to reload definitions.
+SPAWN_FUNCTION(spawn_catalog_changed) {
+  Oid relid = get_relname_relid("_definitions", get_namespace_oid("spawn", false));
+  if (OidIsValid(relid)) CacheInvalidateRelcacheByRelid(relid);
+  PG_RETURN_VOID();
+}

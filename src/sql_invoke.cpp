@@ -1,0 +1,61 @@
+// SQL entry points of the invoke path: spawn.invoke and spawn.state.
+#include "catalog.hpp"
+#include "guard.hpp"
+#include "invoke.hpp"
+#include "names.hpp"
+#include "not_found.hpp"
+#include "state_store.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+namespace {
+
+// Reads a text argument that must not be NULL.
+const char *RequiredText(FunctionCallInfo fcinfo, int arg, const char *what) {
+  if (PG_ARGISNULL(arg))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", what)));
+  return text_to_cstring(PG_GETARG_TEXT_PP(arg));
+}
+
+// Reads an optional jsonb argument.
+Jsonb *OptionalJsonb(FunctionCallInfo fcinfo, int arg) {
+  return PG_ARGISNULL(arg) ? nullptr : PG_GETARG_JSONB_P(arg);
+}
+
+}  // namespace
+
+// spawn.invoke(actor, action, payload, system, metadata, register_ref) RETURNS jsonb
+SPAWN_FUNCTION(spawn_invoke) {
+  spawn::InvokeRequest request{};
+  request.actor = RequiredText(fcinfo, 0, "actor");
+  request.action = RequiredText(fcinfo, 1, "action");
+  request.payload = OptionalJsonb(fcinfo, 2);
+  request.system = RequiredText(fcinfo, 3, "system");
+  request.metadata = OptionalJsonb(fcinfo, 4);
+  request.register_ref = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
+  Jsonb *response = spawn::Invoke(&request);
+  if (response == nullptr) PG_RETURN_NULL();
+  PG_RETURN_JSONB_P(response);
+}
+
+// spawn.state(actor, system) RETURNS jsonb: the decrypted current state, without a lock.
+SPAWN_FUNCTION(spawn_state) {
+  const char *actor = RequiredText(fcinfo, 0, "actor");
+  const char *system = RequiredText(fcinfo, 1, "system");
+  spawn::CheckName("actor", actor, strlen(actor));
+  spawn::CheckName("system", system, strlen(system));
+  MemoryContext caller_context = CurrentMemoryContext;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  spawn::InstanceRow row;
+  if (!spawn::StateFetch(catalog, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  Jsonb *state = spawn::StateDecrypt(&row);
+  MemoryContextSwitchTo(caller_context);
+  Jsonb *copy = static_cast<Jsonb *>(palloc(VARSIZE(state)));
+  memcpy(copy, state, VARSIZE(state));
+  SPI_finish();
+  PG_RETURN_JSONB_P(copy);
+}
