@@ -80,6 +80,7 @@ CREATE TABLE spawn._handlers (
   definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
   action text NOT NULL,
   function regprocedure NOT NULL,
+  signature text NOT NULL,  -- the function as registered, for messages after it is dropped
   takes_context boolean NOT NULL,
   returns_jsonb boolean NOT NULL,
   PRIMARY KEY (definition_id, action)
@@ -162,49 +163,70 @@ END
 $$;
 COMMENT ON FUNCTION spawn._require_system(text) IS 'Raises 42704 unless the actor system exists';
 
--- Resolves a handler given as a function name (or a full signature) to a function with the
--- shape (jsonb, jsonb[, spawn.context]) returning spawn.value or jsonb.
-CREATE FUNCTION spawn._resolve_handler(action text, function_name text,
-    OUT function regprocedure, OUT takes_context boolean, OUT returns_jsonb boolean)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Checks that a function has the shape of a handler: (jsonb, jsonb[, spawn.context]) returning
+-- spawn.value or jsonb. Runs again inside the privileged registration, whatever the caller passed.
+CREATE FUNCTION spawn._handler_shape(action text, function regprocedure,
+    OUT takes_context boolean, OUT returns_jsonb boolean)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   p pg_proc;
-  shape constant text := 'A handler takes (state jsonb, payload jsonb) or (state jsonb, payload jsonb, ctx spawn.context) and returns spawn.value or jsonb.';
 BEGIN
-  IF function_name IS NULL OR function_name = '' THEN
-    RAISE EXCEPTION 'handler of action "%" must be a function name', action
-      USING ERRCODE = 'invalid_parameter_value', HINT = shape;
-  END IF;
-  IF strpos(function_name, '(') > 0 THEN
-    function := to_regprocedure(function_name);
-  ELSE
-    function := coalesce(to_regprocedure(function_name || '(jsonb, jsonb, spawn.context)'),
-                         to_regprocedure(function_name || '(jsonb, jsonb)'));
-  END IF;
-  IF function IS NULL THEN
-    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = (parse_ident(split_part(function_name, '(', 1)))[
-                 array_length(parse_ident(split_part(function_name, '(', 1)), 1)]) THEN
-      RAISE EXCEPTION 'handler function % of action "%" has the wrong signature', function_name, action
-        USING ERRCODE = 'invalid_function_definition', HINT = shape;
-    END IF;
-    RAISE EXCEPTION 'handler function % of action "%" does not exist', function_name, action
-      USING ERRCODE = 'undefined_function', HINT = shape;
-  END IF;
   SELECT * INTO p FROM pg_proc WHERE oid = function;
-  takes_context := p.pronargs = 3;
-  returns_jsonb := p.prorettype = 'jsonb'::regtype;
-  IF p.prokind <> 'f' OR p.proretset
+  IF NOT FOUND OR p.prokind <> 'f' OR p.proretset
      OR p.prorettype NOT IN ('spawn.value'::regtype, 'jsonb'::regtype)
-     OR p.proargtypes[0] <> 'jsonb'::regtype OR p.proargtypes[1] <> 'jsonb'::regtype
      OR p.pronargs NOT IN (2, 3)
+     OR p.proargtypes[0] <> 'jsonb'::regtype OR p.proargtypes[1] <> 'jsonb'::regtype
      OR (p.pronargs = 3 AND p.proargtypes[2] <> 'spawn.context'::regtype) THEN
     RAISE EXCEPTION 'handler function % of action "%" has the wrong signature', function, action
-      USING ERRCODE = 'invalid_function_definition', HINT = shape;
+      USING ERRCODE = 'invalid_function_definition', HINT = spawn._handler_hint();
   END IF;
+  takes_context := p.pronargs = 3;
+  returns_jsonb := p.prorettype = 'jsonb'::regtype;
 END
 $$;
-COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves and signature-checks a handler function';
+COMMENT ON FUNCTION spawn._handler_shape(text, regprocedure) IS 'Raises 42P13 unless the function has a handler''s signature';
+
+CREATE FUNCTION spawn._handler_hint() RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT 'A handler takes (state jsonb, payload jsonb) or (state jsonb, payload jsonb, ctx spawn.context) and returns spawn.value or jsonb.' $$;
+COMMENT ON FUNCTION spawn._handler_hint() IS 'The hint shown for handler signature errors';
+
+-- Resolves a handler given as a function name (or a full signature) with the caller's
+-- search_path, so it runs as the caller and qualifies everything it uses itself.
+CREATE FUNCTION spawn._resolve_handler(action text, function_name text) RETURNS regprocedure
+  LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  found_function regprocedure;
+  bare_name text;
+BEGIN
+  IF function_name IS NULL OR function_name OPERATOR(pg_catalog.=) '' THEN
+    RAISE EXCEPTION 'handler of action "%" must be a function name', action
+      USING ERRCODE = 'invalid_parameter_value', HINT = spawn._handler_hint();
+  END IF;
+  IF pg_catalog.strpos(function_name, '(') OPERATOR(pg_catalog.>) 0 THEN
+    found_function := pg_catalog.to_regprocedure(function_name);
+  ELSE
+    found_function := coalesce(
+      pg_catalog.to_regprocedure(function_name OPERATOR(pg_catalog.||) '(jsonb, jsonb, spawn.context)'),
+      pg_catalog.to_regprocedure(function_name OPERATOR(pg_catalog.||) '(jsonb, jsonb)'));
+  END IF;
+  IF found_function IS NOT NULL THEN
+    PERFORM spawn._handler_shape(action, found_function);
+    RETURN found_function;
+  END IF;
+  bare_name := (SELECT n[pg_catalog.array_length(n, 1)]
+                FROM pg_catalog.parse_ident(pg_catalog.split_part(function_name, '(', 1)) AS n);
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname OPERATOR(pg_catalog.=) bare_name) THEN
+    RAISE EXCEPTION 'handler function % of action "%" has the wrong signature', function_name, action
+      USING ERRCODE = 'invalid_function_definition', HINT = spawn._handler_hint();
+  END IF;
+  RAISE EXCEPTION 'handler function % of action "%" does not exist', function_name, action
+    USING ERRCODE = 'undefined_function', HINT = spawn._handler_hint();
+END
+$$;
+COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves a handler function name with the caller''s search_path';
 
 -- Checks the timers and channels options against the actor's actions.
 CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jsonb) RETURNS void
@@ -251,9 +273,10 @@ END
 $$;
 COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
 
-CREATE FUNCTION spawn.register_actor(
+CREATE FUNCTION spawn._register_actor(
     name text,
-    actions jsonb DEFAULT '{}',
+    actions jsonb,
+    handlers jsonb,  -- {"<action>": <function oid>}, resolved by spawn.register_actor
     system text DEFAULT 'spawn-system',
     kind text DEFAULT 'named',
     state_type text DEFAULT 'json',
@@ -270,7 +293,7 @@ DECLARE
   def_id integer;
   old_kind text;
   action_name text;
-  function_name jsonb;
+  function_oid jsonb;
   clash record;
 BEGIN
   PERFORM spawn._check_name('actor', name);
@@ -287,10 +310,6 @@ BEGIN
     RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be positive milliseconds'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF actions IS NULL OR jsonb_typeof(actions) <> 'object' THEN
-    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-  END IF;
   IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN
     RAISE EXCEPTION 'tags must be a jsonb object' USING ERRCODE = 'invalid_parameter_value';
   END IF;
@@ -301,17 +320,17 @@ BEGIN
 
   SELECT i.name, d.name AS parent INTO clash
     FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
-    WHERE i.system = register_actor.system AND i.name = register_actor.name
-      AND d.name <> register_actor.name;
+    WHERE i.system = _register_actor.system AND i.name = _register_actor.name
+      AND d.name <> _register_actor.name;
   IF FOUND THEN
     RAISE EXCEPTION 'actor name "%" is taken by an instance of "%"', name, clash.parent
       USING ERRCODE = 'duplicate_object';
   END IF;
 
   SELECT d.id, d.kind INTO def_id, old_kind FROM spawn._definitions d
-    WHERE d.system = register_actor.system AND d.name = register_actor.name;
+    WHERE d.system = _register_actor.system AND d.name = _register_actor.name;
   IF FOUND AND old_kind <> kind
-     AND EXISTS (SELECT 1 FROM spawn._instances i WHERE i.definition_id = def_id AND i.name <> register_actor.name) THEN
+     AND EXISTS (SELECT 1 FROM spawn._instances i WHERE i.definition_id = def_id AND i.name <> _register_actor.name) THEN
     RAISE EXCEPTION 'cannot change actor "%" from % to % while it has instances', name, old_kind, kind
       USING ERRCODE = 'object_in_use', HINT = 'Unregister the actor first.';
   END IF;
@@ -329,24 +348,65 @@ BEGIN
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
-  FOR action_name, function_name IN SELECT * FROM jsonb_each(actions) LOOP
+  FOR action_name, function_oid IN SELECT * FROM jsonb_each(handlers) LOOP
     PERFORM spawn._check_name('action', action_name);
-    IF jsonb_typeof(function_name) <> 'string' THEN
-      RAISE EXCEPTION 'handler of action "%" must be a function name', action_name
-        USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-    END IF;
-    INSERT INTO spawn._handlers (definition_id, action, function, takes_context, returns_jsonb)
-      SELECT def_id, action_name, r.function, r.takes_context, r.returns_jsonb
-      FROM spawn._resolve_handler(action_name, function_name #>> '{}') r;
+    INSERT INTO spawn._handlers (definition_id, action, function, signature, takes_context, returns_jsonb)
+      SELECT def_id, action_name, (function_oid #>> '{}')::oid::regprocedure,
+             (function_oid #>> '{}')::oid::regprocedure::text, shape.takes_context,
+             shape.returns_jsonb
+      FROM spawn._handler_shape(action_name, (function_oid #>> '{}')::oid::regprocedure) shape;
   END LOOP;
 
   IF kind = 'unnamed' THEN
-    DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = register_actor.name;
+    DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = _register_actor.name;
   ELSE
     INSERT INTO spawn._instances (system, name, definition_id)
       VALUES (system, name, def_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   END IF;
   PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+  IS 'Stores a definition whose handlers spawn.register_actor resolved';
+REVOKE ALL ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb) FROM PUBLIC;
+
+-- Resolves handler names as the caller (with the caller's search_path), then stores the
+-- definition through the privileged spawn._register_actor.
+CREATE FUNCTION spawn.register_actor(
+    name text,
+    actions jsonb DEFAULT '{}',
+    system text DEFAULT 'spawn-system',
+    kind text DEFAULT 'named',
+    state_type text DEFAULT 'json',
+    stateful boolean DEFAULT true,
+    deactivate_timeout bigint DEFAULT 30000,
+    snapshot_timeout bigint DEFAULT 10000,
+    timers jsonb DEFAULT '[]',
+    channels jsonb DEFAULT '[]',
+    tags jsonb DEFAULT '{}')
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  handlers jsonb := '{}';
+  entry record;
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  IF actions IS NULL OR pg_catalog.jsonb_typeof(actions) OPERATOR(pg_catalog.<>) 'object' THEN
+    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
+  END IF;
+  FOR entry IN SELECT * FROM pg_catalog.jsonb_each(actions) LOOP
+    PERFORM spawn._check_name('action', entry.key);
+    IF pg_catalog.jsonb_typeof(entry.value) OPERATOR(pg_catalog.<>) 'string' THEN
+      RAISE EXCEPTION 'handler of action "%" must be a function name', entry.key
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
+    END IF;
+    handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
+      spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
+  END LOOP;
+  PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
+    deactivate_timeout, snapshot_timeout, timers, channels, tags);
 END
 $$;
 COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)

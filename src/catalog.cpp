@@ -119,7 +119,7 @@ void LoadDefinitions(const Catalog *cat) {
   BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
-      "h.takes_context, h.returns_jsonb, h.function::text "
+      "h.takes_context, h.returns_jsonb, h.signature "
       "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");

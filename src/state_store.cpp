@@ -86,9 +86,9 @@ Jsonb *StateDecrypt(const InstanceRow *row) {
   const unsigned char *key = KeyringRequire(&key_id);
   if (row->key_id != static_cast<int64>(key_id))
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("state of actor \"%s\" was encrypted with key %lld, but the "
-                           "configured key is %u",
-                           row->name, static_cast<long long>(row->key_id), key_id),
+                    errmsg("state of actor \"%s\" was encrypted with another key", row->name),
+                    errdetail("The state has key id %lld; the configured key has id %u.",
+                              static_cast<long long>(row->key_id), key_id),
                     errhint("Start the server with the key that wrote this state.")));
   size_t cipher_len = VARSIZE_ANY_EXHDR(row->ciphertext);
   if (VARSIZE_ANY_EXHDR(row->nonce) != envelope::kNonceBytes || cipher_len < envelope::kTagBytes)

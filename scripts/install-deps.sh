@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages spawn needs to build and test, skipping those already present.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config postgresql-15 postgresql-server-dev-15
+  postgresql-client-15 libsodium-dev libprotobuf-c-dev protobuf-c-compiler
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl googletest libgtest-dev
+  python3 python3-psycopg2)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

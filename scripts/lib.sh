@@ -1,0 +1,62 @@
+# Shared shell helpers of scripts/ and test/: running as the postgres user when root, and
+# creating, starting and stopping a cluster that preloads spawn with a state store key.
+
+PG_BIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+export PATH="$PG_BIN:$PATH"
+
+# Runs a command as the postgres user when invoked as root (PostgreSQL refuses to run as root).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Prints a fresh random state store key (32 bytes, base64).
+new_key() {
+  head -c 32 /dev/urandom | base64
+}
+
+# Builds and installs the extension (make install needs root, or sudo).
+build_and_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  make -s -j"$(nproc)" >/dev/null
+  $sudo make -s install >/dev/null
+}
+
+# cluster_init DIR PORT [extra conf lines]: initdb DIR/data (if absent) with spawn preloaded.
+cluster_init() {
+  local dir=$1 port=$2 extra=${3:-}
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  [ -f "$dir/data/PG_VERSION" ] && return 0
+  as_pg initdb -D "$dir/data" -A trust -U postgres >/dev/null
+  as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+# spawn
+port = $port
+listen_addresses = 'localhost'
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'spawn'
+spawn.statestore_key = '$(new_key)'
+max_connections = 100
+$extra
+CONF
+}
+
+# cluster_start DIR: starts the cluster if it is not running.
+cluster_start() {
+  local dir=$1
+  as_pg pg_ctl -D "$dir/data" status >/dev/null 2>&1 && return 0
+  as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
+# cluster_stop DIR [mode]: stops the cluster (mode fast by default, or immediate).
+cluster_stop() {
+  local dir=$1 mode=${2:-fast}
+  as_pg pg_ctl -D "$dir/data" -m "$mode" -w stop >/dev/null 2>&1 || true
+}
+
+# cluster_psql DIR PORT [psql args]: psql as postgres against the cluster.
+cluster_psql() {
+  local dir=$1 port=$2
+  shift 2
+  psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"
+}

@@ -1,0 +1,57 @@
+# Helpers of the shell tests: a private cluster per test, assertions that count failures.
+# Sourced by test/shell/*_test.sh; SPAWN_TEST_DIR is set by scripts/test.sh (or a temp dir).
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../../scripts/lib.sh"
+: "${SPAWN_TEST_DIR:=$(mktemp -d /tmp/spawn-shell.XXXXXX)}"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$SPAWN_TEST_DIR"
+failures=0
+
+# test_cluster NAME PORT [extra conf]: creates and starts a cluster with spawn installed;
+# sets DIR and PORT for q and the other helpers.
+test_cluster() {
+  DIR=$SPAWN_TEST_DIR/$1
+  PORT=$2
+  cluster_init "$DIR" "$PORT" "${3:-}"
+  cluster_start "$DIR"
+  q -c "CREATE EXTENSION IF NOT EXISTS spawn" >/dev/null
+  trap 'cluster_stop "$DIR" immediate' EXIT
+}
+
+# q [psql args]: runs psql against the test cluster, unaligned and tuples only.
+q() {
+  psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres "$@"
+}
+
+# check DESCRIPTION EXPECTED ACTUAL: counts a failure when they differ.
+check() {
+  if [ "$2" == "$3" ]; then
+    echo "ok - $1"
+  else
+    echo "not ok - $1: expected [$2], got [$3]"
+    failures=$((failures + 1))
+  fi
+}
+
+# check_true DESCRIPTION COMMAND...: counts a failure when the command fails.
+check_true() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
+}
+
+# finish: exits non-zero when any check failed.
+finish() {
+  [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
+}
+
+# create_incrementor: the SQL incrementor handler used by several tests.
+create_incrementor() {
+  q <<'SQL'
+CREATE OR REPLACE FUNCTION public.incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
+$$;
+SQL
+}
