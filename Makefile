@@ -9,7 +9,7 @@ OBJS = $(SOURCES:.cpp=.o)
 REGRESS = $(sort $(notdir $(basename $(filter-out sql/spawn--%,$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=spawn
 
-PG_CONFIG ?= pg_config
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-register -Werror -fno-omit-frame-pointer

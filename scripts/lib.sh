@@ -1,7 +1,8 @@
 # Shared shell helpers of scripts/ and test/: running as the postgres user when root, and
 # creating, starting and stopping a cluster that preloads spawn with a state store key.
 
-PG_BIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+PG_BIN=/usr/lib/postgresql/15/bin
+[ -x "$PG_BIN/pg_config" ] || PG_BIN=$(pg_config --bindir)
 export PATH="$PG_BIN:$PATH"
 
 # Runs a command as the postgres user when invoked as root (PostgreSQL refuses to run as root).

@@ -28,7 +28,7 @@ shared_preload_libraries = 'spawn'
 spawn.statestore_key = '$(new_key)'
 CONF
 tests=$(cd "$top/sql" && ls *.sql | grep -v '^spawn--' | sed 's/\.sql$//' | sort)
-as_pg "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+as_pg "$("$PG_BIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --temp-instance="$work/regress-instance" --temp-config="$work/regress.conf" \
   --inputdir="$work" --outputdir="$work/regress" --bindir="$PG_BIN" --port=54391 \
   --load-extension=spawn $tests || {

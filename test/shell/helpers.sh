@@ -55,3 +55,18 @@ LANGUAGE sql AS $$
 $$;
 SQL
 }
+
+# crash_server [SIGNAL]: kills the postmaster (SIGKILL by default), waits for it to go and
+# restarts the server, which performs crash recovery.
+crash_server() {
+  local pid
+  pid=$(as_pg head -n 1 "$DIR/data/postmaster.pid")
+  kill "-${1:-KILL}" "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  for _ in $(seq 1 100); do
+    as_pg pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "server did not restart after the crash"
+  return 1
+}
