@@ -43,6 +43,8 @@ Oid definitions_relid = InvalidOid;
 bool stale = true;
 bool callbacks_registered = false;
 int use_depth = 0;
+List *cache_plans = NIL;    // SQL handler plans of the current cache (cells in cache_context)
+List *retired_plans = NIL;  // plans of retired caches (cells in TopMemoryContext)
 
 // Marks the cache stale when spawn._definitions is invalidated.
 void OnRelcacheInvalidation(Datum, Oid relid) {
@@ -52,12 +54,20 @@ void OnRelcacheInvalidation(Datum, Oid relid) {
 // Marks the cache stale when any function changes: a handler may have been replaced.
 void OnProcInvalidation(Datum, int, uint32) { stale = true; }
 
-// Frees retired caches and resets the use count when a transaction ends.
+// Resets the use count when a transaction ends (an error may have skipped CatalogRelease).
 void OnTransactionEnd(XactEvent event, void *) {
-  if (event != XACT_EVENT_ABORT && event != XACT_EVENT_COMMIT &&
-      event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PREPARE)
-    return;
-  use_depth = 0;
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+      event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+    use_depth = 0;
+}
+
+// Frees caches retired while they were in use; only called when none is in use.
+void FreeRetired() {
+  ListCell *cell;
+  foreach (cell, retired_plans)
+    SPI_freeplan(static_cast<SPIPlanPtr>(lfirst(cell)));
+  list_free(retired_plans);
+  retired_plans = NIL;
   if (retired_context != nullptr) MemoryContextReset(retired_context);
 }
 
@@ -66,9 +76,9 @@ void NameKey(const char *system, const char *name, char *key) {
   snprintf(key, kNameKeyBytes, "%s\x1f%s", system, name);
 }
 
-// Reads a non-null Datum column of the current SPI row.
-Datum ColumnDatum(HeapTuple row, int col, bool *isnull) {
-  return SPI_getbinval(row, SPI_tuptable->tupdesc, col, isnull);
+// Reads column `col` of an SPI result row.
+Datum Column(TupleDesc desc, HeapTuple row, int col, bool *isnull) {
+  return SPI_getbinval(row, desc, col, isnull);
 }
 
 // Looks up the extension's objects (as the calling user: catalogs are public).
@@ -81,11 +91,14 @@ void LoadExtensionObjects(Catalog *cat) {
     elog(ERROR, "spawn: extension objects are missing");
   bool isnull;
   HeapTuple row = SPI_tuptable->vals[0];
-  definitions_relid = DatumGetObjectId(ColumnDatum(row, 1, &isnull));
-  cat->owner = DatumGetObjectId(ColumnDatum(row, 2, &isnull));
-  cat->context_type = DatumGetObjectId(ColumnDatum(row, 3, &isnull));
-  cat->value_type = DatumGetObjectId(ColumnDatum(row, 4, &isnull));
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  definitions_relid = DatumGetObjectId(Column(desc, row, 1, &isnull));
+  cat->owner = DatumGetObjectId(Column(desc, row, 2, &isnull));
+  cat->context_type = DatumGetObjectId(Column(desc, row, 3, &isnull));
+  cat->value_type = DatumGetObjectId(Column(desc, row, 4, &isnull));
+  MemoryContext old = MemoryContextSwitchTo(cache_context);
   cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
+  MemoryContextSwitchTo(old);
 }
 
 // Resolves a handler's function; a dropped function is recorded as InvalidOid.
@@ -94,22 +107,28 @@ void ResolveHandler(Handler *handler, Oid function) {
   if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function))) return;
   fmgr_info_cxt(function, &handler->flinfo, cache_context);
   handler->function = function;
+  if (PrepareSqlHandler(function, cache_context, &handler->sql)) {
+    MemoryContext old = MemoryContextSwitchTo(cache_context);
+    cache_plans = lappend(cache_plans, handler->sql.plan);
+    MemoryContextSwitchTo(old);
+  }
 }
 
 // Adds one handler row to its definition.
-void AddHandler(Definition *def, HeapTuple row) {
+void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   bool isnull;
-  Datum fn = ColumnDatum(row, 8, &isnull);
+  Datum fn = Column(desc, row, 8, &isnull);
   if (isnull) return;  // a definition without actions
   def->handlers = static_cast<Handler *>(
-      def->handler_count == 0 ? palloc0(sizeof(Handler))
-                              : repalloc(def->handlers, sizeof(Handler) * (def->handler_count + 1)));
+      def->handler_count == 0
+          ? MemoryContextAllocZero(cache_context, sizeof(Handler))
+          : repalloc(def->handlers, sizeof(Handler) * (def->handler_count + 1)));
   Handler *h = &def->handlers[def->handler_count++];
   memset(h, 0, sizeof *h);
-  strlcpy(h->action, SPI_getvalue(row, SPI_tuptable->tupdesc, 7), NAMEDATALEN);
-  strlcpy(h->function_name, SPI_getvalue(row, SPI_tuptable->tupdesc, 11), sizeof h->function_name);
-  h->takes_context = DatumGetBool(ColumnDatum(row, 9, &isnull));
-  h->returns_jsonb = DatumGetBool(ColumnDatum(row, 10, &isnull));
+  strlcpy(h->action, SPI_getvalue(row, desc, 7), NAMEDATALEN);
+  strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
+  h->takes_context = DatumGetBool(Column(desc, row, 9, &isnull));
+  h->returns_jsonb = DatumGetBool(Column(desc, row, 10, &isnull));
   ResolveHandler(h, DatumGetObjectId(fn));
 }
 
@@ -124,29 +143,34 @@ void LoadDefinitions(const Catalog *cat) {
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
   RestoreUser(&saved);
-  MemoryContext old = MemoryContextSwitchTo(cache_context);
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    HeapTuple row = SPI_tuptable->vals[i];
+  // Preparing SQL handlers below runs SPI, which switches CurrentMemoryContext to SPI's own:
+  // everything kept is allocated in cache_context explicitly.
+  SPITupleTable *rows = SPI_tuptable;
+  const uint64 row_count = SPI_processed;
+  TupleDesc desc = rows->tupdesc;
+  for (uint64 i = 0; i < row_count; ++i) {
+    HeapTuple row = rows->vals[i];
     bool isnull, found;
-    int32 id = DatumGetInt32(ColumnDatum(row, 1, &isnull));
+    int32 id = DatumGetInt32(Column(desc, row, 1, &isnull));
     auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &id, HASH_ENTER, &found));
     Definition *def = &entry->definition;
     if (!found) {
       memset(def, 0, sizeof *def);
       def->id = id;
-      strlcpy(def->system, SPI_getvalue(row, SPI_tuptable->tupdesc, 2), NAMEDATALEN);
-      strlcpy(def->name, SPI_getvalue(row, SPI_tuptable->tupdesc, 3), NAMEDATALEN);
-      def->kind = static_cast<ActorKind>(SPI_getvalue(row, SPI_tuptable->tupdesc, 4)[0]);
-      def->stateful = DatumGetBool(ColumnDatum(row, 5, &isnull));
-      def->tags = DatumGetJsonbPCopy(ColumnDatum(row, 6, &isnull));
+      strlcpy(def->system, SPI_getvalue(row, desc, 2), NAMEDATALEN);
+      strlcpy(def->name, SPI_getvalue(row, desc, 3), NAMEDATALEN);
+      def->kind = static_cast<ActorKind>(SPI_getvalue(row, desc, 4)[0]);
+      def->stateful = DatumGetBool(Column(desc, row, 5, &isnull));
+      Jsonb *tags = DatumGetJsonbP(Column(desc, row, 6, &isnull));
+      def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
+      memcpy(def->tags, tags, VARSIZE(tags));
       char key[kNameKeyBytes];
       NameKey(def->system, def->name, key);
       auto *named = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_ENTER, &found));
       named->definition = def;
     }
-    AddHandler(def, row);
+    AddHandler(def, desc, row);
   }
-  MemoryContextSwitchTo(old);
 }
 
 // Creates empty hash tables in the cache context.
@@ -174,11 +198,14 @@ void Rebuild() {
     callbacks_registered = true;
   }
   if (cache_context != nullptr) {
-    if (use_depth > 0)
-      MemoryContextSetParent(cache_context, retired_context);
-    else
-      MemoryContextDelete(cache_context);
+    ListCell *cell;
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    foreach (cell, cache_plans)
+      retired_plans = lappend(retired_plans, lfirst(cell));
+    MemoryContextSwitchTo(old);
+    MemoryContextSetParent(cache_context, retired_context);
   }
+  cache_plans = NIL;
   catalog = nullptr;
   stale = false;  // invalidations arriving while loading mark it stale again
   cache_context =
@@ -196,7 +223,7 @@ void Rebuild() {
 
 // Returns the catalog, rebuilt when stale.
 Catalog *CatalogAcquire() {
-  if (use_depth == 0 && retired_context != nullptr) MemoryContextReset(retired_context);
+  if (use_depth == 0) FreeRetired();
   if (stale || catalog == nullptr) Rebuild();
   ++use_depth;
   return catalog;

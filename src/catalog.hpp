@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pg.hpp"
+#include "sql_handler.hpp"
 
 extern "C" {
 #include "access/tupdesc.h"
@@ -25,6 +26,7 @@ struct Handler {
   bool takes_context;  // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
   FmgrInfo flinfo;
+  SqlHandlerPlan sql;  // sql.plan is set for LANGUAGE sql handlers on the fast path
 };
 
 // An actor definition as registered.

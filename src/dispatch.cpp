@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "utils/acl.h"
@@ -115,15 +116,24 @@ void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult 
     fcinfo->args[2].isnull = false;
   }
   Datum value = 0;
+  bool isnull = true;
   bool skipped_strict = h->flinfo.fn_strict && call->payload == nullptr;
   if (!skipped_strict) {
     ErrorContextCallback context{error_context_stack, HandlerErrorContext,
                                  const_cast<HandlerCall *>(call)};
     error_context_stack = &context;
-    value = FunctionCallInvoke(fcinfo);
+    if (h->sql.plan != nullptr) {
+      Datum values[3] = {fcinfo->args[0].value, fcinfo->args[1].value, fcinfo->args[2].value};
+      bool nulls[3] = {false, fcinfo->args[1].isnull, false};
+      Oid types[3] = {JSONBOID, JSONBOID, catalog->context_type};
+      value = ExecuteSqlHandler(&h->sql, nargs, values, nulls, types, &isnull);
+    } else {
+      value = FunctionCallInvoke(fcinfo);
+      isnull = fcinfo->isnull;
+    }
     error_context_stack = context.previous;
   }
-  if (skipped_strict || fcinfo->isnull)
+  if (skipped_strict || isnull)
     ereport(ERROR,
             (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
              errmsg("handler %s of action \"%s\" returned null", h->function_name, call->action),

@@ -1,0 +1,30 @@
+// The fast path for LANGUAGE sql handlers: the function body is prepared once per backend as
+// a kept SPI plan (PostgreSQL 15 re-parses and re-plans a SQL function in every transaction).
+#pragma once
+
+#include "pg.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+namespace spawn {
+
+// A prepared SQL handler body.
+struct SqlHandlerPlan {
+  SPIPlanPtr plan;
+  bool read_only;  // STABLE/IMMUTABLE functions run with the caller's snapshot
+};
+
+// Prepares the body of `function` when it is a single-SELECT LANGUAGE sql function without
+// SECURITY DEFINER or SET options whose one result column has the function's return type;
+// otherwise returns false and the handler is called through fmgr. Memory the plan's parser
+// hook needs is allocated in `context`. SPI must be connected.
+bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out);
+
+// Runs a prepared handler with its arguments; returns its single result (isnull when the
+// SELECT returned no row or NULL). The result lives until SPI_finish.
+Datum ExecuteSqlHandler(const SqlHandlerPlan *handler, int nargs, const Datum *values,
+                        const bool *nulls, const Oid *types, bool *isnull);
+
+}  // namespace spawn
