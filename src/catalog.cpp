@@ -85,7 +85,8 @@ Datum Column(TupleDesc desc, HeapTuple row, int col, bool *isnull) {
 void LoadExtensionObjects(Catalog *cat) {
   const char *sql =
       "SELECT 'spawn._definitions'::regclass::oid, c.relowner, "
-      "'spawn.context'::regtype::oid, 'spawn.value'::regtype::oid "
+      "'spawn.context'::regtype::oid, 'spawn.value'::regtype::oid, c.oid, "
+      "'spawn._instances_system_name_key'::regclass::oid "
       "FROM pg_catalog.pg_class c WHERE c.oid = 'spawn._instances'::regclass";
   if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
     elog(ERROR, "spawn: extension objects are missing");
@@ -96,6 +97,8 @@ void LoadExtensionObjects(Catalog *cat) {
   cat->owner = DatumGetObjectId(Column(desc, row, 2, &isnull));
   cat->context_type = DatumGetObjectId(Column(desc, row, 3, &isnull));
   cat->value_type = DatumGetObjectId(Column(desc, row, 4, &isnull));
+  cat->instances_relid = DatumGetObjectId(Column(desc, row, 5, &isnull));
+  cat->instances_name_index = DatumGetObjectId(Column(desc, row, 6, &isnull));
   MemoryContext old = MemoryContextSwitchTo(cache_context);
   cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
   MemoryContextSwitchTo(old);

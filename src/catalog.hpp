@@ -47,6 +47,8 @@ struct Catalog {
   Oid context_type;      // spawn.context
   TupleDesc context_desc;
   Oid value_type;        // spawn.value
+  Oid instances_relid;   // spawn._instances
+  Oid instances_name_index;  // its unique index on (system, name)
 };
 
 // Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is

@@ -1,33 +1,50 @@
 // The plaintext of a state is the binary jsonb body; its associated data binds system, actor
-// and revision (envelope.hpp). Statements are prepared once per backend; PostgreSQL's plan
-// cache re-plans them if the tables are recreated.
+// and revision (envelope.hpp). Reads go through the (system, name) index with the latest
+// snapshot; writes are heap_update calls, HOT in the common case (no indexed column changes,
+// fillfactor 70), with index entries added by the executor's routine otherwise.
 #include "state_store.hpp"
 
 #include "envelope.hpp"
 #include "keyring.hpp"
 
 extern "C" {
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 }
 
 namespace spawn {
 
 namespace {
 
-SPIPlanPtr fetch_plan = nullptr;
-SPIPlanPtr write_plan = nullptr;
-
-// Prepares a statement once and keeps it for the life of the backend.
-SPIPlanPtr Prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
-  if (*slot != nullptr) return *slot;
-  SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
-  if (plan == nullptr)
-    elog(ERROR, "spawn: could not prepare a statement: %s", SPI_result_code_string(SPI_result));
-  SPI_keepplan(plan);
-  *slot = plan;
-  return plan;
-}
+// Columns of spawn._instances (sql/spawn--1.0.sql); later versions only append columns.
+enum InstanceColumn {
+  kId = 1,
+  kSystem,
+  kName,
+  kDefinitionId,
+  kStatus,
+  kRevision,
+  kKeyId,
+  kNonce,
+  kCiphertext,
+  kCreatedAt,
+  kActivatedAt,
+  kLastActivity,
+  kStateUpdatedAt,
+  kColumnCount = kStateUpdatedAt
+};
 
 // The envelope binding of a state revision.
 envelope::Binding StateBinding(const InstanceRow *row, int64 revision) {
@@ -35,43 +52,67 @@ envelope::Binding StateBinding(const InstanceRow *row, int64 revision) {
                            strlen(row->name), revision};
 }
 
+// A palloc'd bytea of `length` bytes.
+bytea *NewBytea(size_t length) {
+  auto *value = static_cast<bytea *>(palloc(VARHDRSZ + length));
+  SET_VARSIZE(value, VARHDRSZ + length);
+  return value;
+}
+
+// Adds index entries for a row version that could not be a heap-only tuple.
+void InsertIndexEntries(Relation rel, HeapTuple tuple) {
+  EState *estate = CreateExecutorState();
+  ResultRelInfo *info = makeNode(ResultRelInfo);
+  InitResultRelInfo(info, rel, 1, nullptr, 0);
+  ExecOpenIndices(info, false);
+  TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
+  ExecStoreHeapTuple(tuple, slot, false);
+  ExecInsertIndexTuples(info, slot, estate, true, false, nullptr, NIL);
+  ExecCloseIndices(info);
+  ExecDropSingleTupleTableSlot(slot);
+  FreeExecutorState(estate);
+}
+
 }  // namespace
 
-// Fetches the instance row by (system, name).
+// Looks the instance up by (system, name).
 bool StateFetch(const Catalog *catalog, const char *system, const char *name, InstanceRow *row) {
-  Oid types[2] = {TEXTOID, TEXTOID};
-  SPIPlanPtr plan = Prepare(&fetch_plan,
-                            "SELECT id, definition_id, status = 'active', revision, key_id, "
-                            "nonce, ciphertext, ctid FROM spawn._instances "
-                            "WHERE system = $1 AND name = $2",
-                            2, types);
-  Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(name)};
-  SavedUser saved;
-  BecomeOwner(catalog, &saved);
-  int rc = SPI_execute_plan(plan, args, nullptr, false, 1);
-  RestoreUser(&saved);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "spawn: instance lookup failed: %s", SPI_result_code_string(rc));
-  if (SPI_processed == 0) return false;
-  HeapTuple tuple = SPI_tuptable->vals[0];
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  bool isnull;
-  row->system = system;
-  row->name = name;
-  row->id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-  row->definition_id = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
-  row->active = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
-  row->revision = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
-  Datum key_id = SPI_getbinval(tuple, desc, 5, &isnull);
-  row->has_state = !isnull;
-  row->key_id = isnull ? 0 : DatumGetInt64(key_id);
-  Datum nonce = SPI_getbinval(tuple, desc, 6, &isnull);
-  row->nonce = isnull ? nullptr : DatumGetByteaPP(nonce);
-  Datum cipher = SPI_getbinval(tuple, desc, 7, &isnull);
-  row->ciphertext = isnull ? nullptr : DatumGetByteaPP(cipher);
-  row->ctid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tuple, desc, 8, &isnull)));
-  if (row->has_state && (row->nonce == nullptr || row->ciphertext == nullptr))
-    row->has_state = false;
-  return true;
+  Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
+  Relation index = index_open(catalog->instances_name_index, AccessShareLock);
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(system));
+  ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+  keys[0].sk_collation = index->rd_indcollation[0];
+  keys[1].sk_collation = index->rd_indcollation[1];
+  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+  IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
+  index_rescan(scan, keys, 2, nullptr, 0);
+  TupleTableSlot *slot = table_slot_create(rel, nullptr);
+  const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+  if (found) {
+    bool should_free;
+    HeapTuple tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
+    row->tuple = should_free ? tuple : heap_copytuple(tuple);
+    Datum values[kColumnCount];
+    bool nulls[kColumnCount];
+    heap_deform_tuple(row->tuple, RelationGetDescr(rel), values, nulls);
+    row->system = system;
+    row->name = name;
+    row->id = DatumGetInt64(values[kId - 1]);
+    row->definition_id = DatumGetInt32(values[kDefinitionId - 1]);
+    row->active = strcmp(TextDatumGetCString(values[kStatus - 1]), "active") == 0;
+    row->revision = DatumGetInt64(values[kRevision - 1]);
+    row->has_state = !nulls[kKeyId - 1] && !nulls[kNonce - 1] && !nulls[kCiphertext - 1];
+    row->key_id = nulls[kKeyId - 1] ? 0 : DatumGetInt64(values[kKeyId - 1]);
+    row->nonce = nulls[kNonce - 1] ? nullptr : DatumGetByteaPP(values[kNonce - 1]);
+    row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  index_endscan(scan);
+  UnregisterSnapshot(snapshot);
+  index_close(index, AccessShareLock);
+  table_close(rel, NoLock);
+  return found;
 }
 
 // Returns '{}' as jsonb.
@@ -94,9 +135,7 @@ Jsonb *StateDecrypt(const InstanceRow *row) {
   if (VARSIZE_ANY_EXHDR(row->nonce) != envelope::kNonceBytes || cipher_len < envelope::kTagBytes)
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                     errmsg("state of actor \"%s\" is malformed", row->name)));
-  size_t plain_len = cipher_len - envelope::kTagBytes;
-  auto *state = static_cast<Jsonb *>(palloc(VARHDRSZ + plain_len));
-  SET_VARSIZE(state, VARHDRSZ + plain_len);
+  auto *state = reinterpret_cast<Jsonb *>(NewBytea(cipher_len - envelope::kTagBytes));
   envelope::Binding binding = StateBinding(row, row->revision);
   if (!envelope::Open(key, binding, reinterpret_cast<unsigned char *>(VARDATA_ANY(row->nonce)),
                       reinterpret_cast<unsigned char *>(VARDATA_ANY(row->ciphertext)),
@@ -113,52 +152,52 @@ Jsonb *StateDecrypt(const InstanceRow *row) {
 
 // Encrypts (when the state changed) and updates the row found by StateFetch.
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state) {
-  Datum args[5];
-  char nulls[5] = {' ', ' ', ' ', ' ', ' '};
-  args[0] = PointerGetDatum(&row->ctid);
+  Datum values[kColumnCount] = {};
+  bool nulls[kColumnCount] = {};
+  bool replace[kColumnCount] = {};
+  const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   if (new_state != nullptr) {
     uint32_t key_id;
     const unsigned char *key = KeyringRequire(&key_id);
     const int64 revision = row->revision + 1;
     size_t plain_len = VARSIZE(new_state) - VARHDRSZ;
-    bytea *nonce = static_cast<bytea *>(palloc(VARHDRSZ + envelope::kNonceBytes));
-    SET_VARSIZE(nonce, VARHDRSZ + envelope::kNonceBytes);
-    size_t cipher_len = envelope::SealedLength(plain_len);
-    bytea *cipher = static_cast<bytea *>(palloc(VARHDRSZ + cipher_len));
-    SET_VARSIZE(cipher, VARHDRSZ + cipher_len);
+    bytea *nonce = NewBytea(envelope::kNonceBytes);
+    bytea *cipher = NewBytea(envelope::SealedLength(plain_len));
     envelope::Seal(key, StateBinding(row, revision),
                    reinterpret_cast<unsigned char *>(VARDATA(new_state)), plain_len,
                    reinterpret_cast<unsigned char *>(VARDATA(nonce)),
                    reinterpret_cast<unsigned char *>(VARDATA(cipher)));
-    args[1] = Int64GetDatum(revision);
-    args[2] = Int64GetDatum(key_id);
-    args[3] = PointerGetDatum(nonce);
-    args[4] = PointerGetDatum(cipher);
-  } else {
-    args[1] = Int64GetDatum(row->revision);
-    args[2] = Int64GetDatum(row->key_id);
-    args[3] = PointerGetDatum(row->nonce);
-    args[4] = PointerGetDatum(row->ciphertext);
-    if (!row->has_state) nulls[2] = nulls[3] = nulls[4] = 'n';
+    values[kRevision - 1] = Int64GetDatum(revision);
+    values[kKeyId - 1] = Int64GetDatum(key_id);
+    values[kNonce - 1] = PointerGetDatum(nonce);
+    values[kCiphertext - 1] = PointerGetDatum(cipher);
+    values[kStateUpdatedAt - 1] = now;
+    replace[kRevision - 1] = replace[kKeyId - 1] = replace[kNonce - 1] = true;
+    replace[kCiphertext - 1] = replace[kStateUpdatedAt - 1] = true;
   }
-  Oid types[5] = {TIDOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-  SPIPlanPtr plan = Prepare(
-      &write_plan,
-      "UPDATE spawn._instances SET revision = $2, key_id = $3, nonce = $4, ciphertext = $5, "
-      "status = 'active', "
-      "activated_at = CASE WHEN status = 'active' THEN activated_at ELSE now() END, "
-      "state_updated_at = CASE WHEN revision = $2 THEN state_updated_at ELSE now() END, "
-      "last_activity = now() WHERE ctid = $1",
-      5, types);
-  SavedUser saved;
-  BecomeOwner(catalog, &saved);
-  int rc = SPI_execute_plan(plan, args, nulls, false, 0);
-  RestoreUser(&saved);
-  if (rc != SPI_OK_UPDATE) elog(ERROR, "spawn: state write failed: %s", SPI_result_code_string(rc));
-  if (SPI_processed != 1)
+  if (!row->active) {
+    values[kStatus - 1] = CStringGetTextDatum("active");
+    values[kActivatedAt - 1] = now;
+    replace[kStatus - 1] = replace[kActivatedAt - 1] = true;
+  }
+  values[kLastActivity - 1] = now;
+  replace[kLastActivity - 1] = true;
+
+  Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
+  HeapTuple updated = heap_modify_tuple(row->tuple, RelationGetDescr(rel), values, nulls, replace);
+  TM_FailureData failure;
+  LockTupleMode lock_mode;
+  TM_Result result = heap_update(rel, &row->tuple->t_self, updated, GetCurrentCommandId(true),
+                                 InvalidSnapshot, true, &failure, &lock_mode);
+  if (result != TM_Ok)
     ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                    errmsg("actor \"%s\" was modified outside its single-writer lock", row->name),
+                    errmsg("actor \"%s\" was changed outside its single-writer lock", row->name),
+                    errdetail("It was updated or removed concurrently, for example by "
+                              "spawn.unregister_actor."),
                     errhint("Retry the invocation.")));
+  if (!HeapTupleIsHeapOnly(updated)) InsertIndexEntries(rel, updated);
+  table_close(rel, NoLock);
+  CommandCounterIncrement();
 }
 
 }  // namespace spawn

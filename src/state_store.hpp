@@ -1,5 +1,5 @@
-// Actor instances and their encrypted state in spawn._instances, read and written through
-// prepared statements as the extension's owner (the table is not readable by PUBLIC).
+// Actor instances and their encrypted state in spawn._instances, read through its
+// (system, name) index and updated in place with heap_update: no executor or SQL on the hot path.
 #pragma once
 
 #include "catalog.hpp"
@@ -24,17 +24,20 @@ struct InstanceRow {
   int64 key_id;
   bytea *nonce;
   bytea *ciphertext;
-  ItemPointerData ctid;
+  HeapTuple tuple;  // the row as fetched, the base of the update
 };
 
-// Reads an instance; returns false when no instance of that name exists. SPI connected.
+// Reads an instance with the latest snapshot (the caller holds the actor's lock, so this is the
+// latest committed state whatever the isolation level); false when no instance has that name.
 bool StateFetch(const Catalog *catalog, const char *system, const char *name, InstanceRow *row);
 
 // Decrypts the instance's state; an instance without state yet has the empty object.
 Jsonb *StateDecrypt(const InstanceRow *row);
 
 // Writes the instance back: marks it active and touched; when `new_state` is not NULL it is
-// encrypted as the next revision. Raises if the row changed under the single-writer lock.
+// encrypted as the next revision. Raises 40001 if the row was changed by a writer that did not
+// take the actor's lock (an unregistration, a manual UPDATE). Makes the write visible to the
+// next command of the transaction.
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state);
 
 // Returns an empty JSON object, the state of an actor that has none yet.
