@@ -49,7 +49,7 @@ CREATE FUNCTION spawn._catalog_changed() RETURNS void
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 
 CREATE TABLE spawn.systems (
-  name text PRIMARY KEY,
+  name text COLLATE "C" PRIMARY KEY,
   options jsonb NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -59,8 +59,8 @@ INSERT INTO spawn.systems (name) VALUES ('spawn-system');
 
 CREATE TABLE spawn._definitions (
   id serial PRIMARY KEY,
-  system text NOT NULL REFERENCES spawn.systems (name),
-  name text NOT NULL,
+  system text COLLATE "C" NOT NULL REFERENCES spawn.systems (name),
+  name text COLLATE "C" NOT NULL,
   kind text NOT NULL CHECK (kind IN ('named', 'unnamed', 'pooled')),
   state_type text NOT NULL,
   stateful boolean NOT NULL,
@@ -89,8 +89,8 @@ COMMENT ON TABLE spawn._handlers IS 'Resolved handler function of each action (i
 
 CREATE TABLE spawn._instances (
   id bigserial PRIMARY KEY,
-  system text NOT NULL,
-  name text NOT NULL,
+  system text COLLATE "C" NOT NULL,  -- "C": names compare byte-wise, fast and locale-independent
+  name text COLLATE "C" NOT NULL,
   definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
   status text NOT NULL DEFAULT 'inactive' CHECK (status IN ('active', 'inactive')),
   revision bigint NOT NULL DEFAULT 0,
