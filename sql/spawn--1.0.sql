@@ -49,7 +49,7 @@ CREATE FUNCTION spawn._catalog_changed() RETURNS void
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 
 CREATE TABLE spawn.systems (
-  name text COLLATE "C" PRIMARY KEY,
+  name text PRIMARY KEY,
   options jsonb NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -113,16 +113,18 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._handlers', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._instances', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._instances_id_seq', '');
 
+-- The views present names in the database's default collation, so they compare and join with
+-- users' own text columns; the tables keep "C" for fast lookups.
 CREATE VIEW spawn.definitions AS
-  SELECT system, name, kind, state_type, stateful, actions, timers, channels, tags,
+  SELECT system COLLATE "default" AS system, name COLLATE "default" AS name, kind, state_type, stateful, actions, timers, channels, tags,
          deactivate_timeout, snapshot_timeout, registered_at, updated_at
   FROM spawn._definitions;
 COMMENT ON VIEW spawn.definitions IS 'Registered actor definitions';
 GRANT SELECT ON spawn.definitions TO PUBLIC;
 
 CREATE VIEW spawn.actors AS
-  SELECT i.system, i.name, d.kind,
-         CASE WHEN d.kind = 'unnamed' THEN d.name END AS parent,
+  SELECT i.system COLLATE "default" AS system, i.name COLLATE "default" AS name, d.kind,
+         CASE WHEN d.kind = 'unnamed' THEN d.name END COLLATE "default" AS parent,
          i.revision, i.status, i.created_at, i.activated_at, i.last_activity, i.state_updated_at
   FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id;
 COMMENT ON VIEW spawn.actors IS 'Actor instances with kind, parent, revision and activation status (no state)';
