@@ -12,7 +12,7 @@ extern "C" {
 namespace spawn {
 
 // Hashes "system\0actor" and acquires the advisory-class lock.
-void ActorLockAcquire(const char *system, const char *actor) {
+bool ActorLockAcquire(const char *system, const char *actor, bool wait) {
   const size_t system_len = strlen(system);
   const size_t actor_len = strlen(actor);
   char *key = static_cast<char *>(palloc(system_len + actor_len + 1));
@@ -24,7 +24,7 @@ void ActorLockAcquire(const char *system, const char *actor) {
   LOCKTAG tag;
   SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(hash >> 32),
                        static_cast<uint32>(hash), kActorLockClass);
-  (void)LockAcquire(&tag, ExclusiveLock, false, false);
+  return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 }  // namespace spawn

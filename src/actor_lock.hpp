@@ -8,8 +8,9 @@ namespace spawn {
 // objsubid 21328.
 inline constexpr unsigned short kActorLockClass = 0x5350;
 
-// Takes the transaction-scoped exclusive lock of (system, actor), waiting if another transaction
-// holds it; released at commit or abort. Deadlocks are found by PostgreSQL's detector.
-void ActorLockAcquire(const char *system, const char *actor);
+// Takes the transaction-scoped exclusive lock of (system, actor), released at commit or abort.
+// With wait, blocks until it is free (deadlocks are found by PostgreSQL's detector) and returns
+// true; without, returns false at once when another transaction holds it.
+bool ActorLockAcquire(const char *system, const char *actor, bool wait);
 
 }  // namespace spawn

@@ -1,18 +1,15 @@
-// Invocation order: validate names, resolve a pooled definition from the cache (pooled actors
-// take no lock and keep no state), otherwise lock by name hash, fetch the instance row, then
-// resolve the definition by id. The lock comes before the read so that the state read is the
-// latest committed one.
+// Order of work: validate names; resolve a pooled definition from the cache (pooled actors take
+// no lock and keep no state); otherwise lock by name hash, fetch the instance row, and resolve
+// the definition by id. The lock comes before the read, so the state read is the latest one.
 //
 // Re-entrancy: an actor whose handler (directly or through others) invokes the same actor again
 // in one transaction would overwrite its own state; that is refused with a clear error.
 #include "invoke.hpp"
 
 #include "actor_lock.hpp"
-#include "catalog.hpp"
 #include "dispatch.hpp"
 #include "names.hpp"
 #include "not_found.hpp"
-#include "state_store.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -57,76 +54,6 @@ bool SameJsonb(const Jsonb *a, const Jsonb *b) {
   return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
 }
 
-// Fills the common part of a handler call.
-HandlerCall MakeCall(const Definition *def, const Handler *handler, const InvokeRequest *req,
-                     const char *caller, int64 revision, Jsonb *state, Jsonb *payload) {
-  return HandlerCall{def, handler, req->actor, handler->action, revision,
-                     caller, req->metadata, state, payload};
-}
-
-// Pooled actors: no lock, no state, no activation bookkeeping.
-Jsonb *InvokePooled(const Catalog *cat, const Definition *def, const InvokeRequest *req,
-                    const char *caller) {
-  const Handler *handler = DefinitionFindHandler(def, req->action);
-  if (handler == nullptr) RaiseUnknownAction(def, req->actor, req->action);
-  HandlerResult result{};
-  HandlerCall call = MakeCall(def, handler, req, caller, 0, EmptyState(), req->payload);
-  CallHandler(cat, &call, &result);
-  return result.response;
-}
-
-// Locks and fetches the instance, spawning it from register_ref when asked.
-void LockAndFetch(const Catalog *cat, const InvokeRequest *req, InstanceRow *row) {
-  ActorLockAcquire(req->system, req->actor);
-  if (StateFetch(cat, req->system, req->actor, row)) return;
-  if (req->register_ref == nullptr) RaiseActorNotFound(req->system, req->actor);
-  SpawnFromTemplate(req->system, req->actor, req->register_ref);
-  if (!StateFetch(cat, req->system, req->actor, row))
-    elog(ERROR, "spawn: instance \"%s\" vanished after it was spawned", req->actor);
-}
-
-// The invocation proper, with the actor marked as running.
-Jsonb *InvokeEntered(const Catalog *cat, const InvokeRequest *req, const char *caller) {
-  const Definition *def = CatalogFindByName(req->system, req->actor);
-  if (def != nullptr && def->kind == ActorKind::kPooled)
-    return InvokePooled(cat, def, req, caller);
-  if (def != nullptr && def->kind == ActorKind::kUnnamed) RaiseTemplateInvoked(def);
-
-  InstanceRow row;
-  LockAndFetch(cat, req, &row);
-  def = CatalogFindById(row.definition_id);
-  if (def == nullptr) RaiseActorNotFound(req->system, req->actor);
-  const Handler *handler = DefinitionFindHandler(def, req->action);
-  const bool builtin_get =
-      handler == nullptr &&
-      (strcmp(req->action, "get") == 0 || strcmp(req->action, "get_state") == 0);
-  if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
-
-  Jsonb *const stored = def->stateful ? StateDecrypt(&row) : EmptyState();
-  Jsonb *state = stored;
-  const Handler *init = DefinitionFindHandler(def, "init");
-  if (!row.active && init != nullptr && init != handler) {
-    HandlerResult result{};
-    HandlerCall call = MakeCall(def, init, req, caller, row.revision, state, nullptr);
-    CallHandler(cat, &call, &result);
-    if (result.state != nullptr) state = result.state;
-  }
-
-  Jsonb *response = state;
-  if (!builtin_get) {
-    HandlerResult result{};
-    HandlerCall call = MakeCall(def, handler, req, caller, row.revision, state, req->payload);
-    CallHandler(cat, &call, &result);
-    if (result.state != nullptr) state = result.state;
-    response = result.response;
-  } else if (row.active) {
-    return response;  // a read of an active actor writes nothing
-  }
-  const bool changed = def->stateful && !SameJsonb(state, stored);
-  StateWrite(cat, &row, changed ? state : nullptr);
-  return response;
-}
-
 // Copies a jsonb value into a memory context.
 Jsonb *CopyJsonb(MemoryContext context, const Jsonb *value) {
   if (value == nullptr) return nullptr;
@@ -135,30 +62,116 @@ Jsonb *CopyJsonb(MemoryContext context, const Jsonb *value) {
   return copy;
 }
 
-}  // namespace
-
-// Runs an invocation inside its own SPI connection.
-Jsonb *Invoke(const InvokeRequest *req) {
-  CheckName("system", req->system, strlen(req->system));
-  CheckName("actor", req->actor, strlen(req->actor));
-  CheckName("action", req->action, strlen(req->action));
-  if (req->register_ref != nullptr) CheckName("actor", req->register_ref, strlen(req->register_ref));
-
-  MemoryContext caller_context = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Catalog *cat = CatalogAcquire();
-  const char *caller = CurrentCaller();
-  Jsonb *response = nullptr;
+// Calls one handler with the actor marked as running.
+void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *req,
+                Jsonb *payload, HandlerResult *result) {
   volatile bool entered = false;
   PG_TRY();
   {
+    const char *caller = CurrentCaller();
     EnterActor(req->system, req->actor);
     entered = true;
-    response = InvokeEntered(cat, req, caller);
+    HandlerCall call{actor->definition, handler, req->actor, handler->action,
+                     actor->pooled ? 0 : actor->row.revision, caller, req->metadata,
+                     actor->state, payload};
+    CallHandler(actor->catalog, &call, result);
   }
   PG_FINALLY();
   {
     if (entered) --running_count;
+  }
+  PG_END_TRY();
+}
+
+}  // namespace
+
+// Throws for a bad name in the request.
+void CheckRequestNames(const InvokeRequest *req) {
+  CheckName("system", req->system, strlen(req->system));
+  CheckName("actor", req->actor, strlen(req->actor));
+  CheckName("action", req->action, strlen(req->action));
+  if (req->register_ref != nullptr)
+    CheckName("actor", req->register_ref, strlen(req->register_ref));
+}
+
+// Locks, fetches and decrypts.
+bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActor *out) {
+  memset(out, 0, sizeof *out);
+  out->catalog = cat;
+  out->context = CurrentMemoryContext;
+  const Definition *def = CatalogFindByName(req->system, req->actor);
+  if (def != nullptr && def->kind == ActorKind::kPooled) {
+    out->definition = def;
+    out->pooled = true;
+    out->stored = out->state = EmptyState();
+    out->activated = true;
+    return true;
+  }
+  if (def != nullptr && def->kind == ActorKind::kUnnamed) RaiseTemplateInvoked(def);
+  if (!ActorLockAcquire(req->system, req->actor, wait)) return false;
+  if (!StateFetch(cat, req->system, req->actor, &out->row)) {
+    if (req->register_ref == nullptr) RaiseActorNotFound(req->system, req->actor);
+    SpawnFromTemplate(req->system, req->actor, req->register_ref);
+    if (!StateFetch(cat, req->system, req->actor, &out->row))
+      elog(ERROR, "spawn: instance \"%s\" vanished after it was spawned", req->actor);
+  }
+  out->definition = CatalogFindById(out->row.definition_id);
+  if (out->definition == nullptr) RaiseActorNotFound(req->system, req->actor);
+  out->stored = out->definition->stateful ? StateDecrypt(&out->row) : EmptyState();
+  out->state = out->stored;
+  out->activated = out->row.active;
+  return true;
+}
+
+// Runs init if needed, then the action (or the built-in get).
+Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
+  const Definition *def = actor->definition;
+  const Handler *handler = DefinitionFindHandler(def, req->action);
+  const bool builtin_get =
+      handler == nullptr &&
+      (strcmp(req->action, "get") == 0 || strcmp(req->action, "get_state") == 0);
+  if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
+
+  const Handler *init = DefinitionFindHandler(def, "init");
+  if (!actor->activated && init != nullptr && init != handler) {
+    HandlerResult result{};
+    RunHandler(actor, init, req, nullptr, &result);
+    if (result.state != nullptr) actor->state = CopyJsonb(actor->context, result.state);
+  }
+  actor->activated = true;
+  if (builtin_get) return CopyJsonb(actor->context, actor->state);
+  HandlerResult result{};
+  RunHandler(actor, handler, req, req->payload, &result);
+  if (result.state != nullptr && !actor->pooled)
+    actor->state = CopyJsonb(actor->context, result.state);
+  return CopyJsonb(actor->context, result.response);
+}
+
+// Writes the state back when there is anything to write.
+void ActorClose(OpenActor *actor) {
+  if (actor->pooled) return;
+  const bool changed = actor->definition->stateful && !SameJsonb(actor->state, actor->stored);
+  StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr);
+}
+
+// Runs an invocation inside its own SPI connection.
+Jsonb *Invoke(const InvokeRequest *req) {
+  CheckRequestNames(req);
+  MemoryContext caller_context = CurrentMemoryContext;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  Catalog *cat = CatalogAcquire();
+  Jsonb *response = nullptr;
+  PG_TRY();
+  {
+    OpenActor actor;
+    ActorOpen(cat, req, true, &actor);
+    const bool read_only_get = actor.row.active && !actor.pooled &&
+                               DefinitionFindHandler(actor.definition, req->action) == nullptr;
+    response = ActorRun(&actor, req);
+    if (!read_only_get) ActorClose(&actor);
+  }
+  PG_FINALLY();
+  {
     CatalogRelease();
   }
   PG_END_TRY();

@@ -1,7 +1,13 @@
-// The synchronous invoke path, shared by spawn.invoke and the scheduler's workers.
+// The invoke path, shared by spawn.invoke and the scheduler's workers.
+//
+// An actor is opened (locked, fetched, decrypted), runs one or more actions, and is closed
+// (its new state sealed and written once). spawn.invoke does all three for one action; a worker
+// opens an actor once for a batch of its messages.
 #pragma once
 
+#include "catalog.hpp"
 #include "pg.hpp"
+#include "state_store.hpp"
 
 namespace spawn {
 
@@ -15,9 +21,35 @@ struct InvokeRequest {
   const char *register_ref;  // template to spawn the instance from if missing, or NULL
 };
 
-// Runs one invocation in the current transaction: takes the actor's single-writer lock,
-// decrypts its state, activates it (init) if needed, calls the handler and writes the new state.
-// Returns the reply (NULL for no reply) allocated in the caller's memory context.
+// An actor opened for processing.
+struct OpenActor {
+  const Catalog *catalog;
+  const Definition *definition;
+  bool pooled;      // pooled actors have no row, lock or state
+  InstanceRow row;  // valid unless pooled
+  Jsonb *stored;    // the state as read
+  Jsonb *state;     // the state after the actions run so far
+  bool activated;   // init has run (or the instance was active)
+  MemoryContext context;  // holds state and replies across the actions of a batch
+};
+
+// Runs one invocation in the current transaction and returns the reply (NULL for no reply),
+// allocated in the caller's memory context. Connects SPI itself.
 Jsonb *Invoke(const InvokeRequest *request);
+
+// Validates the names of a request; throws SpawnError (42602) for a bad one.
+void CheckRequestNames(const InvokeRequest *request);
+
+// Opens an actor: waits for (or, with wait = false, tries) its single-writer lock, fetches the
+// instance (spawning it from register_ref if missing) and decrypts the state. Returns false only
+// when wait is false and another transaction holds the lock. SPI must be connected.
+bool ActorOpen(const Catalog *catalog, const InvokeRequest *request, bool wait, OpenActor *out);
+
+// Runs one action on an open actor (running init first if the instance is inactive); the new
+// state and the reply are copied into actor->context. Raises the handler's errors.
+Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *request);
+
+// Writes the actor back: a new revision if its state changed, and its activity time.
+void ActorClose(OpenActor *actor);
 
 }  // namespace spawn
