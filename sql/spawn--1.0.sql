@@ -359,6 +359,15 @@ BEGIN
       FROM spawn._handler_shape(action_name, (function_oid #>> '{}')::oid::regprocedure) shape;
   END LOOP;
 
+  -- Active instances follow the new timers at once; others get them when they activate.
+  DELETE FROM spawn._timers t USING spawn._instances i
+    WHERE i.definition_id = def_id AND t.system = i.system AND t.actor = i.name;
+  INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+    SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
+           now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+    FROM spawn._instances i, jsonb_array_elements(timers) x
+    WHERE i.definition_id = def_id AND i.status = 'active';
+
   IF kind = 'unnamed' THEN
     DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = _register_actor.name;
   ELSE
@@ -488,3 +497,250 @@ CREATE FUNCTION spawn.state(actor text, system text DEFAULT 'spawn-system') RETU
   LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_state';
 COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an actor (privileged)';
 REVOKE ALL ON FUNCTION spawn.state(text, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Mailbox, replies and dead letters (drained by the scheduler's workers)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._mailbox (
+  id bigserial PRIMARY KEY,          -- message id, and request id for spawn.invoke_async
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  action text NOT NULL,
+  register_ref text,
+  key_id bigint,                     -- the payload is sealed like state, bound to (system, actor, id)
+  nonce bytea,
+  payload bytea,                     -- NULL for a NULL payload
+  metadata jsonb,
+  reply_channel text,                -- set for spawn.invoke_async: the reply is stored and notified
+  source text NOT NULL DEFAULT 'cast' CHECK (source IN ('cast', 'async', 'timer', 'schedule')),
+  deliver_at timestamptz NOT NULL DEFAULT now(),  -- delivery order is (deliver_at, id) per actor
+  retry_at timestamptz,              -- after a failure: the actor's queue waits until then
+  attempts integer NOT NULL DEFAULT 0,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
+CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
+CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
+
+CREATE TABLE spawn._dead_letters (
+  id bigint PRIMARY KEY,
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  action text NOT NULL,
+  register_ref text,
+  key_id bigint,
+  nonce bytea,
+  payload bytea,
+  metadata jsonb,
+  reply_channel text,
+  source text NOT NULL,
+  deliver_at timestamptz NOT NULL,
+  attempts integer NOT NULL,
+  last_error text,
+  created_at timestamptz NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._dead_letters IS 'Messages that failed spawn.max_attempts times';
+
+CREATE TABLE spawn._replies (
+  id bigint PRIMARY KEY,             -- the request id
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  action text NOT NULL,
+  status text NOT NULL CHECK (status IN ('ok', 'error')),
+  key_id bigint,                     -- the response is sealed, bound to (system, actor, id)
+  nonce bytea,
+  response bytea,
+  error text,
+  sqlstate text,
+  completed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._replies IS 'Replies to spawn.invoke_async, kept for spawn.reply_retention';
+CREATE INDEX ON spawn._replies (completed_at);
+
+SELECT pg_catalog.pg_extension_config_dump('spawn._mailbox', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._mailbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._dead_letters', '');
+
+CREATE VIEW spawn.dead_letters AS
+  SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
+         attempts, last_error, created_at, failed_at
+  FROM spawn._dead_letters;
+COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads)';
+GRANT SELECT ON spawn.dead_letters TO PUBLIC;
+
+CREATE VIEW spawn.mailbox_stats AS
+  WITH messages AS (
+    SELECT system, actor, deliver_at, retry_at, false AS dead FROM spawn._mailbox
+    UNION ALL
+    SELECT system, actor, deliver_at, NULL, true FROM spawn._dead_letters)
+  SELECT system COLLATE "default" AS system, actor COLLATE "default" AS actor,
+         count(*) FILTER (WHERE NOT dead AND deliver_at <= now()) AS pending,
+         count(*) FILTER (WHERE NOT dead AND deliver_at > now()) AS scheduled,
+         count(*) FILTER (WHERE NOT dead AND retry_at > now()) AS retrying,
+         count(*) FILTER (WHERE dead) AS dead_letters,
+         now() - min(deliver_at) FILTER (WHERE NOT dead AND deliver_at <= now()) AS oldest_pending_age
+  FROM messages GROUP BY system, actor;
+COMMENT ON VIEW spawn.mailbox_stats IS 'Pending, scheduled, retrying and dead messages per system and actor';
+GRANT SELECT ON spawn.mailbox_stats TO PUBLIC;
+
+CREATE FUNCTION spawn.cast(actor text, action text, payload jsonb DEFAULT NULL,
+    system text DEFAULT 'spawn-system', delay_ms bigint DEFAULT 0,
+    scheduled_to timestamptz DEFAULT NULL, metadata jsonb DEFAULT NULL,
+    register_ref text DEFAULT NULL)
+  RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_cast';
+COMMENT ON FUNCTION spawn.cast(text, text, jsonb, text, bigint, timestamptz, jsonb, text)
+  IS 'Sends an asynchronous message; a worker runs it after commit (or at its delivery time)';
+
+CREATE FUNCTION spawn.invoke_async(actor text, action text, payload jsonb DEFAULT NULL,
+    system text DEFAULT 'spawn-system', reply_channel text DEFAULT 'spawn_reply',
+    metadata jsonb DEFAULT NULL, register_ref text DEFAULT NULL)
+  RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_invoke_async';
+COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text)
+  IS 'Invokes asynchronously; the reply is stored and sent with NOTIFY on reply_channel';
+
+CREATE FUNCTION spawn.reply(id bigint, OUT status text, OUT response jsonb, OUT error text)
+  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_reply';
+COMMENT ON FUNCTION spawn.reply(bigint) IS 'Status (pending, ok, error) and reply of an asynchronous request';
+
+CREATE FUNCTION spawn.wait(id bigint, timeout_ms integer DEFAULT 5000) RETURNS jsonb
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wait';
+COMMENT ON FUNCTION spawn.wait(bigint, integer) IS 'Waits for the reply of an asynchronous request and returns it (raises its error)';
+
+CREATE FUNCTION spawn.retry_dead_letter(id bigint) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  WITH moved AS (DELETE FROM spawn._dead_letters d WHERE d.id = retry_dead_letter.id RETURNING d.*)
+  INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, payload,
+                              metadata, reply_channel, source, deliver_at, attempts, created_at)
+    SELECT m.id, m.system, m.actor, m.action, m.register_ref, m.key_id, m.nonce, m.payload,
+           m.metadata, m.reply_channel, m.source, m.deliver_at, 0, m.created_at
+    FROM moved m;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dead letter % does not exist', id
+      USING ERRCODE = 'undefined_object', HINT = 'See spawn.dead_letters for the parked messages.';
+  END IF;
+  PERFORM spawn._wake_workers();
+END
+$$;
+COMMENT ON FUNCTION spawn.retry_dead_letter(bigint) IS 'Moves a dead letter back into the mailbox with a fresh retry budget';
+
+CREATE FUNCTION spawn.discard_dead_letter(id bigint) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM spawn._dead_letters d WHERE d.id = discard_dead_letter.id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dead letter % does not exist', id
+      USING ERRCODE = 'undefined_object', HINT = 'See spawn.dead_letters for the parked messages.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn.discard_dead_letter(bigint) IS 'Deletes a dead letter';
+
+CREATE FUNCTION spawn._wake_workers() RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wake_workers';
+COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler''s workers when this transaction commits';
+
+CREATE FUNCTION spawn.worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
+    OUT processed bigint, OUT failed bigint, OUT batches bigint, OUT max_batch integer,
+    OUT avg_batch numeric, OUT busy_ms bigint, OUT started_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_worker_stats';
+COMMENT ON FUNCTION spawn.worker_stats() IS 'Counters of the scheduler''s processes since they started';
+CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn.worker_stats();
+COMMENT ON VIEW spawn.worker_stats IS 'Processed, failed, batch sizes and busy time per scheduler process';
+GRANT SELECT ON spawn.worker_stats TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Timers, schedules, history
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._timers (
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  action text NOT NULL,
+  every_ms bigint NOT NULL,
+  next_fire_at timestamptz NOT NULL,
+  PRIMARY KEY (system, actor, action),
+  FOREIGN KEY (system, actor) REFERENCES spawn._instances (system, name) ON DELETE CASCADE
+);
+COMMENT ON TABLE spawn._timers IS 'Timer ticks of activated instances; each due tick becomes one mailbox message';
+CREATE INDEX ON spawn._timers (next_fire_at);
+
+CREATE TABLE spawn._schedules (
+  id bigserial PRIMARY KEY,
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  action text NOT NULL,
+  cron text NOT NULL,
+  key_id bigint,
+  nonce bytea,
+  payload bytea,
+  next_fire_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._schedules IS 'Permanent cron schedules (internal; read spawn.schedules)';
+CREATE INDEX ON spawn._schedules (next_fire_at);
+SELECT pg_catalog.pg_extension_config_dump('spawn._schedules', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._schedules_id_seq', '');
+
+CREATE VIEW spawn.schedules AS
+  SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, cron,
+         next_fire_at, created_at
+  FROM spawn._schedules;
+COMMENT ON VIEW spawn.schedules IS 'Permanent cron schedules (no payloads)';
+GRANT SELECT ON spawn.schedules TO PUBLIC;
+
+CREATE FUNCTION spawn.schedule(actor text, action text, cron_expression text,
+    payload jsonb DEFAULT NULL, system text DEFAULT 'spawn-system')
+  RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_schedule';
+COMMENT ON FUNCTION spawn.schedule(text, text, text, jsonb, text)
+  IS 'Invokes an action on a cron schedule (5 fields, or 6 with seconds first; UTC)';
+
+CREATE FUNCTION spawn.unschedule(id bigint) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM spawn._schedules s WHERE s.id = unschedule.id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'schedule % does not exist', id
+      USING ERRCODE = 'undefined_object', HINT = 'See spawn.schedules.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn.unschedule(bigint) IS 'Removes a cron schedule';
+
+CREATE TABLE spawn._history (
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  revision bigint NOT NULL,
+  key_id bigint NOT NULL,            -- the ciphertext is the one the state row had at that revision
+  nonce bytea NOT NULL,
+  ciphertext bytea NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (system, actor, revision),
+  FOREIGN KEY (system, actor) REFERENCES spawn._instances (system, name) ON DELETE CASCADE
+);
+COMMENT ON TABLE spawn._history IS 'State snapshots taken every snapshot_timeout (internal)';
+CREATE INDEX ON spawn._history (recorded_at);
+SELECT pg_catalog.pg_extension_config_dump('spawn._history', '');
+
+CREATE FUNCTION spawn.state_history(actor text, system text DEFAULT 'spawn-system',
+    OUT revision bigint, OUT recorded_at timestamptz, OUT state jsonb)
+  RETURNS SETOF record
+  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_state_history';
+COMMENT ON FUNCTION spawn.state_history(text, text) IS 'Snapshotted revisions of an actor with their states (privileged)';
+REVOKE ALL ON FUNCTION spawn.state_history(text, text) FROM PUBLIC;
+
+CREATE FUNCTION spawn.restore(actor text, revision bigint, system text DEFAULT 'spawn-system')
+  RETURNS jsonb
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_restore';
+COMMENT ON FUNCTION spawn.restore(text, bigint, text) IS 'Makes a snapshotted revision the current state again (as a new revision)';
+REVOKE ALL ON FUNCTION spawn.restore(text, bigint, text) FROM PUBLIC;

@@ -86,7 +86,10 @@ void LoadExtensionObjects(Catalog *cat) {
   const char *sql =
       "SELECT 'spawn._definitions'::regclass::oid, c.relowner, "
       "'spawn.context'::regtype::oid, 'spawn.value'::regtype::oid, c.oid, "
-      "'spawn._instances_system_name_key'::regclass::oid "
+      "'spawn._instances_system_name_key'::regclass::oid, "
+      "'spawn._mailbox_id_seq'::regclass::oid, 'spawn._mailbox'::regclass::oid, "
+      "'spawn._mailbox_pkey'::regclass::oid, 'spawn._replies'::regclass::oid, "
+      "'spawn._replies_pkey'::regclass::oid "
       "FROM pg_catalog.pg_class c WHERE c.oid = 'spawn._instances'::regclass";
   if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
     elog(ERROR, "spawn: extension objects are missing");
@@ -99,6 +102,11 @@ void LoadExtensionObjects(Catalog *cat) {
   cat->value_type = DatumGetObjectId(Column(desc, row, 4, &isnull));
   cat->instances_relid = DatumGetObjectId(Column(desc, row, 5, &isnull));
   cat->instances_name_index = DatumGetObjectId(Column(desc, row, 6, &isnull));
+  cat->mailbox_sequence = DatumGetObjectId(Column(desc, row, 7, &isnull));
+  cat->mailbox_relid = DatumGetObjectId(Column(desc, row, 8, &isnull));
+  cat->mailbox_pkey = DatumGetObjectId(Column(desc, row, 9, &isnull));
+  cat->replies_relid = DatumGetObjectId(Column(desc, row, 10, &isnull));
+  cat->replies_pkey = DatumGetObjectId(Column(desc, row, 11, &isnull));
   MemoryContext old = MemoryContextSwitchTo(cache_context);
   cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
   MemoryContextSwitchTo(old);
@@ -141,7 +149,7 @@ void LoadDefinitions(const Catalog *cat) {
   BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
-      "h.takes_context, h.returns_jsonb, h.signature "
+      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb "
       "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
@@ -164,6 +172,7 @@ void LoadDefinitions(const Catalog *cat) {
       strlcpy(def->name, SPI_getvalue(row, desc, 3), NAMEDATALEN);
       def->kind = static_cast<ActorKind>(SPI_getvalue(row, desc, 4)[0]);
       def->stateful = DatumGetBool(Column(desc, row, 5, &isnull));
+      def->has_timers = DatumGetBool(Column(desc, row, 12, &isnull));
       Jsonb *tags = DatumGetJsonbP(Column(desc, row, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));

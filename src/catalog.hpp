@@ -36,6 +36,7 @@ struct Definition {
   char name[NAMEDATALEN];
   ActorKind kind;
   bool stateful;
+  bool has_timers;
   Jsonb *tags;
   int handler_count;
   Handler *handlers;
@@ -49,6 +50,11 @@ struct Catalog {
   Oid value_type;        // spawn.value
   Oid instances_relid;   // spawn._instances
   Oid instances_name_index;  // its unique index on (system, name)
+  Oid mailbox_sequence;      // spawn._mailbox_id_seq
+  Oid mailbox_relid;         // spawn._mailbox and its primary key
+  Oid mailbox_pkey;
+  Oid replies_relid;         // spawn._replies and its primary key
+  Oid replies_pkey;
 };
 
 // Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is

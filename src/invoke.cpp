@@ -10,6 +10,7 @@
 #include "dispatch.hpp"
 #include "names.hpp"
 #include "not_found.hpp"
+#include "timers.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -152,6 +153,8 @@ void ActorClose(OpenActor *actor) {
   if (actor->pooled) return;
   const bool changed = actor->definition->stateful && !SameJsonb(actor->state, actor->stored);
   StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr);
+  if (!actor->row.active && actor->definition->has_timers)
+    TimersStart(actor->catalog, actor->row.system, actor->row.name, actor->definition->id);
 }
 
 // Runs an invocation inside its own SPI connection.

@@ -1,9 +1,11 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
-// in the postmaster and its scheduler workers are registered there.
+// in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "guard.hpp"
 #include "keyring.hpp"
 #include "pg.hpp"
+#include "registration.hpp"
 #include "settings.hpp"
+#include "shared.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -11,7 +13,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 }
 
-// Defines settings and loads the state store key.
+// Defines settings, loads the state store key, sets up shared memory and the scheduler.
 void _PG_init(void) {
   if (IsBinaryUpgrade) return;
   if (!process_shared_preload_libraries_in_progress)
@@ -21,4 +23,6 @@ void _PG_init(void) {
                             "restart the server.")));
   spawn::DefineSettings();
   spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
+  spawn::SharedInstallHooks();
+  spawn::RegisterSchedulerWorkers();
 }

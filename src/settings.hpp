@@ -5,6 +5,26 @@ namespace spawn {
 
 // Raw value of spawn.statestore_key, read once by the keyring at start-up.
 extern char *setting_statestore_key;
+// Database the scheduler works in (postmaster).
+extern char *setting_database;
+// Number of mailbox workers (postmaster).
+extern int setting_workers;
+// Most messages of one actor a worker handles in one transaction (reload).
+extern int setting_batch_size;
+// Attempts before a message becomes a dead letter (reload).
+extern int setting_max_attempts;
+// Delay before the first retry; doubles with each attempt (reload).
+extern int setting_retry_base_ms;
+// How long async replies are kept (reload).
+extern int setting_reply_retention_s;
+// How long state history is kept (reload).
+extern int setting_history_retention_s;
+
+// Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
+extern int setting_housekeeping_ms;
+
+// Most workers spawn.workers accepts.
+inline constexpr int kMaxWorkers = 32;
 
 // Defines all settings and reserves the "spawn" prefix; called from _PG_init.
 void DefineSettings();

@@ -4,27 +4,15 @@
 #include "invoke.hpp"
 #include "names.hpp"
 #include "not_found.hpp"
+#include "sql_args.hpp"
 #include "state_store.hpp"
 
 extern "C" {
 #include "executor/spi.h"
 }
 
-namespace {
-
-// Reads a text argument that must not be NULL.
-const char *RequiredText(FunctionCallInfo fcinfo, int arg, const char *what) {
-  if (PG_ARGISNULL(arg))
-    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", what)));
-  return text_to_cstring(PG_GETARG_TEXT_PP(arg));
-}
-
-// Reads an optional jsonb argument.
-Jsonb *OptionalJsonb(FunctionCallInfo fcinfo, int arg) {
-  return PG_ARGISNULL(arg) ? nullptr : PG_GETARG_JSONB_P(arg);
-}
-
-}  // namespace
+using spawn::OptionalJsonb;
+using spawn::RequiredText;
 
 // spawn.invoke(actor, action, payload, system, metadata, register_ref) RETURNS jsonb
 SPAWN_FUNCTION(spawn_invoke) {
@@ -34,7 +22,7 @@ SPAWN_FUNCTION(spawn_invoke) {
   request.payload = OptionalJsonb(fcinfo, 2);
   request.system = RequiredText(fcinfo, 3, "system");
   request.metadata = OptionalJsonb(fcinfo, 4);
-  request.register_ref = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
+  request.register_ref = spawn::OptionalText(fcinfo, 5);
   Jsonb *response = spawn::Invoke(&request);
   if (response == nullptr) PG_RETURN_NULL();
   PG_RETURN_JSONB_P(response);

@@ -4,8 +4,7 @@
 // fillfactor 70), with index entries added by the executor's routine otherwise.
 #include "state_store.hpp"
 
-#include "envelope.hpp"
-#include "keyring.hpp"
+#include "sealed.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -46,18 +45,8 @@ enum InstanceColumn {
   kColumnCount = kStateUpdatedAt
 };
 
-// The envelope binding of a state revision.
-envelope::Binding StateBinding(const InstanceRow *row, int64 revision) {
-  return envelope::Binding{"state", row->system, strlen(row->system), row->name,
-                           strlen(row->name), revision};
-}
-
-// A palloc'd bytea of `length` bytes.
-bytea *NewBytea(size_t length) {
-  auto *value = static_cast<bytea *>(palloc(VARHDRSZ + length));
-  SET_VARSIZE(value, VARHDRSZ + length);
-  return value;
-}
+void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
+                    bool *replace);
 
 // Adds index entries for a row version that could not be a heap-only tuple.
 void InsertIndexEntries(Relation rel, HeapTuple tuple) {
@@ -106,6 +95,8 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
     row->key_id = nulls[kKeyId - 1] ? 0 : DatumGetInt64(values[kKeyId - 1]);
     row->nonce = nulls[kNonce - 1] ? nullptr : DatumGetByteaPP(values[kNonce - 1]);
     row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
+    row->last_activity =
+        nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
   }
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);
@@ -123,31 +114,9 @@ Jsonb *EmptyState() {
 // Decrypts the current revision.
 Jsonb *StateDecrypt(const InstanceRow *row) {
   if (!row->has_state) return EmptyState();
-  uint32_t key_id;
-  const unsigned char *key = KeyringRequire(&key_id);
-  if (row->key_id != static_cast<int64>(key_id))
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("state of actor \"%s\" was encrypted with another key", row->name),
-                    errdetail("The state has key id %lld; the configured key has id %u.",
-                              static_cast<long long>(row->key_id), key_id),
-                    errhint("Start the server with the key that wrote this state.")));
-  size_t cipher_len = VARSIZE_ANY_EXHDR(row->ciphertext);
-  if (VARSIZE_ANY_EXHDR(row->nonce) != envelope::kNonceBytes || cipher_len < envelope::kTagBytes)
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("state of actor \"%s\" is malformed", row->name)));
-  auto *state = reinterpret_cast<Jsonb *>(NewBytea(cipher_len - envelope::kTagBytes));
-  envelope::Binding binding = StateBinding(row, row->revision);
-  if (!envelope::Open(key, binding, reinterpret_cast<unsigned char *>(VARDATA_ANY(row->nonce)),
-                      reinterpret_cast<unsigned char *>(VARDATA_ANY(row->ciphertext)),
-                      cipher_len, reinterpret_cast<unsigned char *>(VARDATA(state))))
-    ereport(ERROR,
-            (errcode(ERRCODE_DATA_CORRUPTED),
-             errmsg("state of actor \"%s\" failed authentication", row->name),
-             errdetail("The stored ciphertext was altered, or belongs to another actor or "
-                       "revision (revision %lld).",
-                       static_cast<long long>(row->revision)),
-             errhint("Restore the row from a backup or an earlier revision.")));
-  return state;
+  return OpenJsonb(MakeBinding("state", row->system, row->name, row->revision),
+                   SealedValue{row->key_id, row->nonce, row->ciphertext},
+                   psprintf("state of actor \"%s\"", row->name));
 }
 
 // Encrypts (when the state changed) and updates the row found by StateFetch.
@@ -157,20 +126,13 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
   bool replace[kColumnCount] = {};
   const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   if (new_state != nullptr) {
-    uint32_t key_id;
-    const unsigned char *key = KeyringRequire(&key_id);
     const int64 revision = row->revision + 1;
-    size_t plain_len = VARSIZE(new_state) - VARHDRSZ;
-    bytea *nonce = NewBytea(envelope::kNonceBytes);
-    bytea *cipher = NewBytea(envelope::SealedLength(plain_len));
-    envelope::Seal(key, StateBinding(row, revision),
-                   reinterpret_cast<unsigned char *>(VARDATA(new_state)), plain_len,
-                   reinterpret_cast<unsigned char *>(VARDATA(nonce)),
-                   reinterpret_cast<unsigned char *>(VARDATA(cipher)));
+    SealedValue sealed =
+        SealJsonb(MakeBinding("state", row->system, row->name, revision), new_state);
     values[kRevision - 1] = Int64GetDatum(revision);
-    values[kKeyId - 1] = Int64GetDatum(key_id);
-    values[kNonce - 1] = PointerGetDatum(nonce);
-    values[kCiphertext - 1] = PointerGetDatum(cipher);
+    values[kKeyId - 1] = Int64GetDatum(sealed.key_id);
+    values[kNonce - 1] = PointerGetDatum(sealed.nonce);
+    values[kCiphertext - 1] = PointerGetDatum(sealed.ciphertext);
     values[kStateUpdatedAt - 1] = now;
     replace[kRevision - 1] = replace[kKeyId - 1] = replace[kNonce - 1] = true;
     replace[kCiphertext - 1] = replace[kStateUpdatedAt - 1] = true;
@@ -183,6 +145,24 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
   values[kLastActivity - 1] = now;
   replace[kLastActivity - 1] = true;
 
+  UpdateInstance(catalog, row, values, nulls, replace);
+}
+
+// Marks the instance inactive.
+void StateDeactivate(const Catalog *catalog, const InstanceRow *row) {
+  Datum values[kColumnCount] = {};
+  bool nulls[kColumnCount] = {};
+  bool replace[kColumnCount] = {};
+  values[kStatus - 1] = CStringGetTextDatum("inactive");
+  replace[kStatus - 1] = true;
+  UpdateInstance(catalog, row, values, nulls, replace);
+}
+
+namespace {
+
+// Applies the replaced columns to the fetched row with heap_update.
+void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
+                    bool *replace) {
   Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
   HeapTuple updated = heap_modify_tuple(row->tuple, RelationGetDescr(rel), values, nulls, replace);
   TM_FailureData failure;
@@ -199,5 +179,7 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
   table_close(rel, NoLock);
   CommandCounterIncrement();
 }
+
+}  // namespace
 
 }  // namespace spawn

@@ -24,6 +24,7 @@ struct InstanceRow {
   int64 key_id;
   bytea *nonce;
   bytea *ciphertext;
+  TimestampTz last_activity;  // 0 when never active
   HeapTuple tuple;  // the row as fetched, the base of the update
 };
 
@@ -39,6 +40,9 @@ Jsonb *StateDecrypt(const InstanceRow *row);
 // take the actor's lock (an unregistration, a manual UPDATE). Makes the write visible to the
 // next command of the transaction.
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state);
+
+// Marks an instance inactive (its next use runs init again). The caller holds its lock.
+void StateDeactivate(const Catalog *catalog, const InstanceRow *row);
 
 // Returns an empty JSON object, the state of an actor that has none yet.
 Jsonb *EmptyState();

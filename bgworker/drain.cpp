@@ -1,0 +1,351 @@
+// One transaction, one actor:
+//  1. pick candidate actors whose queue head is due (delivery order is (deliver_at, id));
+//  2. take the first actor whose single-writer lock is free (pooled actors: no lock, rows are
+//     claimed with FOR UPDATE SKIP LOCKED instead);
+//  3. open the actor once, run each message in a subtransaction; the first failure stops the
+//     batch (the actor's later messages wait behind it, keeping FIFO order);
+//  4. write the state once, delete the processed messages, store replies, and either schedule
+//     the failed message's retry (exponential backoff) or park it as a dead letter.
+// State change, message removal and reply commit together; a crash loses nothing and
+// repeats nothing.
+#include "drain.hpp"
+
+#include "actor_lock.hpp"
+#include "catalog.hpp"
+#include "invoke.hpp"
+#include "process.hpp"
+#include "replies.hpp"
+#include "sealed.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+}
+
+namespace spawn {
+
+namespace {
+
+SPIPlanPtr candidates_plan = nullptr;
+SPIPlanPtr batch_plan = nullptr;
+SPIPlanPtr pooled_batch_plan = nullptr;
+SPIPlanPtr delete_plan = nullptr;
+SPIPlanPtr retry_plan = nullptr;
+SPIPlanPtr dead_letter_plan = nullptr;
+SPIPlanPtr next_due_plan = nullptr;
+
+// Prepares a statement once per process.
+SPIPlanPtr Prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
+  if (*slot == nullptr) {
+    SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+    if (plan == nullptr) elog(ERROR, "spawn: could not prepare \"%s\"", sql);
+    SPI_keepplan(plan);
+    *slot = plan;
+  }
+  return *slot;
+}
+
+// Runs a prepared statement as the extension's owner.
+int ExecuteAsOwner(const Catalog *cat, SPIPlanPtr plan, Datum *values, const char *nulls,
+                   bool read_only, long count) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+  RestoreUser(&saved);
+  if (rc < 0) elog(ERROR, "spawn: mailbox statement failed: %s", SPI_result_code_string(rc));
+  return rc;
+}
+
+// One message of a batch.
+struct Pending {
+  int64 id;
+  const char *action;
+  const char *register_ref;
+  SealedValue payload;
+  bool has_payload;
+  Jsonb *metadata;
+  const char *reply_channel;
+  bool blocked;  // waiting for its retry time
+  int attempts;
+};
+
+// Text of column `col`, or NULL.
+const char *TextColumn(HeapTuple row, TupleDesc desc, int col) {
+  return SPI_getvalue(row, desc, col);
+}
+
+// Reads the batch rows of one actor.
+int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool pooled,
+               Pending **out) {
+  Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
+  const char *select =
+      "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
+      "coalesce(retry_at > now(), false), attempts FROM spawn._mailbox "
+      "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
+  SPIPlanPtr plan = pooled ? Prepare(&pooled_batch_plan, psprintf("%s FOR UPDATE SKIP LOCKED", select),
+                                     3, types)
+                           : Prepare(&batch_plan, select, 3, types);
+  Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                     Int32GetDatum(setting_batch_size)};
+  ExecuteAsOwner(cat, plan, values, nullptr, false, 0);
+  SPITupleTable *rows = SPI_tuptable;
+  const int count = static_cast<int>(SPI_processed);
+  auto *batch = static_cast<Pending *>(palloc0(sizeof(Pending) * (count > 0 ? count : 1)));
+  for (int i = 0; i < count; ++i) {
+    HeapTuple row = rows->vals[i];
+    TupleDesc desc = rows->tupdesc;
+    bool isnull;
+    Pending *p = &batch[i];
+    p->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+    p->action = TextColumn(row, desc, 2);
+    p->register_ref = TextColumn(row, desc, 3);
+    Datum key_id = SPI_getbinval(row, desc, 4, &isnull);
+    p->has_payload = !isnull;
+    if (p->has_payload) {
+      p->payload.key_id = DatumGetInt64(key_id);
+      p->payload.nonce = DatumGetByteaPCopy(SPI_getbinval(row, desc, 5, &isnull));
+      p->payload.ciphertext = DatumGetByteaPCopy(SPI_getbinval(row, desc, 6, &isnull));
+    }
+    Datum metadata = SPI_getbinval(row, desc, 7, &isnull);
+    p->metadata = isnull ? nullptr : DatumGetJsonbPCopy(metadata);
+    p->reply_channel = TextColumn(row, desc, 8);
+    p->blocked = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
+    p->attempts = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
+  }
+  *out = batch;
+  return count;
+}
+
+// State of one batch while its messages run.
+struct BatchRun {
+  const Catalog *cat;
+  const char *system;
+  const char *actor;
+  OpenActor open;
+  bool opened;
+  ErrorData *failure;  // the error that stopped the batch, or NULL
+};
+
+// Runs one message in a subtransaction; returns false (with run->failure set) if it failed.
+bool RunMessage(BatchRun *run, const Pending *p) {
+  MemoryContext outer_context = CurrentMemoryContext;
+  ResourceOwner outer_owner = CurrentResourceOwner;
+  volatile bool ok = true;
+  BeginInternalSubTransaction(nullptr);
+  MemoryContextSwitchTo(outer_context);
+  PG_TRY();
+  {
+    Jsonb *payload = p->has_payload
+                         ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id),
+                                     p->payload, psprintf("payload of message %lld",
+                                                          static_cast<long long>(p->id)))
+                         : nullptr;
+    InvokeRequest req{run->system, run->actor, p->action, payload, p->metadata, p->register_ref};
+    if (!run->opened) {
+      ActorOpen(run->cat, &req, true, &run->open);
+      run->opened = true;
+    }
+    Jsonb *response = ActorRun(&run->open, &req);
+    if (p->reply_channel != nullptr)
+      StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
+                 nullptr, nullptr);
+    ReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(outer_context);
+    CurrentResourceOwner = outer_owner;
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(outer_context);
+    run->failure = CopyErrorData();
+    FlushErrorState();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(outer_context);
+    CurrentResourceOwner = outer_owner;
+    ok = false;
+  }
+  PG_END_TRY();
+  return ok;
+}
+
+// Builds an int8[] of message ids.
+Datum IdArray(const int64 *ids, int count) {
+  auto *datums = static_cast<Datum *>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
+  for (int i = 0; i < count; ++i) datums[i] = Int64GetDatum(ids[i]);
+  return PointerGetDatum(construct_array(datums, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+// Schedules a retry, or parks the message as a dead letter when its attempts are used up.
+void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
+  ErrorData *e = run->failure;
+  const char *sqlstate = unpack_sql_state(e->sqlerrcode);
+  const char *message = psprintf("%s: %s", sqlstate, e->message ? e->message : "unknown error");
+  const int attempts = p->attempts + 1;
+  Datum values[3] = {Int64GetDatum(p->id), CStringGetTextDatum(message), 0};
+  if (attempts >= setting_max_attempts) {
+    Oid types[2] = {INT8OID, TEXTOID};
+    SPIPlanPtr plan = Prepare(
+        &dead_letter_plan,
+        "WITH moved AS (DELETE FROM spawn._mailbox WHERE id = $1 RETURNING *) "
+        "INSERT INTO spawn._dead_letters (id, system, actor, action, register_ref, key_id, nonce, "
+        "payload, metadata, reply_channel, source, deliver_at, attempts, last_error, created_at) "
+        "SELECT id, system, actor, action, register_ref, key_id, nonce, payload, metadata, "
+        "reply_channel, source, deliver_at, attempts + 1, $2, created_at FROM moved",
+        2, types);
+    ExecuteAsOwner(run->cat, plan, values, nullptr, false, 0);
+    if (p->reply_channel != nullptr) {
+      StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, nullptr,
+                 e->message ? e->message : "unknown error", sqlstate);
+      result->replied[result->replied_count++] = p->id;
+    }
+    ereport(LOG, (errmsg("spawn: message %lld to actor \"%s\" became a dead letter after %d "
+                         "attempts: %s",
+                         static_cast<long long>(p->id), run->actor, attempts, message)));
+    return;
+  }
+  // Exponential backoff: base, 2 x base, 4 x base, ... capped at one hour.
+  double delay = static_cast<double>(setting_retry_base_ms) * (1 << Min(attempts - 1, 20));
+  values[2] = Int64GetDatum(static_cast<int64>(Min(delay, 3600.0 * 1000)));
+  Oid types[3] = {INT8OID, TEXTOID, INT8OID};
+  SPIPlanPtr plan = Prepare(&retry_plan,
+                            "UPDATE spawn._mailbox SET attempts = attempts + 1, last_error = $2, "
+                            "retry_at = clock_timestamp() + $3 * interval '1 millisecond' "
+                            "WHERE id = $1",
+                            3, types);
+  ExecuteAsOwner(run->cat, plan, values, nullptr, false, 0);
+}
+
+// Processes the batch of one actor; returns the number of messages that ran.
+int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool pooled,
+                 DrainResult *result) {
+  Pending *batch;
+  const int count = FetchBatch(cat, system, actor, pooled, &batch);
+  BatchRun run{cat, system, actor, {}, false, nullptr};
+  auto *done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
+  int done_count = 0;
+  int ran = 0;
+  const Pending *failed = nullptr;
+  result->replied = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
+  for (int i = 0; i < count; ++i) {
+    if (batch[i].blocked) break;
+    ++ran;
+    if (!RunMessage(&run, &batch[i])) {
+      failed = &batch[i];
+      break;
+    }
+    done[done_count++] = batch[i].id;
+    if (batch[i].reply_channel != nullptr) result->replied[result->replied_count++] = batch[i].id;
+  }
+  if (run.opened && done_count > 0) ActorClose(&run.open);
+  if (done_count > 0) {
+    Oid types[1] = {INT8ARRAYOID};
+    SPIPlanPtr plan =
+        Prepare(&delete_plan, "DELETE FROM spawn._mailbox WHERE id = ANY($1)", 1, types);
+    Datum values[1] = {IdArray(done, done_count)};
+    ExecuteAsOwner(cat, plan, values, nullptr, false, 0);
+  }
+  if (failed != nullptr) {
+    RecordFailure(&run, failed, result);
+    result->failed = 1;
+  }
+  return ran;
+}
+
+// Lists actors whose next message is due, oldest first.
+int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
+  SPIPlanPtr plan = Prepare(
+      &candidates_plan,
+      "SELECT m.system, m.actor FROM spawn._mailbox m "
+      "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
+      "AND NOT EXISTS (SELECT 1 FROM spawn._mailbox h WHERE h.system = m.system "
+      "AND h.actor = m.actor AND (h.deliver_at, h.id) < (m.deliver_at, m.id)) "
+      "ORDER BY m.deliver_at, m.id LIMIT 16",
+      0, nullptr);
+  ExecuteAsOwner(cat, plan, nullptr, nullptr, true, 0);
+  const int count = static_cast<int>(SPI_processed);
+  *systems = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
+  *actors = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
+  for (int i = 0; i < count; ++i) {
+    (*systems)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+    (*actors)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+  }
+  return count;
+}
+
+// Milliseconds until the next message becomes due, or -1 when the mailbox holds none.
+long NextDueMs(const Catalog *cat) {
+  SPIPlanPtr plan = Prepare(
+      &next_due_plan,
+      "SELECT ceil(extract(epoch FROM least("
+      "(SELECT min(deliver_at) FROM spawn._mailbox WHERE deliver_at > now()), "
+      "(SELECT min(retry_at) FROM spawn._mailbox WHERE retry_at IS NOT NULL)) "
+      "- clock_timestamp()) * 1000)::bigint",
+      0, nullptr);
+  ExecuteAsOwner(cat, plan, nullptr, nullptr, true, 1);
+  bool isnull;
+  Datum ms = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  return isnull ? -1 : Max(DatumGetInt64(ms), 0L);
+}
+
+// Everything one drain transaction does.
+struct DrainWork {
+  ProcessSlot *slot;
+  DrainResult *result;
+  MemoryContext result_context;
+};
+
+// The body of a drain transaction.
+void DrainBody(void *arg) {
+  auto *work = static_cast<DrainWork *>(arg);
+  DrainResult *result = work->result;
+  Catalog *cat = CatalogAcquire();
+  char **systems, **actors;
+  const int candidates = FetchCandidates(cat, &systems, &actors);
+  bool blocked = false;
+  for (int i = 0; i < candidates && result->processed == 0; ++i) {
+    const Definition *def = CatalogFindByName(systems[i], actors[i]);
+    const bool pooled = def != nullptr && def->kind == ActorKind::kPooled;
+    if (!pooled && !ActorLockAcquire(systems[i], actors[i], false)) {
+      blocked = true;
+      continue;
+    }
+    result->processed = ProcessActor(cat, systems[i], actors[i], pooled, result);
+  }
+  if (result->processed == 0) result->next_due_ms = blocked ? 50 : NextDueMs(cat);
+  auto *kept = static_cast<int64 *>(
+      MemoryContextAlloc(work->result_context, sizeof(int64) * (result->replied_count + 1)));
+  if (result->replied_count > 0)
+    memcpy(kept, result->replied, sizeof(int64) * result->replied_count);
+  result->replied = kept;
+  CatalogRelease();
+}
+
+}  // namespace
+
+// Runs one drain transaction and updates the process's counters.
+bool DrainOnce(ProcessSlot *slot, DrainResult *result) {
+  memset(result, 0, sizeof *result);
+  result->next_due_ms = -1;
+  const TimestampTz started = GetCurrentTimestamp();
+  DrainWork work{slot, result, CurrentMemoryContext};
+  const bool ok = RunTransaction("draining the mailbox", DrainBody, &work);
+  if (!ok) {
+    result->processed = result->failed = 0;
+    result->replied_count = 0;
+  }
+  if (result->processed > 0) {
+    slot->processed += static_cast<uint64>(result->processed - result->failed);
+    slot->failed += static_cast<uint64>(result->failed);
+    slot->batches += 1;
+    slot->max_batch = Max(slot->max_batch, static_cast<uint32>(result->processed));
+    slot->busy_us += static_cast<uint64>(GetCurrentTimestamp() - started);
+  }
+  return ok;
+}
+
+}  // namespace spawn

@@ -1,0 +1,51 @@
+// The launcher: fires timers and schedules as soon as they are due, and runs the sweeps every
+// spawn.housekeeping_interval. It sleeps on its latch in between.
+#include "housekeeping.hpp"
+#include "process.hpp"
+
+extern "C" {
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void spawn_launcher_main(Datum arg);
+}
+
+// Entry point of "spawn launcher".
+void spawn_launcher_main(Datum) {
+  spawn::ProcessSlot *slot = spawn::ProcessStart(spawn::kLauncherSlot, "spawn launcher");
+  MemoryContext loop_context =
+      AllocSetContextCreate(TopMemoryContext, "spawn launcher loop", ALLOCSET_DEFAULT_SIZES);
+  TimestampTz last_sweep = 0;
+  for (;;) {
+    MemoryContextReset(loop_context);
+    MemoryContext old = MemoryContextSwitchTo(loop_context);
+    if (!spawn::ExtensionReady()) {
+      MemoryContextSwitchTo(old);
+      spawn::ProcessWait(5000);
+      continue;
+    }
+    const TimestampTz started = GetCurrentTimestamp();
+    long wait = spawn::setting_housekeeping_ms;
+    spawn::FireResult timers{0, -1}, schedules{0, -1};
+    if (spawn::RunTransaction("firing timers", spawn::FireTimers, &timers) && timers.next_ms >= 0)
+      wait = Min(wait, timers.next_ms);
+    if (spawn::RunTransaction("firing schedules", spawn::FireSchedules, &schedules) &&
+        schedules.next_ms >= 0)
+      wait = Min(wait, schedules.next_ms);
+    if (TimestampDifferenceExceeds(last_sweep, started, spawn::setting_housekeeping_ms)) {
+      int deactivated = 0, snapshots = 0;
+      spawn::RunTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
+      spawn::RunTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
+      spawn::RunTransaction("applying retention", spawn::ApplyRetention, nullptr);
+      last_sweep = started;
+    }
+    const int fired = timers.fired + schedules.fired;
+    if (fired > 0) {
+      slot->processed += static_cast<uint64>(fired);
+      slot->batches += 1;
+      slot->max_batch = Max(slot->max_batch, static_cast<uint32>(fired));
+    }
+    slot->busy_us += static_cast<uint64>(GetCurrentTimestamp() - started);
+    MemoryContextSwitchTo(old);
+    spawn::ProcessWait(Max(wait, 1L));
+  }
+}

@@ -1,0 +1,38 @@
+// A mailbox worker: drains batches while there is work, then sleeps on its latch until a commit
+// that enqueued messages wakes it, or until the next delayed message or retry is due.
+#include "drain.hpp"
+#include "process.hpp"
+
+extern "C" {
+PGDLLEXPORT void spawn_worker_main(Datum arg);
+}
+
+// Entry point of "spawn worker N" (N = 1..spawn.workers).
+void spawn_worker_main(Datum arg) {
+  const int index = DatumGetInt32(arg);
+  spawn::ProcessSlot *slot = spawn::ProcessStart(index, psprintf("spawn worker %d", index));
+  MemoryContext loop_context =
+      AllocSetContextCreate(TopMemoryContext, "spawn worker loop", ALLOCSET_DEFAULT_SIZES);
+  // Mailbox statements are idle between batches; a long idle wait is safe because every commit
+  // that enqueues sets this latch.
+  constexpr long kIdleMs = 10000;
+  for (;;) {
+    MemoryContextReset(loop_context);
+    MemoryContext old = MemoryContextSwitchTo(loop_context);
+    if (!spawn::ExtensionReady()) {
+      MemoryContextSwitchTo(old);
+      spawn::ProcessWait(5000);
+      continue;
+    }
+    spawn::DrainResult result;
+    const bool ok = spawn::DrainOnce(slot, &result);
+    spawn::WakeWaiters(result.replied, result.replied_count);
+    MemoryContextSwitchTo(old);
+    if (ok && result.processed > 0) {
+      spawn::ProcessCheckSignals();
+      continue;
+    }
+    long wait = !ok ? 1000 : result.next_due_ms < 0 ? kIdleMs : Min(result.next_due_ms, kIdleMs);
+    spawn::ProcessWait(wait);
+  }
+}

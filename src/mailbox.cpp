@@ -1,0 +1,105 @@
+// Payloads are sealed with the binding ("mailbox", system, actor, message id), so the id is
+// drawn from the sequence before the row is written.
+#include "mailbox.hpp"
+
+#include "not_found.hpp"
+#include "sealed.hpp"
+#include "shared.hpp"
+#include "state_store.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+}
+
+namespace spawn {
+
+namespace {
+
+SPIPlanPtr insert_plan = nullptr;
+
+// Raises unless the definition has the action (or it is the built-in get).
+void RequireAction(const Definition *def, const char *actor, const char *action) {
+  if (DefinitionFindHandler(def, action) != nullptr) return;
+  if (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0) return;
+  RaiseUnknownAction(def, actor, action);
+}
+
+}  // namespace
+
+// Resolves the target like the invoke path does, without locking it.
+void ValidateTarget(const Catalog *cat, const char *system, const char *actor, const char *action,
+                    const char *register_ref) {
+  const Definition *def = CatalogFindByName(system, actor);
+  if (def != nullptr) {
+    if (def->kind == ActorKind::kUnnamed) RaiseTemplateInvoked(def);
+    RequireAction(def, actor, action);
+    return;
+  }
+  InstanceRow row;
+  if (StateFetch(cat, system, actor, &row)) {
+    def = CatalogFindById(row.definition_id);
+    if (def == nullptr) RaiseActorNotFound(system, actor);
+    RequireAction(def, actor, action);
+    return;
+  }
+  if (register_ref == nullptr) RaiseActorNotFound(system, actor);
+  const Definition *parent = CatalogFindByName(system, register_ref);
+  if (parent == nullptr || parent->kind != ActorKind::kUnnamed)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                    errmsg("actor template \"%s\" does not exist in system \"%s\"", register_ref,
+                           system),
+                    errhint("Register it with spawn.register_actor(..., kind => 'unnamed').")));
+  RequireAction(parent, actor, action);
+}
+
+// Draws an id, seals the payload and inserts the row as the extension's owner.
+int64 Enqueue(const Catalog *cat, const Message *m) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  const int64 id = DatumGetInt64(
+      DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
+  Datum values[12];
+  char nulls[12];
+  memset(nulls, ' ', sizeof nulls);
+  values[0] = Int64GetDatum(id);
+  values[1] = CStringGetTextDatum(m->system);
+  values[2] = CStringGetTextDatum(m->actor);
+  values[3] = CStringGetTextDatum(m->action);
+  values[4] = m->register_ref ? CStringGetTextDatum(m->register_ref) : static_cast<Datum>(0);
+  nulls[4] = m->register_ref ? ' ' : 'n';
+  if (m->payload != nullptr) {
+    SealedValue sealed = SealJsonb(MakeBinding("mailbox", m->system, m->actor, id), m->payload);
+    values[5] = Int64GetDatum(sealed.key_id);
+    values[6] = PointerGetDatum(sealed.nonce);
+    values[7] = PointerGetDatum(sealed.ciphertext);
+  } else {
+    nulls[5] = nulls[6] = nulls[7] = 'n';
+  }
+  values[8] = PointerGetDatum(m->metadata);
+  nulls[8] = m->metadata ? ' ' : 'n';
+  values[9] = m->reply_channel ? CStringGetTextDatum(m->reply_channel) : static_cast<Datum>(0);
+  nulls[9] = m->reply_channel ? ' ' : 'n';
+  values[10] = CStringGetTextDatum(m->source);
+  values[11] = TimestampTzGetDatum(m->deliver_at);
+  if (insert_plan == nullptr) {
+    Oid types[12] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID, INT8OID,
+                     BYTEAOID, BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+    SPIPlanPtr plan = SPI_prepare(
+        "INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, "
+        "payload, metadata, reply_channel, source, deliver_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        12, types);
+    if (plan == nullptr) elog(ERROR, "spawn: could not prepare the mailbox insert");
+    SPI_keepplan(plan);
+    insert_plan = plan;
+  }
+  int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
+  RestoreUser(&saved);
+  if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: mailbox insert failed: %s", SPI_result_code_string(rc));
+  WakeWorkersAtCommit();
+  return id;
+}
+
+}  // namespace spawn

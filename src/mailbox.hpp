@@ -1,0 +1,36 @@
+// The mailbox: validating a message's target, sealing its payload, and inserting it. Used by
+// spawn.cast and spawn.invoke_async, and by the launcher for timers and schedules.
+#pragma once
+
+#include "catalog.hpp"
+#include "pg.hpp"
+
+extern "C" {
+#include "utils/timestamp.h"
+}
+
+namespace spawn {
+
+// A message to enqueue.
+struct Message {
+  const char *system;
+  const char *actor;
+  const char *action;
+  const char *register_ref;   // may be NULL
+  Jsonb *payload;             // may be NULL
+  Jsonb *metadata;            // may be NULL
+  const char *reply_channel;  // NULL for casts
+  const char *source;         // "cast", "async", "timer" or "schedule"
+  TimestampTz deliver_at;
+};
+
+// Raises the same errors spawn.invoke would for an unknown system, actor, template or action,
+// so a bad cast fails at cast time. SPI must be connected.
+void ValidateTarget(const Catalog *catalog, const char *system, const char *actor,
+                    const char *action, const char *register_ref);
+
+// Inserts a message (payload sealed to its id) and arranges for the workers to be woken at
+// commit. Returns the message id. SPI must be connected.
+int64 Enqueue(const Catalog *catalog, const Message *message);
+
+}  // namespace spawn

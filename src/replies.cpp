@@ -1,0 +1,134 @@
+// The notification carries {"id", "status"} plus "response" (or "error") when the whole payload
+// fits in PostgreSQL's notification limit; otherwise the listener fetches it with spawn.reply.
+#include "replies.hpp"
+
+#include "lookup.hpp"
+#include "sealed.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+}
+
+namespace spawn {
+
+namespace {
+
+SPIPlanPtr insert_plan = nullptr;
+
+// Columns of spawn._replies.
+enum ReplyColumn { kId = 1, kSystem, kActor, kAction, kStatus, kKeyId, kNonce, kResponse,
+                   kError, kSqlstate, kCompletedAt, kColumnCount = kCompletedAt };
+
+// Largest notification payload PostgreSQL accepts, with room to spare.
+constexpr int kNotifyLimit = 7900;
+
+// Builds the notification JSON; the response or error only when it fits.
+char *NotificationPayload(int64 id, const char *status, const Jsonb *response, const char *error) {
+  StringInfoData head;
+  initStringInfo(&head);
+  appendStringInfo(&head, "{\"id\": %lld, \"status\": \"%s\"", static_cast<long long>(id), status);
+  StringInfoData full;
+  initStringInfo(&full);
+  appendBinaryStringInfo(&full, head.data, head.len);
+  if (response != nullptr) {
+    appendStringInfoString(&full, ", \"response\": ");
+    appendStringInfoString(&full, JsonbToCString(nullptr, const_cast<JsonbContainer *>(&response->root),
+                                                 VARSIZE(response)));
+  }
+  if (error != nullptr) {
+    appendStringInfoString(&full, ", \"error\": ");
+    escape_json(&full, error);
+  }
+  appendStringInfoChar(&full, '}');
+  if (full.len < kNotifyLimit) return full.data;
+  appendStringInfoString(&head, ", \"truncated\": true}");
+  return head.data;
+}
+
+}  // namespace
+
+// Looks in the replies, then in the mailbox.
+Reply ReadReply(const Catalog *cat, int64 id) {
+  Datum values[kColumnCount];
+  bool nulls[kColumnCount];
+  Reply reply{};
+  if (FetchLatestByKey(cat->replies_relid, cat->replies_pkey, id, values, nulls)) {
+    const char *system = TextDatumGetCString(values[kSystem - 1]);
+    reply.actor = TextDatumGetCString(values[kActor - 1]);
+    reply.action = TextDatumGetCString(values[kAction - 1]);
+    reply.status = TextDatumGetCString(values[kStatus - 1]);
+    if (!nulls[kResponse - 1])
+      reply.response = OpenJsonb(
+          MakeBinding("reply", system, reply.actor, id),
+          SealedValue{DatumGetInt64(values[kKeyId - 1]), DatumGetByteaPP(values[kNonce - 1]),
+                      DatumGetByteaPP(values[kResponse - 1])},
+          psprintf("reply %lld", static_cast<long long>(id)));
+    if (!nulls[kError - 1]) reply.error = TextDatumGetCString(values[kError - 1]);
+    if (!nulls[kSqlstate - 1]) reply.sqlstate = TextDatumGetCString(values[kSqlstate - 1]);
+    return reply;
+  }
+  Datum mailbox_values[32];
+  bool mailbox_nulls[32];
+  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_pkey, id, mailbox_values, mailbox_nulls)) {
+    reply.status = "pending";
+    return reply;
+  }
+  ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                  errmsg("request %lld does not exist", static_cast<long long>(id)),
+                  errhint("Request ids come from spawn.invoke_async; replies are kept for "
+                          "spawn.reply_retention.")));
+  return reply;
+}
+
+// Inserts (or, after a dead letter was retried, replaces) the reply and queues the NOTIFY.
+void StoreReply(const Catalog *cat, int64 id, const char *system, const char *actor,
+                const char *action, const char *channel, const Jsonb *response,
+                const char *error, const char *sqlstate) {
+  const char *status = error == nullptr ? "ok" : "error";
+  Datum values[10];
+  char nulls[10];
+  memset(nulls, ' ', sizeof nulls);
+  values[0] = Int64GetDatum(id);
+  values[1] = CStringGetTextDatum(system);
+  values[2] = CStringGetTextDatum(actor);
+  values[3] = CStringGetTextDatum(action);
+  values[4] = CStringGetTextDatum(status);
+  if (response != nullptr) {
+    SealedValue sealed = SealJsonb(MakeBinding("reply", system, actor, id), response);
+    values[5] = Int64GetDatum(sealed.key_id);
+    values[6] = PointerGetDatum(sealed.nonce);
+    values[7] = PointerGetDatum(sealed.ciphertext);
+  } else {
+    nulls[5] = nulls[6] = nulls[7] = 'n';
+  }
+  values[8] = error ? CStringGetTextDatum(error) : static_cast<Datum>(0);
+  values[9] = sqlstate ? CStringGetTextDatum(sqlstate) : static_cast<Datum>(0);
+  nulls[8] = error ? ' ' : 'n';
+  nulls[9] = sqlstate ? ' ' : 'n';
+  if (insert_plan == nullptr) {
+    Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
+                     INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID};
+    SPIPlanPtr plan = SPI_prepare(
+        "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
+        "response, error, sqlstate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
+        "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
+        "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
+        10, types);
+    if (plan == nullptr) elog(ERROR, "spawn: could not prepare the reply insert");
+    SPI_keepplan(plan);
+    insert_plan = plan;
+  }
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
+  RestoreUser(&saved);
+  if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: reply insert failed: %s", SPI_result_code_string(rc));
+  if (channel != nullptr) Async_Notify(channel, NotificationPayload(id, status, response, error));
+}
+
+}  // namespace spawn

@@ -1,0 +1,30 @@
+// Replies of asynchronous requests: stored sealed in spawn._replies by the workers, read by
+// spawn.reply and spawn.wait.
+#pragma once
+
+#include "catalog.hpp"
+#include "pg.hpp"
+
+namespace spawn {
+
+// A reply as read back.
+struct Reply {
+  const char *status;  // "pending", "ok" or "error"
+  Jsonb *response;     // may be NULL
+  const char *error;   // for "error"
+  const char *sqlstate;
+  const char *actor;
+  const char *action;
+};
+
+// Reads the reply of request `id` with the latest snapshot; "pending" while the request is still
+// in the mailbox. Raises 42704 when no such request exists (or its reply has expired).
+Reply ReadReply(const Catalog *catalog, int64 id);
+
+// Stores a reply and sends NOTIFY on the request's channel (both take effect at commit). SPI
+// must be connected.
+void StoreReply(const Catalog *catalog, int64 id, const char *system, const char *actor,
+                const char *action, const char *channel, const Jsonb *response,
+                const char *error, const char *sqlstate);
+
+}  // namespace spawn

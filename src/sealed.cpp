@@ -1,0 +1,65 @@
+// The plaintext is the binary jsonb body, so opening a value needs no parsing.
+#include "sealed.hpp"
+
+#include "keyring.hpp"
+
+namespace spawn {
+
+namespace {
+
+// A palloc'd bytea of `length` bytes.
+bytea *NewBytea(size_t length) {
+  auto *value = static_cast<bytea *>(palloc(VARHDRSZ + length));
+  SET_VARSIZE(value, VARHDRSZ + length);
+  return value;
+}
+
+// Points at the bytes of a bytea.
+unsigned char *Bytes(bytea *value) { return reinterpret_cast<unsigned char *>(VARDATA_ANY(value)); }
+
+}  // namespace
+
+// Builds a binding.
+envelope::Binding MakeBinding(const char *purpose, const char *system, const char *actor,
+                              int64 number) {
+  return envelope::Binding{purpose, system, strlen(system), actor, strlen(actor), number};
+}
+
+// Seals with a fresh nonce.
+SealedValue SealJsonb(const envelope::Binding &binding, const Jsonb *value) {
+  uint32_t key_id;
+  const unsigned char *key = KeyringRequire(&key_id);
+  const size_t length = VARSIZE(value) - VARHDRSZ;
+  SealedValue sealed{key_id, NewBytea(envelope::kNonceBytes),
+                     NewBytea(envelope::SealedLength(length))};
+  envelope::Seal(key, binding, reinterpret_cast<const unsigned char *>(VARDATA(value)), length,
+                 Bytes(sealed.nonce), Bytes(sealed.ciphertext));
+  return sealed;
+}
+
+// Checks the key id, then decrypts and authenticates.
+Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, const char *what) {
+  uint32_t key_id;
+  const unsigned char *key = KeyringRequire(&key_id);
+  if (sealed.key_id != static_cast<int64>(key_id))
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("%s was encrypted with another key", what),
+                    errdetail("It has key id %lld; the configured key has id %u.",
+                              static_cast<long long>(sealed.key_id), key_id),
+                    errhint("Start the server with the key that wrote it.")));
+  const size_t length = VARSIZE_ANY_EXHDR(sealed.ciphertext);
+  if (VARSIZE_ANY_EXHDR(sealed.nonce) != envelope::kNonceBytes || length < envelope::kTagBytes)
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s is malformed", what)));
+  auto *value = reinterpret_cast<Jsonb *>(NewBytea(length - envelope::kTagBytes));
+  if (!envelope::Open(key, binding, Bytes(sealed.nonce), Bytes(sealed.ciphertext), length,
+                      reinterpret_cast<unsigned char *>(VARDATA(value))))
+    ereport(ERROR,
+            (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s failed authentication", what),
+             errdetail("The stored ciphertext was altered, or belongs to another actor or "
+                       "revision (%lld).",
+                       static_cast<long long>(binding.revision)),
+             errhint("Restore the row from a backup or an earlier revision.")));
+  return value;
+}
+
+}  // namespace spawn

@@ -1,0 +1,17 @@
+// Reading SQL-callable function arguments with clear errors for NULLs.
+#pragma once
+
+#include "pg.hpp"
+
+namespace spawn {
+
+// Reads a text argument that must not be NULL; `what` names it in the error.
+const char *RequiredText(FunctionCallInfo fcinfo, int arg, const char *what);
+
+// Reads an optional text argument (NULL stays NULL).
+const char *OptionalText(FunctionCallInfo fcinfo, int arg);
+
+// Reads an optional jsonb argument.
+Jsonb *OptionalJsonb(FunctionCallInfo fcinfo, int arg);
+
+}  // namespace spawn

@@ -1,0 +1,207 @@
+// SQL entry points of asynchronous work: spawn.cast, spawn.invoke_async, spawn.reply,
+// spawn.wait, spawn._wake_workers and spawn.worker_stats.
+#include <cctype>
+
+#include "catalog.hpp"
+#include "guard.hpp"
+#include "invoke.hpp"
+#include "mailbox.hpp"
+#include "replies.hpp"
+#include "shared.hpp"
+#include "sql_args.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "pgstat.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+using spawn::OptionalJsonb;
+using spawn::OptionalText;
+using spawn::RequiredText;
+
+// Raises 42602 unless the channel is a plain identifier (what LISTEN accepts unquoted).
+void CheckChannel(const char *channel) {
+  bool ok = channel[0] != '\0' && strlen(channel) < NAMEDATALEN &&
+            (isalpha(static_cast<unsigned char>(channel[0])) || channel[0] == '_');
+  for (const char *c = channel; ok && *c; ++c)
+    ok = isalnum(static_cast<unsigned char>(*c)) || *c == '_' || *c == '$';
+  if (!ok)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_NAME),
+                    errmsg("invalid reply channel \"%s\"", channel),
+                    errhint("A reply channel is an identifier of letters, digits, _ and $ that "
+                            "does not start with a digit, such as spawn_reply.")));
+}
+
+// Validates the target and enqueues; shared by cast and invoke_async.
+int64 EnqueueChecked(spawn::Message *message) {
+  spawn::InvokeRequest names{message->system, message->actor, message->action, nullptr, nullptr,
+                             message->register_ref};
+  spawn::CheckRequestNames(&names);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
+                        message->register_ref);
+  int64 id = spawn::Enqueue(catalog, message);
+  SPI_finish();
+  return id;
+}
+
+}  // namespace
+
+// spawn.cast(actor, action, payload, system, delay_ms, scheduled_to, metadata, register_ref)
+SPAWN_FUNCTION(spawn_cast) {
+  spawn::Message message{};
+  message.actor = RequiredText(fcinfo, 0, "actor");
+  message.action = RequiredText(fcinfo, 1, "action");
+  message.payload = OptionalJsonb(fcinfo, 2);
+  message.system = RequiredText(fcinfo, 3, "system");
+  const int64 delay_ms = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+  message.metadata = OptionalJsonb(fcinfo, 6);
+  message.register_ref = OptionalText(fcinfo, 7);
+  message.source = "cast";
+  if (delay_ms < 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("delay_ms must not be negative"),
+                    errdetail("delay_ms was %lld.", static_cast<long long>(delay_ms))));
+  if (!PG_ARGISNULL(5) && delay_ms != 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("delay_ms and scheduled_to cannot both be given"),
+                    errhint("Pass either a delay or a delivery time.")));
+  message.deliver_at = PG_ARGISNULL(5) ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms)
+                                       : PG_GETARG_TIMESTAMPTZ(5);
+  PG_RETURN_INT64(EnqueueChecked(&message));
+}
+
+// spawn.invoke_async(actor, action, payload, system, reply_channel, metadata, register_ref)
+SPAWN_FUNCTION(spawn_invoke_async) {
+  spawn::Message message{};
+  message.actor = RequiredText(fcinfo, 0, "actor");
+  message.action = RequiredText(fcinfo, 1, "action");
+  message.payload = OptionalJsonb(fcinfo, 2);
+  message.system = RequiredText(fcinfo, 3, "system");
+  message.reply_channel = RequiredText(fcinfo, 4, "reply_channel");
+  message.metadata = OptionalJsonb(fcinfo, 5);
+  message.register_ref = OptionalText(fcinfo, 6);
+  message.source = "async";
+  message.deliver_at = GetCurrentTimestamp();
+  CheckChannel(message.reply_channel);
+  PG_RETURN_INT64(EnqueueChecked(&message));
+}
+
+// spawn.reply(id) -> (status, response, error)
+SPAWN_FUNCTION(spawn_reply) {
+  if (PG_ARGISNULL(0))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be null")));
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "spawn: reply must return a row");
+  desc = BlessTupleDesc(desc);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  spawn::Reply reply = spawn::ReadReply(catalog, PG_GETARG_INT64(0));
+  Datum values[3] = {CStringGetTextDatum(reply.status), PointerGetDatum(reply.response),
+                     reply.error ? CStringGetTextDatum(reply.error) : static_cast<Datum>(0)};
+  bool nulls[3] = {false, reply.response == nullptr, reply.error == nullptr};
+  HeapTuple tuple = heap_form_tuple(desc, values, nulls);
+  Datum result = SPI_datumTransfer(HeapTupleGetDatum(tuple), false, -1);
+  SPI_finish();
+  return result;
+}
+
+// spawn.wait(id, timeout_ms) RETURNS jsonb: sleeps on its latch until a worker replies.
+SPAWN_FUNCTION(spawn_wait) {
+  if (PG_ARGISNULL(0))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be null")));
+  const int64 id = PG_GETARG_INT64(0);
+  const int timeout_ms = PG_ARGISNULL(1) ? 5000 : PG_GETARG_INT32(1);
+  if (timeout_ms < 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("timeout_ms must not be negative")));
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+  volatile int slot = -1;
+  spawn::Reply reply{};
+  PG_TRY();
+  {
+    slot = spawn::WaiterRegister(id);
+    for (;;) {
+      reply = spawn::ReadReply(catalog, id);
+      if (strcmp(reply.status, "pending") != 0) break;
+      long remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+      if (remaining <= 0) break;
+      // Without a waiter slot (all taken), poll every 10 ms instead of waiting for a wakeup.
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                      slot >= 0 ? remaining : Min(remaining, 10L), PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    }
+  }
+  PG_FINALLY();
+  {
+    spawn::WaiterRelease(slot);
+  }
+  PG_END_TRY();
+  if (strcmp(reply.status, "pending") == 0)
+    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED),
+                    errmsg("timed out after %d ms waiting for request %lld", timeout_ms,
+                           static_cast<long long>(id)),
+                    errhint("The request is still pending; wait again or poll spawn.reply(%lld).",
+                            static_cast<long long>(id))));
+  if (strcmp(reply.status, "error") == 0) {
+    const char *state = reply.sqlstate ? reply.sqlstate : "XX000";
+    ereport(ERROR, (errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
+                    errmsg("%s", reply.error),
+                    errdetail("Raised by action \"%s\" of actor \"%s\" (request %lld).",
+                              reply.action, reply.actor, static_cast<long long>(id))));
+  }
+  if (reply.response == nullptr) {
+    SPI_finish();
+    PG_RETURN_NULL();
+  }
+  Datum result = SPI_datumTransfer(PointerGetDatum(reply.response), false, -1);
+  SPI_finish();
+  return result;
+}
+
+// spawn._wake_workers(): wakes the workers at commit.
+SPAWN_FUNCTION(spawn_wake_workers) {
+  spawn::WakeWorkersAtCommit();
+  PG_RETURN_VOID();
+}
+
+// spawn.worker_stats(): one row per running scheduler process.
+SPAWN_FUNCTION(spawn_worker_stats) {
+  ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+  InitMaterializedSRF(fcinfo, 0);
+  spawn::SharedState *shared = spawn::Shared();
+  for (int i = 0; shared != nullptr && i <= spawn::kMaxWorkers; ++i) {
+    const spawn::ProcessSlot slot = shared->processes[i];
+    if (slot.pid == 0) continue;
+    Datum values[10];
+    bool nulls[10] = {};
+    values[0] = Int32GetDatum(i);
+    values[1] = Int32GetDatum(slot.pid);
+    values[2] = CStringGetTextDatum(i == spawn::kLauncherSlot ? "launcher" : "worker");
+    values[3] = Int64GetDatum(static_cast<int64>(slot.processed));
+    values[4] = Int64GetDatum(static_cast<int64>(slot.failed));
+    values[5] = Int64GetDatum(static_cast<int64>(slot.batches));
+    values[6] = Int32GetDatum(static_cast<int32>(slot.max_batch));
+    nulls[7] = slot.batches == 0;
+    values[7] = DirectFunctionCall1(
+        float8_numeric, Float8GetDatum(slot.batches ? static_cast<double>(slot.processed + slot.failed) /
+                                                          static_cast<double>(slot.batches)
+                                                    : 0.0));
+    values[8] = Int64GetDatum(static_cast<int64>(slot.busy_us / 1000));
+    values[9] = TimestampTzGetDatum(slot.started_at);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return static_cast<Datum>(0);
+}

@@ -1,0 +1,178 @@
+// SQL entry points of cron schedules and state history: spawn.schedule, spawn.state_history,
+// spawn.restore.
+#include <string>
+
+#include "actor_lock.hpp"
+#include "catalog.hpp"
+#include "cron.hpp"
+#include "guard.hpp"
+#include "invoke.hpp"
+#include "mailbox.hpp"
+#include "not_found.hpp"
+#include "sealed.hpp"
+#include "sql_args.hpp"
+#include "state_store.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+using spawn::OptionalJsonb;
+using spawn::RequiredText;
+
+// Runs a statement as the extension's owner.
+void RunAsOwner(const spawn::Catalog *cat, const char *sql, int nargs, Oid *types, Datum *values,
+                const char *nulls, bool read_only) {
+  spawn::SavedUser saved;
+  spawn::BecomeOwner(cat, &saved);
+  int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+  spawn::RestoreUser(&saved);
+  if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));
+}
+
+// Connects SPI and returns the catalog.
+spawn::Catalog *OpenCatalog() {
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  return catalog;
+}
+
+}  // namespace
+
+// spawn.schedule(actor, action, cron_expression, payload, system) RETURNS bigint
+SPAWN_FUNCTION(spawn_schedule) {
+  const char *actor = RequiredText(fcinfo, 0, "actor");
+  const char *action = RequiredText(fcinfo, 1, "action");
+  const char *cron = RequiredText(fcinfo, 2, "cron_expression");
+  Jsonb *payload = OptionalJsonb(fcinfo, 3);
+  const char *system = RequiredText(fcinfo, 4, "system");
+  spawn::InvokeRequest names{system, actor, action, nullptr, nullptr, nullptr};
+  spawn::CheckRequestNames(&names);
+  const int64 now_s = static_cast<int64>(time(nullptr));
+  const int64 next = spawn::cron::NextAfter(cron, now_s);
+  if (next < 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("cron expression \"%s\" never fires", cron),
+                    errdetail("No time in the next five years matches it.")));
+  spawn::Catalog *cat = OpenCatalog();
+  spawn::ValidateTarget(cat, system, actor, action, nullptr);
+  Oid sequence = DatumGetObjectId(
+      DirectFunctionCall1(regclassin, CStringGetDatum("spawn._schedules_id_seq")));
+  spawn::SavedUser saved;
+  spawn::BecomeOwner(cat, &saved);
+  const int64 id = DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(sequence)));
+  spawn::RestoreUser(&saved);
+  Oid types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BYTEAOID, INT8OID};
+  Datum values[9] = {Int64GetDatum(id), CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                     CStringGetTextDatum(action), CStringGetTextDatum(cron), 0, 0, 0,
+                     Int64GetDatum(next)};
+  char nulls[9] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' '};
+  if (payload != nullptr) {
+    spawn::SealedValue sealed =
+        spawn::SealJsonb(spawn::MakeBinding("schedule", system, actor, id), payload);
+    values[5] = Int64GetDatum(sealed.key_id);
+    values[6] = PointerGetDatum(sealed.nonce);
+    values[7] = PointerGetDatum(sealed.ciphertext);
+    nulls[5] = nulls[6] = nulls[7] = ' ';
+  }
+  RunAsOwner(cat,
+             "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
+             "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
+             9, types, values, nulls, false);
+  SPI_finish();
+  PG_RETURN_INT64(id);
+}
+
+// spawn.state_history(actor, system) -> (revision, recorded_at, state)
+SPAWN_FUNCTION(spawn_state_history) {
+  const char *actor = RequiredText(fcinfo, 0, "actor");
+  const char *system = RequiredText(fcinfo, 1, "system");
+  spawn::InvokeRequest names{system, actor, "get", nullptr, nullptr, nullptr};
+  spawn::CheckRequestNames(&names);
+  ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+  InitMaterializedSRF(fcinfo, 0);
+  spawn::Catalog *cat = OpenCatalog();
+  spawn::InstanceRow row;
+  if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  Oid types[2] = {TEXTOID, TEXTOID};
+  Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+  RunAsOwner(cat,
+             "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
+             "WHERE system = $1 AND actor = $2 ORDER BY revision",
+             2, types, args, nullptr, true);
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    HeapTuple tuple = SPI_tuptable->vals[i];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull;
+    const int64 revision = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+    spawn::SealedValue sealed{DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
+                              DatumGetByteaPP(SPI_getbinval(tuple, desc, 4, &isnull)),
+                              DatumGetByteaPP(SPI_getbinval(tuple, desc, 5, &isnull))};
+    Jsonb *state = spawn::OpenJsonb(spawn::MakeBinding("state", system, actor, revision), sealed,
+                                    psprintf("revision %lld of actor \"%s\"",
+                                             static_cast<long long>(revision), actor));
+    Datum values[3] = {Int64GetDatum(revision), SPI_getbinval(tuple, desc, 2, &isnull),
+                       PointerGetDatum(state)};
+    bool nulls[3] = {false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  SPI_finish();
+  return static_cast<Datum>(0);
+}
+
+// spawn.restore(actor, revision, system) RETURNS jsonb: the snapshot becomes the next revision.
+SPAWN_FUNCTION(spawn_restore) {
+  const char *actor = RequiredText(fcinfo, 0, "actor");
+  if (PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("revision must not be null")));
+  const int64 revision = PG_GETARG_INT64(1);
+  const char *system = RequiredText(fcinfo, 2, "system");
+  spawn::InvokeRequest names{system, actor, "get", nullptr, nullptr, nullptr};
+  spawn::CheckRequestNames(&names);
+  MemoryContext caller_context = CurrentMemoryContext;
+  spawn::Catalog *cat = OpenCatalog();
+  spawn::ActorLockAcquire(system, actor, true);
+  spawn::InstanceRow row;
+  if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
+  Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                   Int64GetDatum(revision)};
+  RunAsOwner(cat,
+             "SELECT key_id, nonce, ciphertext, (SELECT string_agg(revision::text, ', ' ORDER BY "
+             "revision) FROM spawn._history WHERE system = $1 AND actor = $2) FROM "
+             "(SELECT 1) one LEFT JOIN spawn._history h ON h.system = $1 AND h.actor = $2 "
+             "AND h.revision = $3",
+             3, types, args, nullptr, true);
+  HeapTuple tuple = SPI_tuptable->vals[0];
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  bool missing;
+  Datum key_id = SPI_getbinval(tuple, desc, 1, &missing);
+  if (missing) {
+    const char *available = SPI_getvalue(tuple, desc, 4);
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                    errmsg("revision %lld of actor \"%s\" does not exist",
+                           static_cast<long long>(revision), actor),
+                    available ? errdetail("Snapshotted revisions: %s.", available)
+                              : errdetail("The actor has no snapshots yet."),
+                    errhint("spawn.state_history lists the revisions that can be restored.")));
+  }
+  bool isnull;
+  spawn::SealedValue sealed{DatumGetInt64(key_id),
+                            DatumGetByteaPP(SPI_getbinval(tuple, desc, 2, &isnull)),
+                            DatumGetByteaPP(SPI_getbinval(tuple, desc, 3, &isnull))};
+  Jsonb *state = spawn::OpenJsonb(spawn::MakeBinding("state", system, actor, revision), sealed,
+                                  psprintf("revision %lld of actor \"%s\"",
+                                           static_cast<long long>(revision), actor));
+  spawn::StateWrite(cat, &row, state);
+  Jsonb *result = static_cast<Jsonb *>(MemoryContextAlloc(caller_context, VARSIZE(state)));
+  memcpy(result, state, VARSIZE(state));
+  SPI_finish();
+  PG_RETURN_JSONB_P(result);
+}
