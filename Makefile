@@ -15,6 +15,9 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-
 	-Wno-register -Werror -fno-omit-frame-pointer
 SHLIB_LINK = -lsodium -lprotobuf-c -lstdc++
 
+# Track header dependencies, so changing a header rebuilds what includes it.
+override autodepend = yes
+
 # The JIT bitcode targets would need clang; spawn does not ship bitcode.
 override with_llvm = no
 

@@ -46,7 +46,7 @@ CONF
 cluster_start() {
   local dir=$1
   as_pg pg_ctl -D "$dir/data" status >/dev/null 2>&1 && return 0
-  as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+  as_pg pg_ctl -c -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
 }
 
 # cluster_stop DIR [mode]: stops the cluster (mode fast by default, or immediate).

@@ -26,6 +26,9 @@ echo "== pg_regress"
 cat > "$work/regress.conf" <<CONF
 shared_preload_libraries = 'spawn'
 spawn.statestore_key = '$(new_key)'
+spawn.database = 'regression'
+spawn.max_attempts = 2
+spawn.retry_base_ms = 100
 CONF
 tests=$(cd "$top/sql" && ls *.sql | grep -v '^spawn--' | sed 's/\.sql$//' | sort)
 as_pg "$("$PG_BIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" \

@@ -55,8 +55,8 @@ Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, co
                       reinterpret_cast<unsigned char *>(VARDATA(value))))
     ereport(ERROR,
             (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s failed authentication", what),
-             errdetail("The stored ciphertext was altered, or belongs to another actor or "
-                       "revision (%lld).",
+             errdetail("The stored ciphertext was altered, or was sealed for another actor, "
+                       "revision or message than this one (%lld).",
                        static_cast<long long>(binding.revision)),
              errhint("Restore the row from a backup or an earlier revision.")));
   return value;

@@ -56,7 +56,8 @@ void InsertIndexEntries(Relation rel, HeapTuple tuple) {
   ExecOpenIndices(info, false);
   TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
   ExecStoreHeapTuple(tuple, slot, false);
-  ExecInsertIndexTuples(info, slot, estate, true, false, nullptr, NIL);
+  // update = false: the "index unchanged" hint would need a range table this EState lacks.
+  ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
   ExecCloseIndices(info);
   ExecDropSingleTupleTableSlot(slot);
   FreeExecutorState(estate);

@@ -1,6 +1,6 @@
 -- Invocation behaviour: state, revisions, transactions, errors and their SQLSTATEs.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 CREATE FUNCTION tap_add(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$
@@ -51,5 +51,24 @@ SELECT is(spawn.invoke('tc-2', 'add', '{"value": 7}', register_ref => 'tapc'), '
 SELECT is(spawn.invoke('tc-1', 'get'), '{"total": 5}', 'instance one kept its own state');
 SELECT throws_ok($$ SELECT spawn.invoke('tapc', 'add', '{"value": 1}') $$, '42809', NULL, 'a template is not invocable');
 
+-- Growing states fill their pages, so some updates cannot be HOT and add index entries;
+-- every instance must still be found through the index afterwards.
+CREATE FUNCTION tap_grow(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(to_jsonb(jsonb_array_length(coalesce(state->'items', '[]'))),
+                     jsonb_build_object('items', coalesce(state->'items', '[]') || payload))
+$$;
+SELECT lives_ok($$ SELECT spawn.register_actor('tapg', actions => '{"grow": "tap_grow"}', kind => 'unnamed') $$,
+  'register a growing template');
+SELECT is((SELECT count(*)::int FROM (
+  SELECT spawn.invoke('g-' || (i % 20), 'grow', to_jsonb(repeat('x', 300)), register_ref => 'tapg')
+  FROM generate_series(1, 400) i) s), 400, '400 growing invocations');
+SELECT ok(pg_stat_get_xact_tuples_updated('spawn._instances'::regclass)
+          > pg_stat_get_xact_tuples_hot_updated('spawn._instances'::regclass),
+  'some updates were not HOT (index entries were added)');
+SELECT is((SELECT array_agg((spawn.invoke('g-' || i, 'get')->'items')::text IS NOT NULL
+                            AND jsonb_array_length(spawn.invoke('g-' || i, 'get')->'items') = 20)
+           FROM generate_series(0, 19) i), array_fill(true, ARRAY[20]),
+  'every instance is found with all 20 items');
 SELECT * FROM finish();
 ROLLBACK;
