@@ -81,8 +81,9 @@ SELECT spawn.schedule('mb', 'add', '0 3 * * *', '{"value": 1}') AS schedule \gse
 SELECT actor, action, cron FROM spawn.schedules WHERE id = :schedule;
 SELECT spawn.unschedule(:schedule);
 
--- History and restore.
-SELECT spawn.restore('mb', 999);
+-- History and restore (this actor never changed, so it has no snapshots).
+SELECT spawn.register_actor('fresh', actions => '{"add": "mb_add"}');
+SELECT spawn.restore('fresh', 999);
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.restore('nobody', 1);
 \echo :LAST_ERROR_SQLSTATE
