@@ -84,6 +84,14 @@ void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *r
   PG_END_TRY();
 }
 
+// Keeps a handler's new state and counts it as a revision when it differs.
+void ApplyState(OpenActor *actor, const Jsonb *state) {
+  if (state == nullptr || actor->pooled || !actor->definition->stateful) return;
+  if (SameJsonb(state, actor->state)) return;
+  actor->state = CopyJsonb(actor->context, state);
+  ++actor->changes;
+}
+
 }  // namespace
 
 // Throws for a bad name in the request.
@@ -104,7 +112,7 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
   if (def != nullptr && def->kind == ActorKind::kPooled) {
     out->definition = def;
     out->pooled = true;
-    out->stored = out->state = EmptyState();
+    out->state = EmptyState();
     out->activated = true;
     return true;
   }
@@ -118,8 +126,7 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
   }
   out->definition = CatalogFindById(out->row.definition_id);
   if (out->definition == nullptr) RaiseActorNotFound(req->system, req->actor);
-  out->stored = out->definition->stateful ? StateDecrypt(&out->row) : EmptyState();
-  out->state = out->stored;
+  out->state = out->definition->stateful ? StateDecrypt(&out->row) : EmptyState();
   out->activated = out->row.active;
   return true;
 }
@@ -137,22 +144,21 @@ Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   if (!actor->activated && init != nullptr && init != handler) {
     HandlerResult result{};
     RunHandler(actor, init, req, nullptr, &result);
-    if (result.state != nullptr) actor->state = CopyJsonb(actor->context, result.state);
+    ApplyState(actor, result.state);
   }
   actor->activated = true;
   if (builtin_get) return CopyJsonb(actor->context, actor->state);
   HandlerResult result{};
   RunHandler(actor, handler, req, req->payload, &result);
-  if (result.state != nullptr && !actor->pooled)
-    actor->state = CopyJsonb(actor->context, result.state);
+  ApplyState(actor, result.state);
   return CopyJsonb(actor->context, result.response);
 }
 
 // Writes the state back when there is anything to write.
 void ActorClose(OpenActor *actor) {
   if (actor->pooled) return;
-  const bool changed = actor->definition->stateful && !SameJsonb(actor->state, actor->stored);
-  StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr);
+  const bool changed = actor->definition->stateful && actor->changes > 0;
+  StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr, actor->changes);
   if (!actor->row.active && actor->definition->has_timers)
     TimersStart(actor->catalog, actor->row.system, actor->row.name, actor->definition->id);
 }

@@ -27,9 +27,9 @@ struct OpenActor {
   const Definition *definition;
   bool pooled;      // pooled actors have no row, lock or state
   InstanceRow row;  // valid unless pooled
-  Jsonb *stored;    // the state as read
-  Jsonb *state;     // the state after the actions run so far
+  Jsonb *state;     // the state as read, then after each action that ran
   bool activated;   // init has run (or the instance was active)
+  int changes;      // actions that changed the state so far (each is one revision)
   MemoryContext context;  // holds state and replies across the actions of a batch
 };
 

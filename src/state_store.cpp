@@ -121,13 +121,13 @@ Jsonb *StateDecrypt(const InstanceRow *row) {
 }
 
 // Encrypts (when the state changed) and updates the row found by StateFetch.
-void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state) {
+void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state, int changes) {
   Datum values[kColumnCount] = {};
   bool nulls[kColumnCount] = {};
   bool replace[kColumnCount] = {};
   const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   if (new_state != nullptr) {
-    const int64 revision = row->revision + 1;
+    const int64 revision = row->revision + changes;
     SealedValue sealed =
         SealJsonb(MakeBinding("state", row->system, row->name, revision), new_state);
     values[kRevision - 1] = Int64GetDatum(revision);

@@ -36,10 +36,11 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
 Jsonb *StateDecrypt(const InstanceRow *row);
 
 // Writes the instance back: marks it active and touched; when `new_state` is not NULL it is
-// encrypted as the next revision. Raises 40001 if the row was changed by a writer that did not
+// encrypted as revision + `changes` (the number of state changes it sums up). Raises 40001 if the row was changed by a writer that did not
 // take the actor's lock (an unregistration, a manual UPDATE). Makes the write visible to the
 // next command of the transaction.
-void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state);
+void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state,
+                int changes = 1);
 
 // Marks an instance inactive (its next use runs init again). The caller holds its lock.
 void StateDeactivate(const Catalog *catalog, const InstanceRow *row);

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""A real LISTEN client (psycopg2) receives the NOTIFY of spawn.invoke_async replies.
+
+Usage: listen_test.py HOST PORT. Prints TAP-like lines; exits non-zero on failure."""
+import json
+import select
+import sys
+import time
+
+import psycopg2
+import psycopg2.extensions
+
+host, port = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(what, ok, detail=""):
+    """Prints one result and counts failures."""
+    global failures
+    print(("ok - " if ok else "not ok - ") + what + ("" if ok else ": " + detail))
+    failures += 0 if ok else 1
+
+
+def connect():
+    """An autocommit connection, as LISTEN clients use."""
+    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
+    conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+    return conn
+
+
+def receive(conn, count, timeout=15.0):
+    """Collects `count` notifications or gives up after `timeout` seconds."""
+    received = []
+    deadline = time.time() + timeout
+    while len(received) < count and time.time() < deadline:
+        if select.select([conn], [], [], 0.5) != ([], [], []):
+            conn.poll()
+            while conn.notifies:
+                received.append(conn.notifies.pop(0))
+    return received
+
+
+listener, caller = connect(), connect()
+listener.cursor().execute("LISTEN spawn_reply; LISTEN orders_done")
+cur = caller.cursor()
+cur.execute("""SELECT spawn.register_actor('ln', actions => '{"add": "public.incrementor_add",
+               "fail": "public.always_fails", "echo": "public.echo_back"}')""")
+
+cur.execute("""SELECT spawn.invoke_async('ln', 'add', '{"value": 5}')""")
+first = cur.fetchone()[0]
+cur.execute("""SELECT spawn.invoke_async('ln', 'add', '{"value": 5}', reply_channel => 'orders_done')""")
+second = cur.fetchone()[0]
+notes = receive(listener, 2)
+check("two notifications arrive", len(notes) == 2, str(notes))
+by_id = {json.loads(n.payload)["id"]: (n.channel, json.loads(n.payload)) for n in notes}
+check("the default channel carries the first reply",
+      by_id.get(first) == ("spawn_reply", {"id": first, "status": "ok", "response": {"total": 5}}),
+      str(by_id.get(first)))
+check("the chosen channel carries the second reply",
+      by_id.get(second) == ("orders_done", {"id": second, "status": "ok", "response": {"total": 10}}),
+      str(by_id.get(second)))
+
+cur.execute("BEGIN")
+cur.execute("""SELECT spawn.invoke_async('ln', 'add', '{"value": 1}')""")
+cur.execute("ROLLBACK")
+check("a rolled-back request sends nothing", receive(listener, 1, timeout=2.0) == [])
+
+cur.execute("""SELECT spawn.invoke_async('ln', 'fail', '{}')""")
+failing = cur.fetchone()[0]
+notes = receive(listener, 1, timeout=30.0)
+payload = json.loads(notes[0].payload) if notes else {}
+check("a failed request notifies its error after the retries",
+      payload.get("id") == failing and payload.get("status") == "error"
+      and "always fails" in payload.get("error", ""), str(payload))
+
+cur.execute("""SELECT spawn.invoke_async('ln', 'echo', jsonb_build_object('pad', repeat('x', 9000)))""")
+big = cur.fetchone()[0]
+notes = receive(listener, 1)
+payload = json.loads(notes[0].payload) if notes else {}
+check("a large reply is announced without its response",
+      payload.get("id") == big and payload.get("status") == "ok" and "response" not in payload,
+      str(payload)[:200])
+cur.execute("SELECT status, length(response->>'pad') FROM spawn.reply(%s)", (big,))
+check("and can be fetched with spawn.reply", cur.fetchone() == ("ok", 9000))
+sys.exit(1 if failures else 0)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Async replies reach a real LISTEN client (psycopg2) through NOTIFY.
+set -euo pipefail
+source "$(dirname "$0")/helpers.sh"
+test_cluster listen 54450 "spawn.max_attempts = 2
+spawn.retry_base_ms = 200"
+create_incrementor
+q <<'SQL' >/dev/null
+CREATE FUNCTION public.always_fails(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'always fails'; END $$;
+CREATE FUNCTION public.echo_back(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(payload, state) $$;
+SQL
+/usr/bin/python3 "$(dirname "$0")/listen_test.py" "$DIR" "$PORT" || failures=1
+finish
