@@ -20,7 +20,7 @@ void spawn_launcher_main(Datum) {
     MemoryContext old = MemoryContextSwitchTo(loop_context);
     if (!spawn::ExtensionReady()) {
       MemoryContextSwitchTo(old);
-      spawn::ProcessWait(5000);
+      spawn::ProcessWait(1000);
       continue;
     }
     const TimestampTz started = GetCurrentTimestamp();

@@ -18,6 +18,7 @@ SharedState *shared = nullptr;
 shmem_request_hook_type previous_request_hook = nullptr;
 shmem_startup_hook_type previous_startup_hook = nullptr;
 bool wake_at_commit = false;
+bool wake_launcher_at_commit = false;
 bool commit_callback_registered = false;
 
 // Asks for the shared memory and the LWLock.
@@ -43,10 +44,23 @@ void StartupShared() {
 // Wakes workers after a commit that enqueued messages.
 void OnTransactionEnd(XactEvent event, void *) {
   if (event == XACT_EVENT_COMMIT && wake_at_commit) WakeWorkers();
+  if (event == XACT_EVENT_COMMIT && wake_launcher_at_commit && shared != nullptr) {
+    ProcessSlot *launcher = &shared->processes[kLauncherSlot];
+    Latch *latch = launcher->latch;
+    if (launcher->pid != 0 && latch != nullptr) SetLatch(latch);
+  }
   if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
       event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
       event == XACT_EVENT_PREPARE)
-    wake_at_commit = false;
+    wake_at_commit = wake_launcher_at_commit = false;
+}
+
+// Registers the commit callback once per process.
+void RegisterCommitCallback() {
+  if (!commit_callback_registered) {
+    RegisterXactCallback(OnTransactionEnd, nullptr);
+    commit_callback_registered = true;
+  }
 }
 
 }  // namespace
@@ -72,13 +86,16 @@ void WakeWorkers() {
   }
 }
 
-// Arms the commit-time wakeup.
+// Arms the commit-time wakeup of the workers.
 void WakeWorkersAtCommit() {
-  if (!commit_callback_registered) {
-    RegisterXactCallback(OnTransactionEnd, nullptr);
-    commit_callback_registered = true;
-  }
+  RegisterCommitCallback();
   wake_at_commit = true;
+}
+
+// Arms the commit-time wakeup of the launcher.
+void WakeLauncherAtCommit() {
+  RegisterCommitCallback();
+  wake_launcher_at_commit = true;
 }
 
 // Claims a free waiter slot.

@@ -53,6 +53,9 @@ void WakeWorkers();
 // Wakes the workers when the current transaction commits (nothing happens on abort).
 void WakeWorkersAtCommit();
 
+// Wakes the launcher when the current transaction commits (new timers or schedules).
+void WakeLauncherAtCommit();
+
 // Registers this backend as waiting for a request; returns the slot, or -1 when all are taken.
 int WaiterRegister(int64 request_id);
 

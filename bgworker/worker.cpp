@@ -21,7 +21,7 @@ void spawn_worker_main(Datum arg) {
     MemoryContext old = MemoryContextSwitchTo(loop_context);
     if (!spawn::ExtensionReady()) {
       MemoryContextSwitchTo(old);
-      spawn::ProcessWait(5000);
+      spawn::ProcessWait(1000);
       continue;
     }
     spawn::DrainResult result;

@@ -367,6 +367,7 @@ BEGIN
            now() + (x->>'every_ms')::bigint * interval '1 millisecond'
     FROM spawn._instances i, jsonb_array_elements(timers) x
     WHERE i.definition_id = def_id AND i.status = 'active';
+  PERFORM spawn._wake_workers();
 
   IF kind = 'unnamed' THEN
     DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = _register_actor.name;
@@ -645,7 +646,7 @@ COMMENT ON FUNCTION spawn.discard_dead_letter(bigint) IS 'Deletes a dead letter'
 
 CREATE FUNCTION spawn._wake_workers() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wake_workers';
-COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler''s workers when this transaction commits';
+COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler (workers and launcher) when this transaction commits';
 
 CREATE FUNCTION spawn.worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
     OUT processed bigint, OUT failed bigint, OUT batches bigint, OUT max_batch integer,

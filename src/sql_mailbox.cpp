@@ -171,9 +171,10 @@ SPAWN_FUNCTION(spawn_wait) {
   return result;
 }
 
-// spawn._wake_workers(): wakes the workers at commit.
+// spawn._wake_workers(): wakes the workers and the launcher at commit.
 SPAWN_FUNCTION(spawn_wake_workers) {
   spawn::WakeWorkersAtCommit();
+  spawn::WakeLauncherAtCommit();
   PG_RETURN_VOID();
 }
 

@@ -10,6 +10,7 @@
 #include "mailbox.hpp"
 #include "not_found.hpp"
 #include "sealed.hpp"
+#include "shared.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
 
@@ -86,6 +87,7 @@ SPAWN_FUNCTION(spawn_schedule) {
              "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
              "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
              9, types, values, nulls, false);
+  spawn::WakeLauncherAtCommit();
   SPI_finish();
   PG_RETURN_INT64(id);
 }

@@ -1,6 +1,8 @@
 // Runs only on activation, so a plain SPI statement is fast enough.
 #include "timers.hpp"
 
+#include "shared.hpp"
+
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -25,6 +27,7 @@ void TimersStart(const Catalog *catalog, const char *system, const char *actor,
       3, types, values, nullptr, false, 0);
   RestoreUser(&saved);
   if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: could not start timers: %s", SPI_result_code_string(rc));
+  WakeLauncherAtCommit();
 }
 
 }  // namespace spawn

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The scheduler: FIFO order, retries, timers (durable, never twice per tick), cron schedules,
+# deactivation and re-activation, snapshots and restore, worker restarts and reloads.
+set -euo pipefail
+source "$(dirname "$0")/helpers.sh"
+test_cluster scheduler 54470 "spawn.retry_base_ms = 100
+spawn.max_attempts = 4
+spawn.housekeeping_interval = 200"
+create_incrementor
+q <<'SQL' >/dev/null
+-- Appends each payload to a list: shows the order messages ran in.
+CREATE FUNCTION public.log_append(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.noreply(jsonb_build_object('log', coalesce(state->'log', '[]') || payload))
+$$;
+-- Fails until the flag table says otherwise.
+CREATE TABLE flaky_ok (ok boolean);
+CREATE FUNCTION public.flaky(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM flaky_ok WHERE ok) THEN RAISE EXCEPTION 'not yet'; END IF;
+  RETURN spawn.noreply(jsonb_build_object('done', true));
+END $$;
+-- Counts calls, keeping the rest of the state (used by timers and after init).
+CREATE FUNCTION public.count_up(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(to_jsonb(coalesce((state->>'total')::int, 0) + 1),
+                     state || jsonb_build_object('total', coalesce((state->>'total')::int, 0) + 1))
+$$;
+CREATE FUNCTION public.count_init(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.noreply(state || jsonb_build_object('inits', coalesce((state->>'inits')::int, 0) + 1))
+$$;
+SELECT spawn.register_actor('log', actions => '{"append": "public.log_append"}');
+SELECT spawn.register_actor('flaky', actions => '{"go": "public.flaky"}');
+SELECT spawn.register_actor('ticker', actions => '{"tick": "public.count_up"}',
+  timers => '[{"action": "tick", "every_ms": 300}]');
+SELECT spawn.register_actor('sleepy', actions => '{"init": "public.count_init", "add": "public.count_up"}',
+  deactivate_timeout => 500);
+SELECT spawn.register_actor('snap', actions => '{"add": "public.incrementor_add"}', snapshot_timeout => 100);
+SQL
+
+# wait_for SQL EXPECTED [SECONDS]: polls until the query returns EXPECTED.
+wait_for() {
+  local got=""
+  for _ in $(seq 1 $((${3:-20} * 5))); do
+    got=$(q -c "$1")
+    [ "$got" == "$2" ] && { echo "$got"; return 0; }
+    sleep 0.2
+  done
+  echo "$got"
+}
+
+# FIFO: 200 messages to one actor from one session run in the order they were sent.
+q -c "SELECT count(spawn.cast('log', 'append', to_jsonb(i))) FROM generate_series(1, 200) i" >/dev/null
+check "200 messages ran in order" "$(seq -s, 1 200)" \
+  "$(wait_for "SELECT string_agg(x, ',') FROM jsonb_array_elements_text(spawn.state('log')->'log') x" "$(seq -s, 1 200)")"
+
+# Retries: a message that fails twice then succeeds is not lost and not a dead letter.
+q -c "SELECT spawn.cast('flaky', 'go')" >/dev/null
+check "a failing message is retried" t "$(wait_for "SELECT attempts >= 2 FROM spawn._mailbox WHERE actor = 'flaky'" t)"
+q -c "INSERT INTO flaky_ok VALUES (true)" >/dev/null
+check "it succeeds once the cause is gone" '{"done": true}' "$(wait_for "SELECT spawn.state('flaky')" '{"done": true}')"
+check "and left no dead letter" 0 "$(q -c "SELECT count(*) FROM spawn._dead_letters")"
+check "worker_stats counted the failures" t "$(q -c "SELECT sum(failed) >= 2 FROM spawn.worker_stats")"
+
+# Timers: an activated instance ticks every 300 ms; a tick is never enqueued twice.
+q -c "SELECT spawn.invoke('ticker', 'get')" >/dev/null
+sleep 3
+ticks=$(q -c "SELECT (spawn.state('ticker')->>'total')::int")
+echo "ticks in about 3 s at 300 ms: $ticks"
+check_true "the timer fired about every 300 ms (6..11 ticks)" test "$ticks" -ge 6 -a "$ticks" -le 11
+cluster_stop "$DIR"
+sleep 1
+cluster_start "$DIR"
+before=$(q -c "SELECT (spawn.state('ticker')->>'total')::int")
+sleep 2
+after=$(q -c "SELECT (spawn.state('ticker')->>'total')::int")
+check_true "the timer survives a restart" test "$after" -gt "$before"
+
+# Cron with seconds: fires every second with its payload.
+q -c "SELECT spawn.schedule('log', 'append', '* * * * * *', '\"cron\"')" >/dev/null
+sleep 3.5
+crons=$(q -c "SELECT count(*) FROM jsonb_array_elements_text(spawn.state('log')->'log') x WHERE x = 'cron'")
+echo "cron fires in 3.5 s: $crons"
+check_true "the schedule fired every second (2..5 times)" test "$crons" -ge 2 -a "$crons" -le 5
+q -c "SELECT spawn.unschedule(id) FROM spawn.schedules" >/dev/null
+
+# Deactivation: idle past deactivate_timeout, the instance deactivates; its next use re-inits.
+q -c "SELECT spawn.invoke('sleepy', 'add')" >/dev/null
+check "active after use" active "$(q -c "SELECT status FROM spawn.actors WHERE name = 'sleepy'")"
+check "inactive after deactivate_timeout" inactive \
+  "$(wait_for "SELECT status FROM spawn.actors WHERE name = 'sleepy'" inactive 10)"
+q -c "SELECT spawn.invoke('sleepy', 'add')" >/dev/null
+check "the next use runs init again" '{"inits": 2, "total": 2}' "$(q -c "SELECT spawn.state('sleepy')")"
+
+# Snapshots and restore.
+q -c "SELECT spawn.invoke('snap', 'add', '{\"value\": 10}')" >/dev/null
+check "a snapshot is taken" 1 "$(wait_for "SELECT count(*) FROM spawn.state_history('snap')" 1)"
+sleep 0.3
+q -c "SELECT spawn.invoke('snap', 'add', '{\"value\": 5}')" >/dev/null
+check "the changed state is snapshotted too" 2 "$(wait_for "SELECT count(*) FROM spawn.state_history('snap')" 2)"
+check "history lists revisions with their states" '1:{"total": 10},2:{"total": 15}' \
+  "$(q -c "SELECT string_agg(revision || ':' || state, ',' ORDER BY revision) FROM spawn.state_history('snap')")"
+check "restore brings revision 1 back" '{"total": 10}' "$(q -c "SELECT spawn.restore('snap', 1)")"
+check "as a new revision" '3|{"total": 10}' \
+  "$(q -c "SELECT revision || '|' || spawn.state('snap') FROM spawn.actors WHERE name = 'snap'")"
+check "a restore rolls back with its transaction" '{"total": 10}' \
+  "$(q -c "BEGIN; SELECT spawn.restore('snap', 2); ROLLBACK; SELECT spawn.state('snap')" | tail -n 1)"
+
+# Workers: visible by name, restarted after a crash, reloading settings on SIGHUP.
+check "launcher and 2 workers in pg_stat_activity" "spawn launcher,spawn worker 1,spawn worker 2" \
+  "$(q -c "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_activity WHERE backend_type LIKE 'spawn%'")"
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'spawn worker 1'" >/dev/null
+check "a terminated worker comes back" 1 \
+  "$(wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spawn worker 1'" 1 15)"
+q -c "ALTER SYSTEM SET spawn.batch_size = 7" >/dev/null
+q -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q -c "SELECT count(spawn.cast('log', 'append', '0')) FROM generate_series(1, 100)" >/dev/null
+wait_for "SELECT count(*) FROM spawn._mailbox" 0 >/dev/null
+check "the reloaded batch size applies" t "$(q -c "SELECT max(max_batch) <= 7 FROM spawn.worker_stats WHERE kind = 'worker' AND started_at > now() - interval '30 seconds'")"
+finish
