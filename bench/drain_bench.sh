@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Benchmark of the scheduler, in one run on one server:
+#   (a) drain: 100,000 pre-enqueued casts to 1,000 counter instances, processed end to end by
+#       spawn's workers (spawn.workers = 2), in messages/s;
+#   (b) the peer baseline: the same 100,000 jobs through graphile-worker (npm), each job doing
+#       the same counter update in SQL, in jobs/s, and the ratio (a)/(b);
+#   (c) cast-to-NOTIFY reply latency (p50/p99) of spawn.invoke_async at a steady 1,000 msgs/s.
+#
+# Usage: bench/drain_bench.sh [--messages N] [--concurrency C] [--latency-seconds S]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+source "$top/scripts/lib.sh"
+messages=100000
+concurrency=8
+latency_seconds=10
+while [ $# -gt 0 ]; do
+  case $1 in
+    --messages) messages=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --latency-seconds) latency_seconds=$2; shift 2 ;;
+    *) echo "usage: $0 [--messages N] [--concurrency C] [--latency-seconds S]"; exit 2 ;;
+  esac
+done
+
+build_and_install
+command -v npm >/dev/null || { echo "npm is needed for the graphile-worker baseline"; exit 1; }
+(cd "$top/bench/graphile" && npm install --no-audit --no-fund --silent >/dev/null)
+dir=$(mktemp -d /tmp/spawn-drain.XXXXXX)
+port=54510
+cluster_init "$dir" "$port" "shared_buffers = '256MB'
+max_wal_size = '4GB'"
+cluster_start "$dir"
+trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
+sql() { cluster_psql "$dir" "$port" -d postgres "$@"; }
+
+sql -q <<'SQL'
+CREATE EXTENSION spawn;
+CREATE FUNCTION incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
+$$;
+SELECT spawn.register_actor('counter', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');
+SELECT count(spawn.invoke('c-' || i, 'add', '{"value": 0}', register_ref => 'counter'))
+  FROM generate_series(1, 1000) i;
+CREATE TABLE counters (id int PRIMARY KEY, total bigint NOT NULL);
+INSERT INTO counters SELECT i, 0 FROM generate_series(1, 1000) i;
+SQL
+
+# (a) spawn: every message becomes due at the same moment, 5 s after it was enqueued.
+due=$(sql -t -A -c "SELECT clock_timestamp() + interval '8 seconds'")
+sql -q -c "SELECT count(spawn.cast('c-' || (1 + i % 1000), 'add', '{\"value\": 1}', scheduled_to => '$due'))
+           FROM generate_series(1, $messages) i" >/dev/null
+sql -q -c "VACUUM ANALYZE spawn._mailbox"
+while [ "$(sql -t -A -c "SELECT clock_timestamp() >= '$due'")" != t ]; do sleep 0.05; done
+while [ "$(sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.05; done
+spawn_seconds=$(sql -t -A -c "SELECT extract(epoch FROM clock_timestamp() - '$due')")
+total=$(sql -t -A -c "SELECT sum((spawn.state(name)->>'total')::bigint) FROM spawn.actors WHERE parent = 'counter'")
+spawn_rate=$(echo "$messages / $spawn_seconds" | bc -l)
+printf 'spawn drain:      %d messages in %.2f s = %.0f messages/s (counters total %s)\n' \
+  "$messages" "$spawn_seconds" "$spawn_rate" "$total"
+sql -t -A -c "SELECT 'spawn workers: ' || string_agg(format('%s processed %s in %s batches (avg %s, max %s)', kind || ' ' || worker, processed, batches, round(avg_batch, 1), max_batch), '; ') FROM spawn.worker_stats WHERE kind = 'worker'"
+
+# (b) graphile-worker on the same server.
+read -r jobs graphile_seconds < <(node "$top/bench/graphile/drain.js" \
+  "postgresql://postgres@localhost:$port/postgres" "$messages" "$concurrency")
+graphile_rate=$(echo "$jobs / $graphile_seconds" | bc -l)
+printf 'graphile-worker:  %d jobs in %.2f s = %.0f jobs/s (concurrency %d; counters total %s)\n' \
+  "$jobs" "$graphile_seconds" "$graphile_rate" "$concurrency" "$(sql -t -A -c "SELECT sum(total) FROM counters")"
+printf 'ratio spawn/graphile-worker: %.2f\n' "$(echo "$spawn_rate / $graphile_rate" | bc -l)"
+
+# (c) reply latency at a steady 1,000 messages/s.
+/usr/bin/python3 "$top/bench/reply_latency.py" "$dir" "$port" 1000 "$latency_seconds"
