@@ -4,7 +4,8 @@
 #       spawn's workers (spawn.workers = 2), in messages/s;
 #   (b) the peer baseline: the same 100,000 jobs through graphile-worker (npm), each job doing
 #       the same counter update in SQL, in jobs/s, and the ratio (a)/(b);
-#   (c) cast-to-NOTIFY reply latency (p50/p99) of spawn.invoke_async at a steady 1,000 msgs/s.
+#   (c) cast-to-NOTIFY reply latency (p50/p99) of spawn.invoke_async at a steady 1,000 msgs/s,
+#       measured on a fresh mailbox first, and again right after the 100,000-message burst.
 #
 # Usage: bench/drain_bench.sh [--messages N] [--concurrency C] [--latency-seconds S]
 set -euo pipefail
@@ -48,7 +49,11 @@ CREATE TABLE counters (id int PRIMARY KEY, total bigint NOT NULL);
 INSERT INTO counters SELECT i, 0 FROM generate_series(1, 1000) i;
 SQL
 
-# (a) spawn: every message becomes due at the same moment, 5 s after it was enqueued.
+# (c) reply latency at a steady 1,000 messages/s, on a fresh mailbox.
+printf 'reply latency, fresh mailbox:  '
+/usr/bin/python3 "$top/bench/reply_latency.py" "$dir" "$port" 1000 "$latency_seconds"
+
+# (a) spawn: every message becomes due at the same moment, 8 s after the enqueue began.
 due=$(sql -t -A -c "SELECT clock_timestamp() + interval '8 seconds'")
 sql -q -c "SELECT count(spawn.cast('c-' || (1 + i % 1000), 'add', '{\"value\": 1}', scheduled_to => '$due'))
            FROM generate_series(1, $messages) i" >/dev/null
@@ -70,5 +75,6 @@ printf 'graphile-worker:  %d jobs in %.2f s = %.0f jobs/s (concurrency %d; count
   "$jobs" "$graphile_seconds" "$graphile_rate" "$concurrency" "$(sql -t -A -c "SELECT sum(total) FROM counters")"
 printf 'ratio spawn/graphile-worker: %.2f\n' "$(echo "$spawn_rate / $graphile_rate" | bc -l)"
 
-# (c) reply latency at a steady 1,000 messages/s.
+# (c) again, right after the burst (dead mailbox rows not yet vacuumed).
+printf 'reply latency, after the burst: '
 /usr/bin/python3 "$top/bench/reply_latency.py" "$dir" "$port" 1000 "$latency_seconds"

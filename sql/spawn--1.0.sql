@@ -520,7 +520,7 @@ CREATE TABLE spawn._mailbox (
   attempts integer NOT NULL DEFAULT 0,
   last_error text,
   created_at timestamptz NOT NULL DEFAULT now()
-);
+) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000);  -- a queue: vacuum early
 COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
 CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
 CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
