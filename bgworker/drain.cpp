@@ -17,6 +17,7 @@
 #include "replies.hpp"
 #include "sealed.hpp"
 #include "settings.hpp"
+#include "spi_util.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -39,28 +40,6 @@ SPIPlanPtr delete_plan = nullptr;
 SPIPlanPtr retry_plan = nullptr;
 SPIPlanPtr dead_letter_plan = nullptr;
 SPIPlanPtr next_due_plan = nullptr;
-
-// Prepares a statement once per process.
-SPIPlanPtr Prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
-  if (*slot == nullptr) {
-    SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
-    if (plan == nullptr) elog(ERROR, "spawn: could not prepare \"%s\"", sql);
-    SPI_keepplan(plan);
-    *slot = plan;
-  }
-  return *slot;
-}
-
-// Runs a prepared statement as the extension's owner.
-int ExecuteAsOwner(const Catalog *cat, SPIPlanPtr plan, Datum *values, const char *nulls,
-                   bool read_only, long count) {
-  SavedUser saved;
-  BecomeOwner(cat, &saved);
-  int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
-  RestoreUser(&saved);
-  if (rc < 0) elog(ERROR, "spawn: mailbox statement failed: %s", SPI_result_code_string(rc));
-  return rc;
-}
 
 // One message of a batch.
 struct Pending {
@@ -88,12 +67,12 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
       "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
       "coalesce(retry_at > now(), false), attempts FROM spawn._mailbox "
       "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
-  SPIPlanPtr plan = pooled ? Prepare(&pooled_batch_plan, psprintf("%s FOR UPDATE SKIP LOCKED", select),
+  SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan, psprintf("%s FOR UPDATE SKIP LOCKED", select),
                                      3, types)
-                           : Prepare(&batch_plan, select, 3, types);
+                           : PrepareKept(&batch_plan, select, 3, types);
   Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                      Int32GetDatum(setting_batch_size)};
-  ExecuteAsOwner(cat, plan, values, nullptr, false, 0);
+  ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0);
   SPITupleTable *rows = SPI_tuptable;
   const int count = static_cast<int>(SPI_processed);
   auto *batch = static_cast<Pending *>(palloc0(sizeof(Pending) * (count > 0 ? count : 1)));
@@ -189,7 +168,7 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   Datum values[3] = {Int64GetDatum(p->id), CStringGetTextDatum(message), 0};
   if (attempts >= setting_max_attempts) {
     Oid types[2] = {INT8OID, TEXTOID};
-    SPIPlanPtr plan = Prepare(
+    SPIPlanPtr plan = PrepareKept(
         &dead_letter_plan,
         "WITH moved AS (DELETE FROM spawn._mailbox WHERE id = $1 RETURNING *) "
         "INSERT INTO spawn._dead_letters (id, system, actor, action, register_ref, key_id, nonce, "
@@ -197,7 +176,7 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
         "SELECT id, system, actor, action, register_ref, key_id, nonce, payload, metadata, "
         "reply_channel, source, deliver_at, attempts + 1, $2, created_at FROM moved",
         2, types);
-    ExecuteAsOwner(run->cat, plan, values, nullptr, false, 0);
+    ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
     if (p->reply_channel != nullptr) {
       StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, nullptr,
                  e->message ? e->message : "unknown error", sqlstate);
@@ -212,12 +191,12 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   double delay = static_cast<double>(setting_retry_base_ms) * (1 << Min(attempts - 1, 20));
   values[2] = Int64GetDatum(static_cast<int64>(Min(delay, 3600.0 * 1000)));
   Oid types[3] = {INT8OID, TEXTOID, INT8OID};
-  SPIPlanPtr plan = Prepare(&retry_plan,
+  SPIPlanPtr plan = PrepareKept(&retry_plan,
                             "UPDATE spawn._mailbox SET attempts = attempts + 1, last_error = $2, "
                             "retry_at = clock_timestamp() + $3 * interval '1 millisecond' "
                             "WHERE id = $1",
                             3, types);
-  ExecuteAsOwner(run->cat, plan, values, nullptr, false, 0);
+  ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
 }
 
 // Processes the batch of one actor; returns the number of messages that ran.
@@ -245,9 +224,9 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
   if (done_count > 0) {
     Oid types[1] = {INT8ARRAYOID};
     SPIPlanPtr plan =
-        Prepare(&delete_plan, "DELETE FROM spawn._mailbox WHERE id = ANY($1)", 1, types);
+        PrepareKept(&delete_plan, "DELETE FROM spawn._mailbox WHERE id = ANY($1)", 1, types);
     Datum values[1] = {IdArray(done, done_count)};
-    ExecuteAsOwner(cat, plan, values, nullptr, false, 0);
+    ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0);
   }
   if (failed != nullptr) {
     RecordFailure(&run, failed, result);
@@ -258,7 +237,7 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
 
 // Lists actors whose next message is due, oldest first.
 int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
-  SPIPlanPtr plan = Prepare(
+  SPIPlanPtr plan = PrepareKept(
       &candidates_plan,
       "SELECT m.system, m.actor FROM spawn._mailbox m "
       "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
@@ -266,7 +245,7 @@ int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
       "AND h.actor = m.actor AND (h.deliver_at, h.id) < (m.deliver_at, m.id)) "
       "ORDER BY m.deliver_at, m.id LIMIT 16",
       0, nullptr);
-  ExecuteAsOwner(cat, plan, nullptr, nullptr, true, 0);
+  ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0);
   const int count = static_cast<int>(SPI_processed);
   *systems = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
   *actors = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
@@ -279,14 +258,14 @@ int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
 
 // Milliseconds until the next message becomes due, or -1 when the mailbox holds none.
 long NextDueMs(const Catalog *cat) {
-  SPIPlanPtr plan = Prepare(
+  SPIPlanPtr plan = PrepareKept(
       &next_due_plan,
       "SELECT ceil(extract(epoch FROM least("
       "(SELECT min(deliver_at) FROM spawn._mailbox WHERE deliver_at > now()), "
       "(SELECT min(retry_at) FROM spawn._mailbox WHERE retry_at IS NOT NULL)) "
       "- clock_timestamp()) * 1000)::bigint",
       0, nullptr);
-  ExecuteAsOwner(cat, plan, nullptr, nullptr, true, 1);
+  ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 1);
   bool isnull;
   Datum ms = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
   return isnull ? -1 : Max(DatumGetInt64(ms), 0L);

@@ -514,7 +514,8 @@ CREATE TABLE spawn._mailbox (
   payload bytea,                     -- NULL for a NULL payload
   metadata jsonb,
   reply_channel text,                -- set for spawn.invoke_async: the reply is stored and notified
-  source text NOT NULL DEFAULT 'cast' CHECK (source IN ('cast', 'async', 'timer', 'schedule')),
+  source text NOT NULL DEFAULT 'cast'
+    CHECK (source IN ('cast', 'async', 'timer', 'schedule', 'effect', 'broadcast')),
   deliver_at timestamptz NOT NULL DEFAULT now(),  -- delivery order is (deliver_at, id) per actor
   retry_at timestamptz,              -- after a failure: the actor's queue waits until then
   attempts integer NOT NULL DEFAULT 0,
@@ -745,3 +746,71 @@ CREATE FUNCTION spawn.restore(actor text, revision bigint, system text DEFAULT '
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_restore';
 COMMENT ON FUNCTION spawn.restore(text, bigint, text) IS 'Makes a snapshotted revision the current state again (as a new revision)';
 REVOKE ALL ON FUNCTION spawn.restore(text, bigint, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Workflows: side effects, broadcasts, pipe and forward
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION spawn.effect(actor text, action text, payload jsonb DEFAULT NULL,
+    delay_ms bigint DEFAULT 0, system text DEFAULT NULL, register_ref text DEFAULT NULL)
+  RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT jsonb_build_object('actor', actor, 'action', action, 'delay_ms', delay_ms)
+    || CASE WHEN payload IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('payload', payload) END
+    || CASE WHEN system IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('system', system) END
+    || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END
+$$;
+COMMENT ON FUNCTION spawn.effect(text, text, jsonb, bigint, text, text) IS 'One side effect: a cast the handler''s invocation sends when it commits';
+
+CREATE FUNCTION spawn.with_effects(value spawn.value, VARIADIC effects jsonb[]) RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT ROW(value.state, value.response,
+             coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object('effects',
+               coalesce(value.workflow->'effects', '[]'::jsonb) || to_jsonb(effects)))::spawn.value
+$$;
+COMMENT ON FUNCTION spawn.with_effects(spawn.value, jsonb[]) IS 'Adds side effects (spawn.effect) to a handler result';
+
+CREATE FUNCTION spawn.with_broadcast(value spawn.value, channel text, action text DEFAULT NULL,
+    payload jsonb DEFAULT NULL)
+  RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT ROW(value.state, value.response,
+             coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object('broadcast',
+               jsonb_build_object('channel', channel)
+               || CASE WHEN action IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('action', action) END
+               || CASE WHEN payload IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('payload', payload) END))::spawn.value
+$$;
+COMMENT ON FUNCTION spawn.with_broadcast(spawn.value, text, text, jsonb) IS 'Adds a broadcast to a channel to a handler result';
+
+CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text)
+  RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT ROW(value.state, value.response,
+             (coalesce(value.workflow, '{}'::jsonb) - 'pipe' - 'forward') || jsonb_build_object(kind,
+               jsonb_build_object('actor', actor, 'action', action)
+               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value
+$$;
+COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
+
+CREATE FUNCTION spawn.pipe(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+  RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT spawn._route(value, 'pipe', actor, action, register_ref) $$;
+COMMENT ON FUNCTION spawn.pipe(spawn.value, text, text, text) IS 'This action''s response becomes the payload of another actor''s action, whose reply is returned';
+
+CREATE FUNCTION spawn.forward(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+  RETURNS spawn.value
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT spawn._route(value, 'forward', actor, action, register_ref) $$;
+COMMENT ON FUNCTION spawn.forward(spawn.value, text, text, text) IS 'The original payload goes to another actor''s action, whose reply is returned';
+
+CREATE FUNCTION spawn.broadcast(channel text, action text DEFAULT NULL, payload jsonb DEFAULT NULL,
+    system text DEFAULT 'spawn-system')
+  RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_broadcast';
+COMMENT ON FUNCTION spawn.broadcast(text, text, jsonb, text)
+  IS 'Sends one message to every subscriber of a channel, in this transaction; returns how many';

@@ -85,7 +85,7 @@ Datum Column(TupleDesc desc, HeapTuple row, int col, bool *isnull) {
 void LoadExtensionObjects(Catalog *cat) {
   const char *sql =
       "SELECT 'spawn._definitions'::regclass::oid, c.relowner, "
-      "'spawn.context'::regtype::oid, 'spawn.value'::regtype::oid, c.oid, "
+      "'spawn.context'::regtype::oid, c.oid, "
       "'spawn._instances_system_name_key'::regclass::oid, "
       "'spawn._mailbox_id_seq'::regclass::oid, 'spawn._mailbox'::regclass::oid, "
       "'spawn._mailbox_pkey'::regclass::oid, 'spawn._replies'::regclass::oid, "
@@ -99,14 +99,13 @@ void LoadExtensionObjects(Catalog *cat) {
   definitions_relid = DatumGetObjectId(Column(desc, row, 1, &isnull));
   cat->owner = DatumGetObjectId(Column(desc, row, 2, &isnull));
   cat->context_type = DatumGetObjectId(Column(desc, row, 3, &isnull));
-  cat->value_type = DatumGetObjectId(Column(desc, row, 4, &isnull));
-  cat->instances_relid = DatumGetObjectId(Column(desc, row, 5, &isnull));
-  cat->instances_name_index = DatumGetObjectId(Column(desc, row, 6, &isnull));
-  cat->mailbox_sequence = DatumGetObjectId(Column(desc, row, 7, &isnull));
-  cat->mailbox_relid = DatumGetObjectId(Column(desc, row, 8, &isnull));
-  cat->mailbox_pkey = DatumGetObjectId(Column(desc, row, 9, &isnull));
-  cat->replies_relid = DatumGetObjectId(Column(desc, row, 10, &isnull));
-  cat->replies_pkey = DatumGetObjectId(Column(desc, row, 11, &isnull));
+  cat->instances_relid = DatumGetObjectId(Column(desc, row, 4, &isnull));
+  cat->instances_name_index = DatumGetObjectId(Column(desc, row, 5, &isnull));
+  cat->mailbox_sequence = DatumGetObjectId(Column(desc, row, 6, &isnull));
+  cat->mailbox_relid = DatumGetObjectId(Column(desc, row, 7, &isnull));
+  cat->mailbox_pkey = DatumGetObjectId(Column(desc, row, 8, &isnull));
+  cat->replies_relid = DatumGetObjectId(Column(desc, row, 9, &isnull));
+  cat->replies_pkey = DatumGetObjectId(Column(desc, row, 10, &isnull));
   MemoryContext old = MemoryContextSwitchTo(cache_context);
   cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
   MemoryContextSwitchTo(old);

@@ -47,7 +47,6 @@ struct Catalog {
   Oid owner;             // owner of the extension's tables; state is read and written as it
   Oid context_type;      // spawn.context
   TupleDesc context_desc;
-  Oid value_type;        // spawn.value
   Oid instances_relid;   // spawn._instances
   Oid instances_name_index;  // its unique index on (system, name)
   Oid mailbox_sequence;      // spawn._mailbox_id_seq

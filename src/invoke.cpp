@@ -8,9 +8,10 @@
 
 #include "actor_lock.hpp"
 #include "dispatch.hpp"
-#include "names.hpp"
+#include "name_check.hpp"
 #include "not_found.hpp"
 #include "timers.hpp"
+#include "workflow.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -63,25 +64,13 @@ Jsonb *CopyJsonb(MemoryContext context, const Jsonb *value) {
   return copy;
 }
 
-// Calls one handler with the actor marked as running.
+// Calls one handler.
 void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *req,
-                Jsonb *payload, HandlerResult *result) {
-  volatile bool entered = false;
-  PG_TRY();
-  {
-    const char *caller = CurrentCaller();
-    EnterActor(req->system, req->actor);
-    entered = true;
-    HandlerCall call{actor->definition, handler, req->actor, handler->action,
-                     actor->pooled ? 0 : actor->row.revision, caller, req->metadata,
-                     actor->state, payload};
-    CallHandler(actor->catalog, &call, result);
-  }
-  PG_FINALLY();
-  {
-    if (entered) --running_count;
-  }
-  PG_END_TRY();
+                const char *caller, Jsonb *payload, HandlerResult *result) {
+  HandlerCall call{actor->definition, handler, req->actor, handler->action,
+                   actor->pooled ? 0 : actor->row.revision, caller, req->metadata,
+                   actor->state, payload};
+  CallHandler(actor->catalog, &call, result);
 }
 
 // Keeps a handler's new state and counts it as a revision when it differs.
@@ -96,11 +85,11 @@ void ApplyState(OpenActor *actor, const Jsonb *state) {
 
 // Throws for a bad name in the request.
 void CheckRequestNames(const InvokeRequest *req) {
-  CheckName("system", req->system, strlen(req->system));
-  CheckName("actor", req->actor, strlen(req->actor));
-  CheckName("action", req->action, strlen(req->action));
+  RequireName("system", req->system, strlen(req->system));
+  RequireName("actor", req->actor, strlen(req->actor));
+  RequireName("action", req->action, strlen(req->action));
   if (req->register_ref != nullptr)
-    CheckName("actor", req->register_ref, strlen(req->register_ref));
+    RequireName("actor", req->register_ref, strlen(req->register_ref));
 }
 
 // Locks, fetches and decrypts.
@@ -131,7 +120,8 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
   return true;
 }
 
-// Runs init if needed, then the action (or the built-in get).
+// Runs init if needed, then the action (or the built-in get) and its workflow, with the actor
+// marked as running throughout.
 Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   const Definition *def = actor->definition;
   const Handler *handler = DefinitionFindHandler(def, req->action);
@@ -139,19 +129,36 @@ Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
       handler == nullptr &&
       (strcmp(req->action, "get") == 0 || strcmp(req->action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
-
   const Handler *init = DefinitionFindHandler(def, "init");
-  if (!actor->activated && init != nullptr && init != handler) {
-    HandlerResult result{};
-    RunHandler(actor, init, req, nullptr, &result);
-    ApplyState(actor, result.state);
+  Jsonb *volatile reply = nullptr;
+  volatile bool entered = false;
+  PG_TRY();
+  {
+    const char *caller = CurrentCaller();
+    EnterActor(req->system, req->actor);
+    entered = true;
+    if (!actor->activated && init != nullptr && init != handler) {
+      HandlerResult result{};
+      RunHandler(actor, init, req, caller, nullptr, &result);
+      ApplyState(actor, result.state);
+      RunWorkflow(actor, req, result.workflow, nullptr);
+    }
+    actor->activated = true;
+    if (builtin_get) {
+      reply = actor->state;
+    } else {
+      HandlerResult result{};
+      RunHandler(actor, handler, req, caller, req->payload, &result);
+      ApplyState(actor, result.state);
+      reply = RunWorkflow(actor, req, result.workflow, result.response);
+    }
   }
-  actor->activated = true;
-  if (builtin_get) return CopyJsonb(actor->context, actor->state);
-  HandlerResult result{};
-  RunHandler(actor, handler, req, req->payload, &result);
-  ApplyState(actor, result.state);
-  return CopyJsonb(actor->context, result.response);
+  PG_FINALLY();
+  {
+    if (entered) --running_count;
+  }
+  PG_END_TRY();
+  return CopyJsonb(actor->context, reply);
 }
 
 // Writes the state back when there is anything to write.

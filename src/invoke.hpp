@@ -37,7 +37,7 @@ struct OpenActor {
 // allocated in the caller's memory context. Connects SPI itself.
 Jsonb *Invoke(const InvokeRequest *request);
 
-// Validates the names of a request; throws SpawnError (42602) for a bad one.
+// Validates the names of a request; raises 42602 for a bad one.
 void CheckRequestNames(const InvokeRequest *request);
 
 // Opens an actor: waits for (or, with wait = false, tries) its single-writer lock, fetches the

@@ -5,6 +5,7 @@
 #include "not_found.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
+#include "spi_util.hpp"
 #include "state_store.hpp"
 
 extern "C" {
@@ -60,6 +61,7 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   BecomeOwner(cat, &saved);
   const int64 id = DatumGetInt64(
       DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
+  RestoreUser(&saved);
   Datum values[12];
   char nulls[12];
   memset(nulls, ' ', sizeof nulls);
@@ -83,21 +85,15 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   nulls[9] = m->reply_channel ? ' ' : 'n';
   values[10] = CStringGetTextDatum(m->source);
   values[11] = TimestampTzGetDatum(m->deliver_at);
-  if (insert_plan == nullptr) {
-    Oid types[12] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID, INT8OID,
-                     BYTEAOID, BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
-    SPIPlanPtr plan = SPI_prepare(
-        "INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, "
-        "payload, metadata, reply_channel, source, deliver_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        12, types);
-    if (plan == nullptr) elog(ERROR, "spawn: could not prepare the mailbox insert");
-    SPI_keepplan(plan);
-    insert_plan = plan;
-  }
-  int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-  RestoreUser(&saved);
-  if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: mailbox insert failed: %s", SPI_result_code_string(rc));
+  Oid types[12] = {INT8OID,  TEXTOID,  TEXTOID,  TEXTOID, TEXTOID, INT8OID,
+                   BYTEAOID, BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+  SPIPlanPtr plan = PrepareKept(
+      &insert_plan,
+      "INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, "
+      "payload, metadata, reply_channel, source, deliver_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+      12, types);
+  ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   WakeWorkersAtCommit();
   return id;
 }

@@ -2,9 +2,6 @@
 // dashes, dots, UTF-8) is allowed, because Spawn's own systems are named like "spawn-system".
 #include "names.hpp"
 
-#include <string>
-
-#include "errors.hpp"
 
 namespace spawn {
 
@@ -17,15 +14,6 @@ const char *NameProblem(const char *name, std::size_t length) noexcept {
     if (c < 0x20 || c == 0x7f) return "contains a control character";
   }
   return nullptr;
-}
-
-// Throws a SpawnError naming the rule a name breaks.
-void CheckName(const char *what, const char *name, std::size_t length) {
-  const char *problem = NameProblem(name, length);
-  if (problem == nullptr) return;
-  throw SpawnError(sqlstate::kInvalidName, std::string("invalid ") + what + " name",
-                   std::string("The ") + what + " name " + problem + ".",
-                   "Names are 1 to 63 bytes without control characters.");
 }
 
 }  // namespace spawn

@@ -12,8 +12,4 @@ inline constexpr std::size_t kMaxNameBytes = 63;
 // such as "is empty" that completes the sentence "<what> name <reason>".
 const char *NameProblem(const char *name, std::size_t length) noexcept;
 
-// Throws SpawnError (SQLSTATE 42602) when `name` is not acceptable; `what` is "actor",
-// "system", "action", ... and appears in the message.
-void CheckName(const char *what, const char *name, std::size_t length);
-
 }  // namespace spawn

@@ -4,6 +4,7 @@
 
 #include "lookup.hpp"
 #include "sealed.hpp"
+#include "spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -109,25 +110,17 @@ void StoreReply(const Catalog *cat, int64 id, const char *system, const char *ac
   values[9] = sqlstate ? CStringGetTextDatum(sqlstate) : static_cast<Datum>(0);
   nulls[8] = error ? ' ' : 'n';
   nulls[9] = sqlstate ? ' ' : 'n';
-  if (insert_plan == nullptr) {
-    Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
-                     INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID};
-    SPIPlanPtr plan = SPI_prepare(
+  Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
+                   INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID};
+  SPIPlanPtr plan = PrepareKept(
+      &insert_plan,
         "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
         "response, error, sqlstate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
         "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
         "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
-        10, types);
-    if (plan == nullptr) elog(ERROR, "spawn: could not prepare the reply insert");
-    SPI_keepplan(plan);
-    insert_plan = plan;
-  }
-  SavedUser saved;
-  BecomeOwner(cat, &saved);
-  int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-  RestoreUser(&saved);
-  if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: reply insert failed: %s", SPI_result_code_string(rc));
+      10, types);
+  ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   if (channel != nullptr) Async_Notify(channel, NotificationPayload(id, status, response, error));
 }
 

@@ -1,6 +1,6 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
 #include "guard.hpp"
-#include "names.hpp"
+#include "name_check.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -16,7 +16,7 @@ SPAWN_FUNCTION(spawn_check_name) {
                            PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0)))));
   const char *what = text_to_cstring(PG_GETARG_TEXT_PP(0));
   text *name = PG_GETARG_TEXT_PP(1);
-  spawn::CheckName(what, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+  spawn::RequireName(what, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
   PG_RETURN_VOID();
 }
 

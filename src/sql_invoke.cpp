@@ -2,7 +2,7 @@
 #include "catalog.hpp"
 #include "guard.hpp"
 #include "invoke.hpp"
-#include "names.hpp"
+#include "name_check.hpp"
 #include "not_found.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
@@ -32,8 +32,8 @@ SPAWN_FUNCTION(spawn_invoke) {
 SPAWN_FUNCTION(spawn_state) {
   const char *actor = RequiredText(fcinfo, 0, "actor");
   const char *system = RequiredText(fcinfo, 1, "system");
-  spawn::CheckName("actor", actor, strlen(actor));
-  spawn::CheckName("system", system, strlen(system));
+  spawn::RequireName("actor", actor, strlen(actor));
+  spawn::RequireName("system", system, strlen(system));
   MemoryContext caller_context = CurrentMemoryContext;
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
   spawn::Catalog *catalog = spawn::CatalogAcquire();

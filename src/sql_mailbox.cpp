@@ -6,11 +6,14 @@
 #include "guard.hpp"
 #include "invoke.hpp"
 #include "mailbox.hpp"
+#include "name_check.hpp"
 #include "replies.hpp"
 #include "shared.hpp"
 #include "sql_args.hpp"
+#include "workflow.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "pgstat.h"
@@ -205,4 +208,24 @@ SPAWN_FUNCTION(spawn_worker_stats) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return static_cast<Datum>(0);
+}
+
+// spawn.broadcast(channel, action, payload, system) RETURNS bigint
+SPAWN_FUNCTION(spawn_broadcast) {
+  const char *channel = RequiredText(fcinfo, 0, "channel");
+  const char *action = OptionalText(fcinfo, 1);
+  Jsonb *payload = OptionalJsonb(fcinfo, 2);
+  const char *system = RequiredText(fcinfo, 3, "system");
+  spawn::RequireName("channel", channel, strlen(channel));
+  spawn::RequireName("system", system, strlen(system));
+  if (action != nullptr) spawn::RequireName("action", action, strlen(action));
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  spawn::Catalog *catalog = spawn::CatalogAcquire();
+  spawn::CatalogRelease();
+  Oid types[1] = {TEXTOID};
+  Datum args[1] = {CStringGetTextDatum(system)};
+  SPI_execute_with_args("SELECT spawn._require_system($1)", 1, types, args, nullptr, true, 1);
+  int64 count = spawn::Broadcast(catalog, system, channel, action, payload);
+  SPI_finish();
+  PG_RETURN_INT64(count);
 }

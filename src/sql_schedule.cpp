@@ -11,6 +11,7 @@
 #include "not_found.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
+#include "spi_util.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
 
@@ -26,16 +27,6 @@ namespace {
 
 using spawn::OptionalJsonb;
 using spawn::RequiredText;
-
-// Runs a statement as the extension's owner.
-void RunAsOwner(const spawn::Catalog *cat, const char *sql, int nargs, Oid *types, Datum *values,
-                const char *nulls, bool read_only) {
-  spawn::SavedUser saved;
-  spawn::BecomeOwner(cat, &saved);
-  int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
-  spawn::RestoreUser(&saved);
-  if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));
-}
 
 // Connects SPI and returns the catalog.
 spawn::Catalog *OpenCatalog() {
@@ -83,7 +74,7 @@ SPAWN_FUNCTION(spawn_schedule) {
     values[7] = PointerGetDatum(sealed.ciphertext);
     nulls[5] = nulls[6] = nulls[7] = ' ';
   }
-  RunAsOwner(cat,
+  spawn::ExecuteAsOwner(cat,
              "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
              "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
              9, types, values, nulls, false);
@@ -105,7 +96,7 @@ SPAWN_FUNCTION(spawn_state_history) {
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
   Oid types[2] = {TEXTOID, TEXTOID};
   Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
-  RunAsOwner(cat,
+  spawn::ExecuteAsOwner(cat,
              "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
              "WHERE system = $1 AND actor = $2 ORDER BY revision",
              2, types, args, nullptr, true);
@@ -146,7 +137,7 @@ SPAWN_FUNCTION(spawn_restore) {
   Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
   Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                    Int64GetDatum(revision)};
-  RunAsOwner(cat,
+  spawn::ExecuteAsOwner(cat,
              "SELECT key_id, nonce, ciphertext, (SELECT string_agg(revision::text, ', ' ORDER BY "
              "revision) FROM spawn._history WHERE system = $1 AND actor = $2) FROM "
              "(SELECT 1) one LEFT JOIN spawn._history h ON h.system = $1 AND h.actor = $2 "

@@ -2,6 +2,7 @@
 #include "timers.hpp"
 
 #include "shared.hpp"
+#include "spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -16,17 +17,14 @@ void TimersStart(const Catalog *catalog, const char *system, const char *actor,
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                      Int32GetDatum(definition_id)};
-  SavedUser saved;
-  BecomeOwner(catalog, &saved);
-  int rc = SPI_execute_with_args(
+  ExecuteAsOwner(
+      catalog,
       "INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at) "
       "SELECT $1, $2, t->>'action', (t->>'every_ms')::bigint, "
       "now() + (t->>'every_ms')::bigint * interval '1 millisecond' "
       "FROM spawn._definitions d, jsonb_array_elements(d.timers) t WHERE d.id = $3 "
       "ON CONFLICT DO NOTHING",
-      3, types, values, nullptr, false, 0);
-  RestoreUser(&saved);
-  if (rc != SPI_OK_INSERT) elog(ERROR, "spawn: could not start timers: %s", SPI_result_code_string(rc));
+      3, types, values, nullptr, false);
   WakeLauncherAtCommit();
 }
 

@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "errors.hpp"
 #include "names.hpp"
 
 namespace {
@@ -25,19 +24,6 @@ TEST(Names, RejectsEmptyLongAndControlCharacters) {
   EXPECT_STREQ(Problem("a\tb"), "contains a control character");
   EXPECT_STREQ(Problem(std::string("a\0b", 3)), "contains a control character");
   EXPECT_STREQ(Problem("del\x7f"), "contains a control character");
-}
-
-TEST(Names, CheckNameThrowsWithSqlstate) {
-  try {
-    spawn::CheckName("actor", "", 0);
-    FAIL() << "no exception";
-  } catch (const spawn::SpawnError &e) {
-    EXPECT_STREQ(e.sqlstate(), "42602");
-    EXPECT_STREQ(e.what(), "invalid actor name");
-    EXPECT_EQ(e.detail(), "The actor name is empty.");
-    EXPECT_FALSE(e.hint().empty());
-  }
-  EXPECT_NO_THROW(spawn::CheckName("actor", "ok", 2));
 }
 
 }  // namespace
