@@ -57,6 +57,8 @@ SELECT spawn.invoke_async('mb', 'add', '{}', reply_channel => '1abc');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.wait(-42);
 \echo :LAST_ERROR_SQLSTATE
+SELECT spawn.wait(spawn.invoke_async('mb', 'get'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT spawn.wait(1, -5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM spawn.reply(-42);

@@ -9,6 +9,7 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "executor/tuptable.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -18,7 +19,8 @@ extern "C" {
 namespace spawn {
 
 // Looks the key up.
-bool FetchLatestByKey(Oid relid, Oid index_oid, int64 key, Datum *values, bool *nulls) {
+bool FetchLatestByKey(Oid relid, Oid index_oid, int64 key, Datum *values, bool *nulls,
+                      bool *inserted_here) {
   Relation rel = table_open(relid, AccessShareLock);
   Relation index = index_open(index_oid, AccessShareLock);
   ScanKeyData scan_key;
@@ -33,6 +35,8 @@ bool FetchLatestByKey(Oid relid, Oid index_oid, int64 key, Datum *values, bool *
     HeapTuple tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
     HeapTuple copy = should_free ? tuple : heap_copytuple(tuple);
     heap_deform_tuple(copy, RelationGetDescr(rel), values, nulls);
+    if (inserted_here != nullptr)
+      *inserted_here = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(copy->t_data));
   }
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);

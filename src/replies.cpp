@@ -74,8 +74,11 @@ Reply ReadReply(const Catalog *cat, int64 id) {
   }
   Datum mailbox_values[32];
   bool mailbox_nulls[32];
-  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_pkey, id, mailbox_values, mailbox_nulls)) {
+  bool inserted_here = false;
+  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_pkey, id, mailbox_values, mailbox_nulls,
+                       &inserted_here)) {
     reply.status = "pending";
+    reply.uncommitted = inserted_here;
     return reply;
   }
   ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),

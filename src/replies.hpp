@@ -15,6 +15,7 @@ struct Reply {
   const char *sqlstate;
   const char *actor;
   const char *action;
+  bool uncommitted;  // "pending" and sent by the current, not yet committed, transaction
 };
 
 // Reads the reply of request `id` with the latest snapshot; "pending" while the request is still

@@ -138,6 +138,12 @@ SPAWN_FUNCTION(spawn_wait) {
     for (;;) {
       reply = spawn::ReadReply(catalog, id);
       if (strcmp(reply.status, "pending") != 0) break;
+      if (reply.uncommitted)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("request %lld is not committed yet", static_cast<long long>(id)),
+                        errdetail("Workers only see requests whose transaction has committed."),
+                        errhint("Commit the transaction that called spawn.invoke_async, then "
+                                "wait for the reply.")));
       long remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
       if (remaining <= 0) break;
       // Without a waiter slot (all taken), poll every 10 ms instead of waiting for a wakeup.
