@@ -241,8 +241,10 @@ int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
       &candidates_plan,
       "SELECT m.system, m.actor FROM spawn._mailbox m "
       "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
-      "AND NOT EXISTS (SELECT 1 FROM spawn._mailbox h WHERE h.system = m.system "
-      "AND h.actor = m.actor AND (h.deliver_at, h.id) < (m.deliver_at, m.id)) "
+      // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of the
+      // whole mailbox.
+      "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
+      "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) "
       "ORDER BY m.deliver_at, m.id LIMIT 16",
       0, nullptr);
   ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0);
