@@ -148,7 +148,8 @@ std::int64_t Next(const Schedule &s, std::int64_t after) {
   while (t < limit) {
     gmtime_r(&t, &tm);
     if (!s.months.test(static_cast<std::size_t>(tm.tm_mon + 1))) {
-      t += static_cast<std::time_t>(DaysIn(tm.tm_year + 1900, tm.tm_mon + 1) - tm.tm_mday + 1) * 86400 -
+      t += static_cast<std::time_t>(DaysIn(tm.tm_year + 1900, tm.tm_mon + 1) - tm.tm_mday + 1) *
+               86400 -
            (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
       continue;
     }

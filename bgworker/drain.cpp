@@ -67,8 +67,8 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
       "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
       "coalesce(retry_at > now(), false), attempts FROM spawn._mailbox "
       "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
-  SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan, psprintf("%s FOR UPDATE SKIP LOCKED", select),
-                                     3, types)
+  SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan,
+                                         psprintf("%s FOR UPDATE SKIP LOCKED", select), 3, types)
                            : PrepareKept(&batch_plan, select, 3, types);
   Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                      Int32GetDatum(setting_batch_size)};
@@ -120,11 +120,11 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   MemoryContextSwitchTo(outer_context);
   PG_TRY();
   {
-    Jsonb *payload = p->has_payload
-                         ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id),
-                                     p->payload, psprintf("payload of message %lld",
-                                                          static_cast<long long>(p->id)))
-                         : nullptr;
+    Jsonb *payload =
+        p->has_payload
+            ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id), p->payload,
+                        psprintf("payload of message %lld", static_cast<long long>(p->id)))
+            : nullptr;
     InvokeRequest req{run->system, run->actor, p->action, payload, p->metadata, p->register_ref};
     if (!run->opened) {
       ActorOpen(run->cat, &req, true, &run->open);
@@ -156,7 +156,8 @@ bool RunMessage(BatchRun *run, const Pending *p) {
 Datum IdArray(const int64 *ids, int count) {
   auto *datums = static_cast<Datum *>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
   for (int i = 0; i < count; ++i) datums[i] = Int64GetDatum(ids[i]);
-  return PointerGetDatum(construct_array(datums, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+  return PointerGetDatum(
+      construct_array(datums, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 // Schedules a retry, or parks the message as a dead letter when its attempts are used up.
@@ -191,11 +192,12 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   double delay = static_cast<double>(setting_retry_base_ms) * (1 << Min(attempts - 1, 20));
   values[2] = Int64GetDatum(static_cast<int64>(Min(delay, 3600.0 * 1000)));
   Oid types[3] = {INT8OID, TEXTOID, INT8OID};
-  SPIPlanPtr plan = PrepareKept(&retry_plan,
-                            "UPDATE spawn._mailbox SET attempts = attempts + 1, last_error = $2, "
-                            "retry_at = clock_timestamp() + $3 * interval '1 millisecond' "
-                            "WHERE id = $1",
-                            3, types);
+  SPIPlanPtr plan =
+      PrepareKept(&retry_plan,
+                  "UPDATE spawn._mailbox SET attempts = attempts + 1, last_error = $2, "
+                  "retry_at = clock_timestamp() + $3 * interval '1 millisecond' "
+                  "WHERE id = $1",
+                  3, types);
   ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
 }
 
@@ -237,17 +239,17 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
 
 // Lists actors whose next message is due, oldest first.
 int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
-  SPIPlanPtr plan = PrepareKept(
-      &candidates_plan,
-      "SELECT m.system, m.actor FROM spawn._mailbox m "
-      "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
-      // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of the
-      // whole mailbox.
-      "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
-      "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) "
-      "ORDER BY m.deliver_at, m.id LIMIT 16",
-      0, nullptr);
-  ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0);
+  SPIPlanPtr plan =
+      PrepareKept(&candidates_plan,
+                  "SELECT m.system, m.actor FROM spawn._mailbox m "
+                  "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
+                  // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of
+                  // the whole mailbox.
+                  "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
+                  "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) "
+                  "ORDER BY m.deliver_at, m.id LIMIT 16",
+                  0, nullptr);
+  ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0, true);
   const int count = static_cast<int>(SPI_processed);
   *systems = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
   *actors = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
@@ -260,13 +262,13 @@ int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
 
 // Milliseconds until the next message becomes due, or -1 when the mailbox holds none.
 long NextDueMs(const Catalog *cat) {
-  SPIPlanPtr plan = PrepareKept(
-      &next_due_plan,
-      "SELECT ceil(extract(epoch FROM least("
-      "(SELECT min(deliver_at) FROM spawn._mailbox WHERE deliver_at > now()), "
-      "(SELECT min(retry_at) FROM spawn._mailbox WHERE retry_at IS NOT NULL)) "
-      "- clock_timestamp()) * 1000)::bigint",
-      0, nullptr);
+  SPIPlanPtr plan =
+      PrepareKept(&next_due_plan,
+                  "SELECT ceil(extract(epoch FROM least("
+                  "(SELECT min(deliver_at) FROM spawn._mailbox WHERE deliver_at > now()), "
+                  "(SELECT min(retry_at) FROM spawn._mailbox WHERE retry_at IS NOT NULL)) "
+                  "- clock_timestamp()) * 1000)::bigint",
+                  0, nullptr);
   ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 1);
   bool isnull;
   Datum ms = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -8,10 +8,10 @@ namespace spawn {
 
 // What one drain transaction did.
 struct DrainResult {
-  int processed;      // messages that ran (successfully or not)
-  int failed;         // of which failed
-  long next_due_ms;   // when nothing ran: how long until the next message is due (-1: none)
-  int64 *replied;     // async request ids answered in this transaction
+  int processed;     // messages that ran (successfully or not)
+  int failed;        // of which failed
+  long next_due_ms;  // when nothing ran: how long until the next message is due (-1: none)
+  int64 *replied;    // async request ids answered in this transaction
   int replied_count;
 };
 

@@ -34,10 +34,10 @@ long SingleLong(void) {
 // Milliseconds until the smallest next_fire_at of a table.
 long NextFireMs(const Catalog *cat, const char *table) {
   ExecuteAsOwner(cat,
-             psprintf("SELECT ceil(extract(epoch FROM min(next_fire_at) - clock_timestamp()) "
-                      "* 1000)::bigint FROM %s",
-                      table),
-             0, nullptr, nullptr, nullptr, true);
+                 psprintf("SELECT ceil(extract(epoch FROM min(next_fire_at) - clock_timestamp()) "
+                          "* 1000)::bigint FROM %s",
+                          table),
+                 0, nullptr, nullptr, nullptr, true);
   return SingleLong();
 }
 
@@ -49,17 +49,17 @@ void FireTimers(void *arg) {
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
   ExecuteAsOwner(cat,
-             "WITH due AS (SELECT system, actor, action, every_ms, next_fire_at "
-             "  FROM spawn._timers WHERE next_fire_at <= now() ORDER BY next_fire_at "
-             "  LIMIT 1000 FOR UPDATE SKIP LOCKED), "
-             "advanced AS (UPDATE spawn._timers t SET next_fire_at = d.next_fire_at + "
-             "  (floor(extract(epoch FROM now() - d.next_fire_at) * 1000 / d.every_ms) + 1) "
-             "  * d.every_ms * interval '1 millisecond' FROM due d "
-             "  WHERE t.system = d.system AND t.actor = d.actor AND t.action = d.action "
-             "  RETURNING t.system, t.actor, t.action) "
-             "INSERT INTO spawn._mailbox (system, actor, action, source, deliver_at) "
-             "SELECT system, actor, action, 'timer', clock_timestamp() FROM advanced",
-             0, nullptr, nullptr, nullptr, false);
+                 "WITH due AS (SELECT system, actor, action, every_ms, next_fire_at "
+                 "  FROM spawn._timers WHERE next_fire_at <= now() ORDER BY next_fire_at "
+                 "  LIMIT 1000 FOR UPDATE SKIP LOCKED), "
+                 "advanced AS (UPDATE spawn._timers t SET next_fire_at = d.next_fire_at + "
+                 "  (floor(extract(epoch FROM now() - d.next_fire_at) * 1000 / d.every_ms) + 1) "
+                 "  * d.every_ms * interval '1 millisecond' FROM due d "
+                 "  WHERE t.system = d.system AND t.actor = d.actor AND t.action = d.action "
+                 "  RETURNING t.system, t.actor, t.action) "
+                 "INSERT INTO spawn._mailbox (system, actor, action, source, deliver_at) "
+                 "SELECT system, actor, action, 'timer', clock_timestamp() FROM advanced",
+                 0, nullptr, nullptr, nullptr, false);
   result->fired = static_cast<int>(SPI_processed);
   if (result->fired > 0) WakeWorkersAtCommit();
   result->next_ms = NextFireMs(cat, "spawn._timers");
@@ -70,11 +70,12 @@ void FireSchedules(void *arg) {
   auto *result = static_cast<FireResult *>(arg);
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  ExecuteAsOwner(cat,
-             "SELECT id, system, actor, action, cron, key_id, nonce, payload, "
-             "extract(epoch FROM now())::bigint FROM spawn._schedules "
-             "WHERE next_fire_at <= now() ORDER BY next_fire_at LIMIT 100 FOR UPDATE SKIP LOCKED",
-             0, nullptr, nullptr, nullptr, false);
+  ExecuteAsOwner(
+      cat,
+      "SELECT id, system, actor, action, cron, key_id, nonce, payload, "
+      "extract(epoch FROM now())::bigint FROM spawn._schedules "
+      "WHERE next_fire_at <= now() ORDER BY next_fire_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+      0, nullptr, nullptr, nullptr, false);
   SPITupleTable *rows = SPI_tuptable;
   const int count = static_cast<int>(SPI_processed);
   for (int i = 0; i < count; ++i) {
@@ -104,10 +105,12 @@ void FireSchedules(void *arg) {
     Oid types[2] = {INT8OID, INT8OID};
     Datum values[2] = {Int64GetDatum(id), Int64GetDatum(next)};
     if (next < 0)
-      ExecuteAsOwner(cat, "DELETE FROM spawn._schedules WHERE id = $1", 1, types, values, nullptr, false);
+      ExecuteAsOwner(cat, "DELETE FROM spawn._schedules WHERE id = $1", 1, types, values, nullptr,
+                     false);
     else
-      ExecuteAsOwner(cat, "UPDATE spawn._schedules SET next_fire_at = to_timestamp($2) WHERE id = $1",
-                 2, types, values, nullptr, false);
+      ExecuteAsOwner(cat,
+                     "UPDATE spawn._schedules SET next_fire_at = to_timestamp($2) WHERE id = $1", 2,
+                     types, values, nullptr, false);
     ++result->fired;
   }
   result->next_ms = NextFireMs(cat, "spawn._schedules");
@@ -118,13 +121,14 @@ void DeactivateIdle(void *arg) {
   int *deactivated = static_cast<int *>(arg);
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  ExecuteAsOwner(cat,
-             "SELECT i.system, i.name, (now() - d.deactivate_timeout * interval '1 millisecond') "
-             "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
-             "WHERE i.status = 'active' AND d.kind <> 'pooled' AND d.timers = '[]' "
-             "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-             "LIMIT 1000",
-             0, nullptr, nullptr, nullptr, true);
+  ExecuteAsOwner(
+      cat,
+      "SELECT i.system, i.name, (now() - d.deactivate_timeout * interval '1 millisecond') "
+      "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
+      "WHERE i.status = 'active' AND d.kind <> 'pooled' AND d.timers = '[]' "
+      "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
+      "LIMIT 1000",
+      0, nullptr, nullptr, nullptr, true);
   SPITupleTable *rows = SPI_tuptable;
   const int count = static_cast<int>(SPI_processed);
   for (int i = 0; i < count; ++i) {
@@ -147,14 +151,14 @@ void TakeSnapshots(void *arg) {
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
   ExecuteAsOwner(cat,
-             "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
-             "SELECT i.system, i.name, i.revision, i.key_id, i.nonce, i.ciphertext "
-             "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
-             "WHERE i.ciphertext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spawn._history h "
-             "  WHERE h.system = i.system AND h.actor = i.name AND (h.revision = i.revision "
-             "  OR h.recorded_at > now() - d.snapshot_timeout * interval '1 millisecond')) "
-             "ON CONFLICT DO NOTHING",
-             0, nullptr, nullptr, nullptr, false);
+                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
+                 "SELECT i.system, i.name, i.revision, i.key_id, i.nonce, i.ciphertext "
+                 "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
+                 "WHERE i.ciphertext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spawn._history h "
+                 "  WHERE h.system = i.system AND h.actor = i.name AND (h.revision = i.revision "
+                 "  OR h.recorded_at > now() - d.snapshot_timeout * interval '1 millisecond')) "
+                 "ON CONFLICT DO NOTHING",
+                 0, nullptr, nullptr, nullptr, false);
   *static_cast<int *>(arg) = static_cast<int>(SPI_processed);
 }
 
@@ -165,13 +169,14 @@ void ApplyRetention(void *) {
   Oid types[2] = {INT4OID, INT4OID};
   Datum values[2] = {Int32GetDatum(setting_reply_retention_s),
                      Int32GetDatum(setting_history_retention_s)};
-  ExecuteAsOwner(cat,
-             "WITH replies AS (DELETE FROM spawn._replies "
-             "  WHERE completed_at < now() - $1 * interval '1 second') "
-             "DELETE FROM spawn._history h WHERE h.recorded_at < now() - $2 * interval '1 second' "
-             "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
-             "  WHERE x.system = h.system AND x.actor = h.actor)",
-             2, types, values, nullptr, false);
+  ExecuteAsOwner(
+      cat,
+      "WITH replies AS (DELETE FROM spawn._replies "
+      "  WHERE completed_at < now() - $1 * interval '1 second') "
+      "DELETE FROM spawn._history h WHERE h.recorded_at < now() - $2 * interval '1 second' "
+      "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
+      "  WHERE x.system = h.system AND x.actor = h.actor)",
+      2, types, values, nullptr, false);
 }
 
 }  // namespace spawn

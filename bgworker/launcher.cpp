@@ -16,13 +16,7 @@ void spawn_launcher_main(Datum) {
       AllocSetContextCreate(TopMemoryContext, "spawn launcher loop", ALLOCSET_DEFAULT_SIZES);
   TimestampTz last_sweep = 0;
   for (;;) {
-    MemoryContextReset(loop_context);
-    MemoryContext old = MemoryContextSwitchTo(loop_context);
-    if (!spawn::ExtensionReady()) {
-      MemoryContextSwitchTo(old);
-      spawn::ProcessWait(1000);
-      continue;
-    }
+    if (!spawn::ProcessBeginIteration(loop_context)) continue;
     const TimestampTz started = GetCurrentTimestamp();
     long wait = spawn::setting_housekeeping_ms;
     spawn::FireResult timers{0, -1}, schedules{0, -1};
@@ -45,7 +39,6 @@ void spawn_launcher_main(Datum) {
       slot->max_batch = Max(slot->max_batch, static_cast<uint32>(fired));
     }
     slot->busy_us += static_cast<uint64>(GetCurrentTimestamp() - started);
-    MemoryContextSwitchTo(old);
     spawn::ProcessWait(Max(wait, 1L));
   }
 }

@@ -52,7 +52,9 @@ ProcessSlot *ProcessStart(int slot, const char *name) {
   return mine;
 }
 
-// Looks for the extension.
+namespace {
+
+// Looks for the extension (in its own transaction).
 bool ExtensionReady() {
   bool ready = false;
   RunTransaction(
@@ -63,6 +65,17 @@ bool ExtensionReady() {
       },
       &ready);
   return ready;
+}
+
+}  // namespace
+
+// Resets the loop's memory and checks for the extension.
+bool ProcessBeginIteration(MemoryContext loop_context) {
+  MemoryContextSwitchTo(loop_context);
+  MemoryContextReset(loop_context);
+  if (ExtensionReady()) return true;
+  ProcessWait(1000);
+  return false;
 }
 
 // Waits on the latch.

@@ -11,8 +11,9 @@ namespace spawn {
 // `name`) and claims shared slot `slot`, released when the process exits.
 ProcessSlot *ProcessStart(int slot, const char *name);
 
-// True when the spawn extension exists in the database (checked in its own transaction).
-bool ExtensionReady();
+// Starts one iteration of a scheduler loop in `loop_context` (reset first). When the extension
+// is not installed yet, waits a second and returns false.
+bool ProcessBeginIteration(MemoryContext loop_context);
 
 // Sleeps until the latch is set or `timeout_ms` passes; handles SIGHUP and SIGTERM.
 void ProcessWait(long timeout_ms);

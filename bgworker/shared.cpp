@@ -74,7 +74,9 @@ void SharedInstallHooks() {
 }
 
 // Returns the shared state.
-SharedState *Shared() { return shared; }
+SharedState *Shared() {
+  return shared;
+}
 
 // Sets every running worker's latch.
 void WakeWorkers() {

@@ -17,17 +17,10 @@ void spawn_worker_main(Datum arg) {
   // that enqueues sets this latch.
   constexpr long kIdleMs = 10000;
   for (;;) {
-    MemoryContextReset(loop_context);
-    MemoryContext old = MemoryContextSwitchTo(loop_context);
-    if (!spawn::ExtensionReady()) {
-      MemoryContextSwitchTo(old);
-      spawn::ProcessWait(1000);
-      continue;
-    }
+    if (!spawn::ProcessBeginIteration(loop_context)) continue;
     spawn::DrainResult result;
     const bool ok = spawn::DrainOnce(slot, &result);
     spawn::WakeWaiters(result.replied, result.replied_count);
-    MemoryContextSwitchTo(old);
     if (ok && result.processed > 0) {
       spawn::ProcessCheckSignals();
       continue;

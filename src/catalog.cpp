@@ -52,7 +52,9 @@ void OnRelcacheInvalidation(Datum, Oid relid) {
 }
 
 // Marks the cache stale when any function changes: a handler may have been replaced.
-void OnProcInvalidation(Datum, int, uint32) { stale = true; }
+void OnProcInvalidation(Datum, int, uint32) {
+  stale = true;
+}
 
 // Resets the use count when a transaction ends (an error may have skipped CatalogRelease).
 void OnTransactionEnd(XactEvent event, void *) {
@@ -64,8 +66,7 @@ void OnTransactionEnd(XactEvent event, void *) {
 // Frees caches retired while they were in use; only called when none is in use.
 void FreeRetired() {
   ListCell *cell;
-  foreach (cell, retired_plans)
-    SPI_freeplan(static_cast<SPIPlanPtr>(lfirst(cell)));
+  foreach (cell, retired_plans) SPI_freeplan(static_cast<SPIPlanPtr>(lfirst(cell)));
   list_free(retired_plans);
   retired_plans = NIL;
   if (retired_context != nullptr) MemoryContextReset(retired_context);
@@ -204,23 +205,21 @@ void Rebuild() {
     CacheRegisterRelcacheCallback(OnRelcacheInvalidation, 0);
     CacheRegisterSyscacheCallback(PROCOID, OnProcInvalidation, 0);
     RegisterXactCallback(OnTransactionEnd, nullptr);
-    retired_context = AllocSetContextCreate(TopMemoryContext, "spawn retired catalogs",
-                                            ALLOCSET_SMALL_SIZES);
+    retired_context =
+        AllocSetContextCreate(TopMemoryContext, "spawn retired catalogs", ALLOCSET_SMALL_SIZES);
     callbacks_registered = true;
   }
   if (cache_context != nullptr) {
     ListCell *cell;
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-    foreach (cell, cache_plans)
-      retired_plans = lappend(retired_plans, lfirst(cell));
+    foreach (cell, cache_plans) retired_plans = lappend(retired_plans, lfirst(cell));
     MemoryContextSwitchTo(old);
     MemoryContextSetParent(cache_context, retired_context);
   }
   cache_plans = NIL;
   catalog = nullptr;
   stale = false;  // invalidations arriving while loading mark it stale again
-  cache_context =
-      AllocSetContextCreate(TopMemoryContext, "spawn catalog", ALLOCSET_DEFAULT_SIZES);
+  cache_context = AllocSetContextCreate(TopMemoryContext, "spawn catalog", ALLOCSET_DEFAULT_SIZES);
   CreateTables();
   auto *cat = static_cast<Catalog *>(MemoryContextAllocZero(cache_context, sizeof(Catalog)));
   MemoryContext old = MemoryContextSwitchTo(cache_context);
@@ -243,6 +242,14 @@ Catalog *CatalogAcquire() {
 // Ends one use.
 void CatalogRelease() {
   if (use_depth > 0) --use_depth;
+}
+
+// SPI_connect, then the catalog.
+Catalog *CatalogConnect() {
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  Catalog *catalog = CatalogAcquire();
+  CatalogRelease();
+  return catalog;
 }
 
 // Finds a definition by id, reloading once when it is missing (registered meanwhile).

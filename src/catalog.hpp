@@ -21,7 +21,7 @@ enum class ActorKind : char { kNamed = 'n', kUnnamed = 'u', kPooled = 'p' };
 // One action of a definition and the function that handles it.
 struct Handler {
   char action[NAMEDATALEN];
-  Oid function;        // InvalidOid when the function was dropped after registration
+  Oid function;  // InvalidOid when the function was dropped after registration
   char function_name[2 * NAMEDATALEN + 2];
   bool takes_context;  // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
@@ -44,15 +44,15 @@ struct Definition {
 
 // Objects of the extension the invoke path needs.
 struct Catalog {
-  Oid owner;             // owner of the extension's tables; state is read and written as it
-  Oid context_type;      // spawn.context
+  Oid owner;         // owner of the extension's tables; state is read and written as it
+  Oid context_type;  // spawn.context
   TupleDesc context_desc;
-  Oid instances_relid;   // spawn._instances
+  Oid instances_relid;       // spawn._instances
   Oid instances_name_index;  // its unique index on (system, name)
   Oid mailbox_sequence;      // spawn._mailbox_id_seq
   Oid mailbox_relid;         // spawn._mailbox and its primary key
   Oid mailbox_pkey;
-  Oid replies_relid;         // spawn._replies and its primary key
+  Oid replies_relid;  // spawn._replies and its primary key
   Oid replies_pkey;
 };
 
@@ -62,6 +62,10 @@ Catalog *CatalogAcquire();
 
 // Ends a use begun by CatalogAcquire.
 void CatalogRelease();
+
+// Connects SPI and returns the current catalog, for SQL entry points that only look things up
+// (no handler runs while they hold it). The caller ends with SPI_finish.
+Catalog *CatalogConnect();
 
 // Finds a definition by id, reloading the catalog once when it is unknown; NULL if absent.
 const Definition *CatalogFindById(int32 id);

@@ -105,8 +105,8 @@ void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult 
 
   const int nargs = h->takes_context ? 3 : 2;
   LOCAL_FCINFO(fcinfo, 3);
-  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&h->flinfo), nargs, InvalidOid,
-                           nullptr, nullptr);
+  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&h->flinfo), nargs, InvalidOid, nullptr,
+                           nullptr);
   fcinfo->args[0].value = PointerGetDatum(call->state);
   fcinfo->args[0].isnull = false;
   fcinfo->args[1].value = PointerGetDatum(call->payload);

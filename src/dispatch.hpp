@@ -10,13 +10,13 @@ namespace spawn {
 struct HandlerCall {
   const Definition *definition;
   const Handler *handler;
-  const char *actor;   // the instance's name
+  const char *actor;  // the instance's name
   const char *action;
   int64 revision;
   const char *caller;  // the actor whose handler made this call, or NULL
   Jsonb *metadata;     // may be NULL
   Jsonb *state;
-  Jsonb *payload;      // may be NULL
+  Jsonb *payload;  // may be NULL
 };
 
 // What a handler returned; each part may be NULL.

@@ -15,8 +15,7 @@ namespace {
 // Feeds one length-prefixed field into the hash.
 void HashField(crypto_generichash_state *state, const void *data, std::size_t length) {
   const std::uint64_t prefix = length;
-  crypto_generichash_update(state, reinterpret_cast<const unsigned char *>(&prefix),
-                            sizeof prefix);
+  crypto_generichash_update(state, reinterpret_cast<const unsigned char *>(&prefix), sizeof prefix);
   crypto_generichash_update(state, static_cast<const unsigned char *>(data), length);
 }
 
@@ -37,8 +36,7 @@ void BindingDigest(const Binding &binding, unsigned char out[kBindingBytes]) {
 
 // Starts libsodium; safe to call more than once.
 void Initialise() {
-  if (sodium_init() < 0)
-    throw SpawnError(sqlstate::kInternal, "could not initialise libsodium");
+  if (sodium_init() < 0) throw SpawnError(sqlstate::kInternal, "could not initialise libsodium");
 }
 
 // Decodes standard base64 (with or without padding, surrounding whitespace ignored).
@@ -46,8 +44,8 @@ bool DecodeKey(const char *base64, std::size_t length, unsigned char out[kKeyByt
   unsigned char decoded[kKeyBytes + 4];
   std::size_t decoded_len = 0;
   const char *end = nullptr;
-  const int rc = sodium_base642bin(decoded, sizeof decoded, base64, length, " \t\r\n",
-                                   &decoded_len, &end, sodium_base64_VARIANT_ORIGINAL);
+  const int rc = sodium_base642bin(decoded, sizeof decoded, base64, length, " \t\r\n", &decoded_len,
+                                   &end, sodium_base64_VARIANT_ORIGINAL);
   const bool ok = rc == 0 && end == base64 + length && decoded_len == kKeyBytes;
   if (ok) std::memcpy(out, decoded, kKeyBytes);
   sodium_memzero(decoded, sizeof decoded);
@@ -71,8 +69,8 @@ void Seal(const unsigned char key[kKeyBytes], const Binding &binding, const unsi
   BindingDigest(binding, aad);
   randombytes_buf(nonce, kNonceBytes);
   unsigned long long cipher_len = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_len, plain, length, aad,
-                                             sizeof aad, nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_len, plain, length, aad, sizeof aad,
+                                             nullptr, nonce, key);
 }
 
 // Decrypts and authenticates.
@@ -83,8 +81,8 @@ bool Open(const unsigned char key[kKeyBytes], const Binding &binding,
   unsigned char aad[kBindingBytes];
   BindingDigest(binding, aad);
   unsigned long long plain_len = 0;
-  return crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plain_len, nullptr, cipher, length,
-                                                    aad, sizeof aad, nonce, key) == 0;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plain_len, nullptr, cipher, length, aad,
+                                                    sizeof aad, nonce, key) == 0;
 }
 
 }  // namespace spawn::envelope

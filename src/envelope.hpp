@@ -33,7 +33,9 @@ bool DecodeKey(const char *base64, std::size_t length, unsigned char out[kKeyByt
 std::uint32_t KeyId(const unsigned char key[kKeyBytes]) noexcept;
 
 // Ciphertext length for a plaintext of `length` bytes.
-constexpr std::size_t SealedLength(std::size_t length) { return length + kTagBytes; }
+constexpr std::size_t SealedLength(std::size_t length) {
+  return length + kTagBytes;
+}
 
 // Encrypts `plain` under `key` with a fresh random nonce written to `nonce`; `cipher` must hold
 // SealedLength(length) bytes.

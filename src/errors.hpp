@@ -23,7 +23,9 @@ class SpawnError : public std::runtime_error {
   // Builds an error; detail and hint may be empty.
   SpawnError(const char *state, const std::string &message, std::string detail = {},
              std::string hint = {})
-      : std::runtime_error(message), sqlstate_(state), detail_(std::move(detail)),
+      : std::runtime_error(message),
+        sqlstate_(state),
+        detail_(std::move(detail)),
         hint_(std::move(hint)) {}
 
   // The five-character SQLSTATE.

@@ -67,9 +67,15 @@ Jsonb *CopyJsonb(MemoryContext context, const Jsonb *value) {
 // Calls one handler.
 void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *req,
                 const char *caller, Jsonb *payload, HandlerResult *result) {
-  HandlerCall call{actor->definition, handler, req->actor, handler->action,
-                   actor->pooled ? 0 : actor->row.revision, caller, req->metadata,
-                   actor->state, payload};
+  HandlerCall call{actor->definition,
+                   handler,
+                   req->actor,
+                   handler->action,
+                   actor->pooled ? 0 : actor->row.revision,
+                   caller,
+                   req->metadata,
+                   actor->state,
+                   payload};
   CallHandler(actor->catalog, &call, result);
 }
 
@@ -125,9 +131,8 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
 Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   const Definition *def = actor->definition;
   const Handler *handler = DefinitionFindHandler(def, req->action);
-  const bool builtin_get =
-      handler == nullptr &&
-      (strcmp(req->action, "get") == 0 || strcmp(req->action, "get_state") == 0);
+  const bool builtin_get = handler == nullptr && (strcmp(req->action, "get") == 0 ||
+                                                  strcmp(req->action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
   const Handler *init = DefinitionFindHandler(def, "init");
   Jsonb *volatile reply = nullptr;
@@ -187,9 +192,7 @@ Jsonb *Invoke(const InvokeRequest *req) {
     if (!read_only_get) ActorClose(&actor);
   }
   PG_FINALLY();
-  {
-    CatalogRelease();
-  }
+  { CatalogRelease(); }
   PG_END_TRY();
   Jsonb *result = CopyJsonb(caller_context, response);
   SPI_finish();

@@ -25,11 +25,11 @@ struct InvokeRequest {
 struct OpenActor {
   const Catalog *catalog;
   const Definition *definition;
-  bool pooled;      // pooled actors have no row, lock or state
-  InstanceRow row;  // valid unless pooled
-  Jsonb *state;     // the state as read, then after each action that ran
-  bool activated;   // init has run (or the instance was active)
-  int changes;      // actions that changed the state so far (each is one revision)
+  bool pooled;            // pooled actors have no row, lock or state
+  InstanceRow row;        // valid unless pooled
+  Jsonb *state;           // the state as read, then after each action that ran
+  bool activated;         // init has run (or the instance was active)
+  int changes;            // actions that changed the state so far (each is one revision)
   MemoryContext context;  // holds state and replies across the actions of a batch
 };
 

@@ -50,13 +50,12 @@ void KeyringLoad() {
 // Returns the loaded key or raises.
 const unsigned char *KeyringRequire(std::uint32_t *key_id) {
   if (root_key == nullptr)
-    ereport(ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("the spawn state store key %s", key_problem),
-             errdetail("Stateful actors keep their state encrypted and need a 32-byte key."),
-             errhint("Set SPAWN_STATESTORE_KEY in the server's environment, or "
-                     "spawn.statestore_key in postgresql.conf, to the output of "
-                     "\"head -c 32 /dev/urandom | base64\", then restart the server.")));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("the spawn state store key %s", key_problem),
+                    errdetail("Stateful actors keep their state encrypted and need a 32-byte key."),
+                    errhint("Set SPAWN_STATESTORE_KEY in the server's environment, or "
+                            "spawn.statestore_key in postgresql.conf, to the output of "
+                            "\"head -c 32 /dev/urandom | base64\", then restart the server.")));
   *key_id = root_key_id;
   return root_key;
 }

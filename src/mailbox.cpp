@@ -48,10 +48,10 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
   if (register_ref == nullptr) RaiseActorNotFound(system, actor);
   const Definition *parent = CatalogFindByName(system, register_ref);
   if (parent == nullptr || parent->kind != ActorKind::kUnnamed)
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                    errmsg("actor template \"%s\" does not exist in system \"%s\"", register_ref,
-                           system),
-                    errhint("Register it with spawn.register_actor(..., kind => 'unnamed').")));
+    ereport(ERROR,
+            (errcode(ERRCODE_UNDEFINED_OBJECT),
+             errmsg("actor template \"%s\" does not exist in system \"%s\"", register_ref, system),
+             errhint("Register it with spawn.register_actor(..., kind => 'unnamed').")));
   RequireAction(parent, actor, action);
 }
 
@@ -59,8 +59,8 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
 int64 Enqueue(const Catalog *cat, const Message *m) {
   SavedUser saved;
   BecomeOwner(cat, &saved);
-  const int64 id = DatumGetInt64(
-      DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
+  const int64 id =
+      DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
   RestoreUser(&saved);
   Datum values[12];
   char nulls[12];

@@ -2,7 +2,6 @@
 // dashes, dots, UTF-8) is allowed, because Spawn's own systems are named like "spawn-system".
 #include "names.hpp"
 
-
 namespace spawn {
 
 // Reports why a name is unacceptable, or nullptr when it is fine.

@@ -21,8 +21,20 @@ namespace {
 SPIPlanPtr insert_plan = nullptr;
 
 // Columns of spawn._replies.
-enum ReplyColumn { kId = 1, kSystem, kActor, kAction, kStatus, kKeyId, kNonce, kResponse,
-                   kError, kSqlstate, kCompletedAt, kColumnCount = kCompletedAt };
+enum ReplyColumn {
+  kId = 1,
+  kSystem,
+  kActor,
+  kAction,
+  kStatus,
+  kKeyId,
+  kNonce,
+  kResponse,
+  kError,
+  kSqlstate,
+  kCompletedAt,
+  kColumnCount = kCompletedAt
+};
 
 // Largest notification payload PostgreSQL accepts, with room to spare.
 constexpr int kNotifyLimit = 7900;
@@ -37,8 +49,9 @@ char *NotificationPayload(int64 id, const char *status, const Jsonb *response, c
   appendBinaryStringInfo(&full, head.data, head.len);
   if (response != nullptr) {
     appendStringInfoString(&full, ", \"response\": ");
-    appendStringInfoString(&full, JsonbToCString(nullptr, const_cast<JsonbContainer *>(&response->root),
-                                                 VARSIZE(response)));
+    appendStringInfoString(
+        &full,
+        JsonbToCString(nullptr, const_cast<JsonbContainer *>(&response->root), VARSIZE(response)));
   }
   if (error != nullptr) {
     appendStringInfoString(&full, ", \"error\": ");
@@ -90,8 +103,8 @@ Reply ReadReply(const Catalog *cat, int64 id) {
 
 // Inserts (or, after a dead letter was retried, replaces) the reply and queues the NOTIFY.
 void StoreReply(const Catalog *cat, int64 id, const char *system, const char *actor,
-                const char *action, const char *channel, const Jsonb *response,
-                const char *error, const char *sqlstate) {
+                const char *action, const char *channel, const Jsonb *response, const char *error,
+                const char *sqlstate) {
   const char *status = error == nullptr ? "ok" : "error";
   Datum values[10];
   char nulls[10];
@@ -117,11 +130,11 @@ void StoreReply(const Catalog *cat, int64 id, const char *system, const char *ac
                    INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID};
   SPIPlanPtr plan = PrepareKept(
       &insert_plan,
-        "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
-        "response, error, sqlstate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
-        "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
-        "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
+      "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
+      "response, error, sqlstate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
+      "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
+      "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
       10, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   if (channel != nullptr) Async_Notify(channel, NotificationPayload(id, status, response, error));

@@ -25,7 +25,7 @@ Reply ReadReply(const Catalog *catalog, int64 id);
 // Stores a reply and sends NOTIFY on the request's channel (both take effect at commit). SPI
 // must be connected.
 void StoreReply(const Catalog *catalog, int64 id, const char *system, const char *actor,
-                const char *action, const char *channel, const Jsonb *response,
-                const char *error, const char *sqlstate);
+                const char *action, const char *channel, const Jsonb *response, const char *error,
+                const char *sqlstate);
 
 }  // namespace spawn

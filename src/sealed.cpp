@@ -15,7 +15,9 @@ bytea *NewBytea(size_t length) {
 }
 
 // Points at the bytes of a bytea.
-unsigned char *Bytes(bytea *value) { return reinterpret_cast<unsigned char *>(VARDATA_ANY(value)); }
+unsigned char *Bytes(bytea *value) {
+  return reinterpret_cast<unsigned char *>(VARDATA_ANY(value));
+}
 
 }  // namespace
 
@@ -42,23 +44,22 @@ Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, co
   uint32_t key_id;
   const unsigned char *key = KeyringRequire(&key_id);
   if (sealed.key_id != static_cast<int64>(key_id))
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("%s was encrypted with another key", what),
-                    errdetail("It has key id %lld; the configured key has id %u.",
-                              static_cast<long long>(sealed.key_id), key_id),
-                    errhint("Start the server with the key that wrote it.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s was encrypted with another key", what),
+             errdetail("It has key id %lld; the configured key has id %u.",
+                       static_cast<long long>(sealed.key_id), key_id),
+             errhint("Start the server with the key that wrote it.")));
   const size_t length = VARSIZE_ANY_EXHDR(sealed.ciphertext);
   if (VARSIZE_ANY_EXHDR(sealed.nonce) != envelope::kNonceBytes || length < envelope::kTagBytes)
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s is malformed", what)));
   auto *value = reinterpret_cast<Jsonb *>(NewBytea(length - envelope::kTagBytes));
   if (!envelope::Open(key, binding, Bytes(sealed.nonce), Bytes(sealed.ciphertext), length,
                       reinterpret_cast<unsigned char *>(VARDATA(value))))
-    ereport(ERROR,
-            (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s failed authentication", what),
-             errdetail("The stored ciphertext was altered, or was sealed for another actor, "
-                       "revision or message than this one (%lld).",
-                       static_cast<long long>(binding.revision)),
-             errhint("Restore the row from a backup or an earlier revision.")));
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s failed authentication", what),
+                    errdetail("The stored ciphertext was altered, or was sealed for another actor, "
+                              "revision or message than this one (%lld).",
+                              static_cast<long long>(binding.revision)),
+                    errhint("Restore the row from a backup or an earlier revision.")));
   return value;
 }
 

@@ -34,24 +34,21 @@ const char *ShowHiddenKey() {
 void DefineSettings() {
   DefineCustomStringVariable(
       "spawn.statestore_key", "Key that encrypts actor state (32 bytes, base64).",
-      "SPAWN_STATESTORE_KEY in the server's environment takes precedence.",
-      &setting_statestore_key, "", PGC_POSTMASTER,
-      GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr, nullptr,
-      ShowHiddenKey);
+      "SPAWN_STATESTORE_KEY in the server's environment takes precedence.", &setting_statestore_key,
+      "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr,
+      nullptr, ShowHiddenKey);
   DefineCustomStringVariable("spawn.database", "Database in which the scheduler runs.", nullptr,
                              &setting_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr,
                              nullptr);
   DefineCustomIntVariable("spawn.workers", "Number of mailbox worker processes.", nullptr,
-                          &setting_workers, 2, 0, kMaxWorkers, PGC_POSTMASTER, 0, nullptr,
-                          nullptr, nullptr);
-  DefineCustomIntVariable("spawn.batch_size",
-                          "Most messages of one actor a worker handles in one transaction.",
-                          nullptr, &setting_batch_size, 100, 1, 10000, PGC_SIGHUP, 0, nullptr,
-                          nullptr, nullptr);
-  DefineCustomIntVariable("spawn.max_attempts",
-                          "Attempts before a failing message becomes a dead letter.", nullptr,
-                          &setting_max_attempts, 5, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr,
+                          &setting_workers, 2, 0, kMaxWorkers, PGC_POSTMASTER, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomIntVariable(
+      "spawn.batch_size", "Most messages of one actor a worker handles in one transaction.",
+      nullptr, &setting_batch_size, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.max_attempts", "Attempts before a failing message becomes a dead letter.", nullptr,
+      &setting_max_attempts, 5, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.retry_base_ms",
                           "Delay before the first retry of a failed message; doubles each time.",
                           nullptr, &setting_retry_base_ms, 1000, 1, 3600 * 1000, PGC_SIGHUP,
@@ -59,13 +56,13 @@ void DefineSettings() {
   DefineCustomIntVariable("spawn.reply_retention", "How long replies of async requests are kept.",
                           nullptr, &setting_reply_retention_s, 3600, 1, INT_MAX, PGC_SIGHUP,
                           GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("spawn.history_retention", "How long state snapshots are kept.",
-                          nullptr, &setting_history_retention_s, 7 * 24 * 3600, 1, INT_MAX,
-                          PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.history_retention", "How long state snapshots are kept.", nullptr,
+                          &setting_history_retention_s, 7 * 24 * 3600, 1, INT_MAX, PGC_SIGHUP,
+                          GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.housekeeping_interval",
                           "Interval of deactivation, snapshot and retention sweeps.", nullptr,
-                          &setting_housekeeping_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP,
-                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+                          &setting_housekeeping_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("spawn");
 }
 

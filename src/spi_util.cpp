@@ -1,8 +1,8 @@
 // The owner switch covers only the statement itself; handlers never run under it.
 //
-// spawn's statements are index lookups by design, but a plan kept from the time a queue table
-// was nearly empty would scan it sequentially forever after. So they are planned and run with
-// sequential scans, sorts and hash joins disabled, scoped to the statement.
+// The mailbox's candidate scan must use its index whatever the statistics said when its plan
+// was made (a plan kept from an empty queue would otherwise scan it whole for every message),
+// so it can be run with sequential scans, sorts and hash joins disabled for that statement.
 #include "spi_util.hpp"
 
 extern "C" {
@@ -40,12 +40,12 @@ SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 
 // Runs a plan as the owner.
 int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, const char *nulls,
-                       bool read_only, long count) {
+                       bool read_only, long count, bool index_plans) {
   SavedUser saved;
   BecomeOwner(catalog, &saved);
-  const int level = PreferIndexPlans();
+  const int level = index_plans ? PreferIndexPlans() : -1;
   int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
-  AtEOXact_GUC(true, level);
+  if (index_plans) AtEOXact_GUC(true, level);
   RestoreUser(&saved);
   if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));
   return rc;
@@ -56,9 +56,7 @@ int ExecuteAsOwner(const Catalog *catalog, const char *sql, int nargs, Oid *type
                    const char *nulls, bool read_only) {
   SavedUser saved;
   BecomeOwner(catalog, &saved);
-  const int level = PreferIndexPlans();
   int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
-  AtEOXact_GUC(true, level);
   RestoreUser(&saved);
   if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));
   return rc;

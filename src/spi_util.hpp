@@ -14,8 +14,10 @@ namespace spawn {
 SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);
 
 // Executes a prepared statement as the owner; raises on an SPI error. Returns the SPI code.
+// With index_plans, it is planned with sequential scans, sorts and hash joins disabled: for
+// queue scans whose plan must not depend on how full the queue was when it was planned.
 int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, const char *nulls,
-                       bool read_only, long count);
+                       bool read_only, long count, bool index_plans = false);
 
 // Executes one SQL string with arguments as the owner; raises on an SPI error.
 int ExecuteAsOwner(const Catalog *catalog, const char *sql, int nargs, Oid *types, Datum *values,

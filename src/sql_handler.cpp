@@ -33,7 +33,8 @@ bool Eligible(HeapTuple proc_tuple, char **source) {
   List *statements = pg_parse_query(*source);
   if (list_length(statements) != 1) return false;
   Node *statement = linitial_node(RawStmt, statements)->stmt;
-  return IsA(statement, SelectStmt) && reinterpret_cast<SelectStmt *>(statement)->intoClause == nullptr;
+  return IsA(statement, SelectStmt) &&
+         reinterpret_cast<SelectStmt *>(statement)->intoClause == nullptr;
 }
 
 }  // namespace

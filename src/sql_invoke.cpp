@@ -35,9 +35,7 @@ SPAWN_FUNCTION(spawn_state) {
   spawn::RequireName("actor", actor, strlen(actor));
   spawn::RequireName("system", system, strlen(system));
   MemoryContext caller_context = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
+  spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::InstanceRow row;
   if (!spawn::StateFetch(catalog, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
   Jsonb *state = spawn::StateDecrypt(&row);

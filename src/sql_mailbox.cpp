@@ -33,20 +33,17 @@ void CheckChannel(const char *channel) {
   for (const char *c = channel; ok && *c; ++c)
     ok = isalnum(static_cast<unsigned char>(*c)) || *c == '_' || *c == '$';
   if (!ok)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_NAME),
-                    errmsg("invalid reply channel \"%s\"", channel),
+    ereport(ERROR, (errcode(ERRCODE_INVALID_NAME), errmsg("invalid reply channel \"%s\"", channel),
                     errhint("A reply channel is an identifier of letters, digits, _ and $ that "
                             "does not start with a digit, such as spawn_reply.")));
 }
 
 // Validates the target and enqueues; shared by cast and invoke_async.
 int64 EnqueueChecked(spawn::Message *message) {
-  spawn::InvokeRequest names{message->system, message->actor, message->action, nullptr, nullptr,
-                             message->register_ref};
+  spawn::InvokeRequest names{message->system, message->actor, message->action,
+                             nullptr,         nullptr,        message->register_ref};
   spawn::CheckRequestNames(&names);
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
+  spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
                         message->register_ref);
   int64 id = spawn::Enqueue(catalog, message);
@@ -68,15 +65,16 @@ SPAWN_FUNCTION(spawn_cast) {
   message.register_ref = OptionalText(fcinfo, 7);
   message.source = "cast";
   if (delay_ms < 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("delay_ms must not be negative"),
-                    errdetail("delay_ms was %lld.", static_cast<long long>(delay_ms))));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("delay_ms must not be negative"),
+             errdetail("delay_ms was %lld.", static_cast<long long>(delay_ms))));
   if (!PG_ARGISNULL(5) && delay_ms != 0)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("delay_ms and scheduled_to cannot both be given"),
                     errhint("Pass either a delay or a delivery time.")));
-  message.deliver_at = PG_ARGISNULL(5) ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms)
-                                       : PG_GETARG_TIMESTAMPTZ(5);
+  message.deliver_at = PG_ARGISNULL(5)
+                           ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms)
+                           : PG_GETARG_TIMESTAMPTZ(5);
   PG_RETURN_INT64(EnqueueChecked(&message));
 }
 
@@ -104,9 +102,7 @@ SPAWN_FUNCTION(spawn_reply) {
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
     elog(ERROR, "spawn: reply must return a row");
   desc = BlessTupleDesc(desc);
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
+  spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::Reply reply = spawn::ReadReply(catalog, PG_GETARG_INT64(0));
   Datum values[3] = {CStringGetTextDatum(reply.status), PointerGetDatum(reply.response),
                      reply.error ? CStringGetTextDatum(reply.error) : static_cast<Datum>(0)};
@@ -124,11 +120,9 @@ SPAWN_FUNCTION(spawn_wait) {
   const int64 id = PG_GETARG_INT64(0);
   const int timeout_ms = PG_ARGISNULL(1) ? 5000 : PG_GETARG_INT32(1);
   if (timeout_ms < 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("timeout_ms must not be negative")));
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("timeout_ms must not be negative")));
+  spawn::Catalog *catalog = spawn::CatalogConnect();
   const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
   volatile int slot = -1;
   spawn::Reply reply{};
@@ -154,9 +148,7 @@ SPAWN_FUNCTION(spawn_wait) {
     }
   }
   PG_FINALLY();
-  {
-    spawn::WaiterRelease(slot);
-  }
+  { spawn::WaiterRelease(slot); }
   PG_END_TRY();
   if (strcmp(reply.status, "pending") == 0)
     ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED),
@@ -206,9 +198,10 @@ SPAWN_FUNCTION(spawn_worker_stats) {
     values[6] = Int32GetDatum(static_cast<int32>(slot.max_batch));
     nulls[7] = slot.batches == 0;
     values[7] = DirectFunctionCall1(
-        float8_numeric, Float8GetDatum(slot.batches ? static_cast<double>(slot.processed + slot.failed) /
-                                                          static_cast<double>(slot.batches)
-                                                    : 0.0));
+        float8_numeric,
+        Float8GetDatum(slot.batches ? static_cast<double>(slot.processed + slot.failed) /
+                                          static_cast<double>(slot.batches)
+                                    : 0.0));
     values[8] = Int64GetDatum(static_cast<int64>(slot.busy_us / 1000));
     values[9] = TimestampTzGetDatum(slot.started_at);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -225,9 +218,7 @@ SPAWN_FUNCTION(spawn_broadcast) {
   spawn::RequireName("channel", channel, strlen(channel));
   spawn::RequireName("system", system, strlen(system));
   if (action != nullptr) spawn::RequireName("action", action, strlen(action));
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
+  spawn::Catalog *catalog = spawn::CatalogConnect();
   Oid types[1] = {TEXTOID};
   Datum args[1] = {CStringGetTextDatum(system)};
   SPI_execute_with_args("SELECT spawn._require_system($1)", 1, types, args, nullptr, true, 1);

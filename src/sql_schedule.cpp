@@ -28,14 +28,6 @@ namespace {
 using spawn::OptionalJsonb;
 using spawn::RequiredText;
 
-// Connects SPI and returns the catalog.
-spawn::Catalog *OpenCatalog() {
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::Catalog *catalog = spawn::CatalogAcquire();
-  spawn::CatalogRelease();
-  return catalog;
-}
-
 }  // namespace
 
 // spawn.schedule(actor, action, cron_expression, payload, system) RETURNS bigint
@@ -53,17 +45,24 @@ SPAWN_FUNCTION(spawn_schedule) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("cron expression \"%s\" never fires", cron),
                     errdetail("No time in the next five years matches it.")));
-  spawn::Catalog *cat = OpenCatalog();
+  spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::ValidateTarget(cat, system, actor, action, nullptr);
-  Oid sequence = DatumGetObjectId(
-      DirectFunctionCall1(regclassin, CStringGetDatum("spawn._schedules_id_seq")));
+  Oid sequence =
+      DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum("spawn._schedules_id_seq")));
   spawn::SavedUser saved;
   spawn::BecomeOwner(cat, &saved);
   const int64 id = DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(sequence)));
   spawn::RestoreUser(&saved);
-  Oid types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BYTEAOID, INT8OID};
-  Datum values[9] = {Int64GetDatum(id), CStringGetTextDatum(system), CStringGetTextDatum(actor),
-                     CStringGetTextDatum(action), CStringGetTextDatum(cron), 0, 0, 0,
+  Oid types[9] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
+                  INT8OID, BYTEAOID, BYTEAOID, INT8OID};
+  Datum values[9] = {Int64GetDatum(id),
+                     CStringGetTextDatum(system),
+                     CStringGetTextDatum(actor),
+                     CStringGetTextDatum(action),
+                     CStringGetTextDatum(cron),
+                     0,
+                     0,
+                     0,
                      Int64GetDatum(next)};
   char nulls[9] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' '};
   if (payload != nullptr) {
@@ -74,10 +73,11 @@ SPAWN_FUNCTION(spawn_schedule) {
     values[7] = PointerGetDatum(sealed.ciphertext);
     nulls[5] = nulls[6] = nulls[7] = ' ';
   }
-  spawn::ExecuteAsOwner(cat,
-             "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
-             "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
-             9, types, values, nulls, false);
+  spawn::ExecuteAsOwner(
+      cat,
+      "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
+      "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
+      9, types, values, nulls, false);
   spawn::WakeLauncherAtCommit();
   SPI_finish();
   PG_RETURN_INT64(id);
@@ -91,15 +91,16 @@ SPAWN_FUNCTION(spawn_state_history) {
   spawn::CheckRequestNames(&names);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);
-  spawn::Catalog *cat = OpenCatalog();
+  spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
   Oid types[2] = {TEXTOID, TEXTOID};
   Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
-  spawn::ExecuteAsOwner(cat,
-             "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
-             "WHERE system = $1 AND actor = $2 ORDER BY revision",
-             2, types, args, nullptr, true);
+  spawn::ExecuteAsOwner(
+      cat,
+      "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
+      "WHERE system = $1 AND actor = $2 ORDER BY revision",
+      2, types, args, nullptr, true);
   for (uint64 i = 0; i < SPI_processed; ++i) {
     HeapTuple tuple = SPI_tuptable->vals[i];
     TupleDesc desc = SPI_tuptable->tupdesc;
@@ -108,9 +109,9 @@ SPAWN_FUNCTION(spawn_state_history) {
     spawn::SealedValue sealed{DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
                               DatumGetByteaPP(SPI_getbinval(tuple, desc, 4, &isnull)),
                               DatumGetByteaPP(SPI_getbinval(tuple, desc, 5, &isnull))};
-    Jsonb *state = spawn::OpenJsonb(spawn::MakeBinding("state", system, actor, revision), sealed,
-                                    psprintf("revision %lld of actor \"%s\"",
-                                             static_cast<long long>(revision), actor));
+    Jsonb *state = spawn::OpenJsonb(
+        spawn::MakeBinding("state", system, actor, revision), sealed,
+        psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
     Datum values[3] = {Int64GetDatum(revision), SPI_getbinval(tuple, desc, 2, &isnull),
                        PointerGetDatum(state)};
     bool nulls[3] = {false, false, false};
@@ -130,19 +131,20 @@ SPAWN_FUNCTION(spawn_restore) {
   spawn::InvokeRequest names{system, actor, "get", nullptr, nullptr, nullptr};
   spawn::CheckRequestNames(&names);
   MemoryContext caller_context = CurrentMemoryContext;
-  spawn::Catalog *cat = OpenCatalog();
+  spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::ActorLockAcquire(system, actor, true);
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
   Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
   Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                    Int64GetDatum(revision)};
-  spawn::ExecuteAsOwner(cat,
-             "SELECT key_id, nonce, ciphertext, (SELECT string_agg(revision::text, ', ' ORDER BY "
-             "revision) FROM spawn._history WHERE system = $1 AND actor = $2) FROM "
-             "(SELECT 1) one LEFT JOIN spawn._history h ON h.system = $1 AND h.actor = $2 "
-             "AND h.revision = $3",
-             3, types, args, nullptr, true);
+  spawn::ExecuteAsOwner(
+      cat,
+      "SELECT key_id, nonce, ciphertext, (SELECT string_agg(revision::text, ', ' ORDER BY "
+      "revision) FROM spawn._history WHERE system = $1 AND actor = $2) FROM "
+      "(SELECT 1) one LEFT JOIN spawn._history h ON h.system = $1 AND h.actor = $2 "
+      "AND h.revision = $3",
+      3, types, args, nullptr, true);
   HeapTuple tuple = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   bool missing;
@@ -160,9 +162,9 @@ SPAWN_FUNCTION(spawn_restore) {
   spawn::SealedValue sealed{DatumGetInt64(key_id),
                             DatumGetByteaPP(SPI_getbinval(tuple, desc, 2, &isnull)),
                             DatumGetByteaPP(SPI_getbinval(tuple, desc, 3, &isnull))};
-  Jsonb *state = spawn::OpenJsonb(spawn::MakeBinding("state", system, actor, revision), sealed,
-                                  psprintf("revision %lld of actor \"%s\"",
-                                           static_cast<long long>(revision), actor));
+  Jsonb *state = spawn::OpenJsonb(
+      spawn::MakeBinding("state", system, actor, revision), sealed,
+      psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
   spawn::StateWrite(cat, &row, state);
   Jsonb *result = static_cast<Jsonb *>(MemoryContextAlloc(caller_context, VARSIZE(state)));
   memcpy(result, state, VARSIZE(state));

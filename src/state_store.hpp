@@ -7,7 +7,6 @@
 
 extern "C" {
 #include "storage/itemptr.h"
-
 }
 
 namespace spawn {
@@ -25,7 +24,7 @@ struct InstanceRow {
   bytea *nonce;
   bytea *ciphertext;
   TimestampTz last_activity;  // 0 when never active
-  HeapTuple tuple;  // the row as fetched, the base of the update
+  HeapTuple tuple;            // the row as fetched, the base of the update
 };
 
 // Reads an instance with the latest snapshot (the caller holds the actor's lock, so this is the
@@ -36,11 +35,10 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
 Jsonb *StateDecrypt(const InstanceRow *row);
 
 // Writes the instance back: marks it active and touched; when `new_state` is not NULL it is
-// encrypted as revision + `changes` (the number of state changes it sums up). Raises 40001 if the row was changed by a writer that did not
-// take the actor's lock (an unregistration, a manual UPDATE). Makes the write visible to the
-// next command of the transaction.
-void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state,
-                int changes = 1);
+// encrypted as revision + `changes` (the number of state changes it sums up). Raises 40001 if the
+// row was changed by a writer that did not take the actor's lock (an unregistration, a manual
+// UPDATE). Makes the write visible to the next command of the transaction.
+void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state, int changes = 1);
 
 // Marks an instance inactive (its next use runs init again). The caller holds its lock.
 void StateDeactivate(const Catalog *catalog, const InstanceRow *row);

@@ -17,14 +17,13 @@ void TimersStart(const Catalog *catalog, const char *system, const char *actor,
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
                      Int32GetDatum(definition_id)};
-  ExecuteAsOwner(
-      catalog,
-      "INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at) "
-      "SELECT $1, $2, t->>'action', (t->>'every_ms')::bigint, "
-      "now() + (t->>'every_ms')::bigint * interval '1 millisecond' "
-      "FROM spawn._definitions d, jsonb_array_elements(d.timers) t WHERE d.id = $3 "
-      "ON CONFLICT DO NOTHING",
-      3, types, values, nullptr, false);
+  ExecuteAsOwner(catalog,
+                 "INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at) "
+                 "SELECT $1, $2, t->>'action', (t->>'every_ms')::bigint, "
+                 "now() + (t->>'every_ms')::bigint * interval '1 millisecond' "
+                 "FROM spawn._definitions d, jsonb_array_elements(d.timers) t WHERE d.id = $3 "
+                 "ON CONFLICT DO NOTHING",
+                 3, types, values, nullptr, false);
   WakeLauncherAtCommit();
 }
 

@@ -79,8 +79,7 @@ void OnlyKeys(JsonbContainer *object, const char *const *allowed, int count, con
       known = v.val.string.len == static_cast<int>(strlen(allowed[i])) &&
               memcmp(v.val.string.val, allowed[i], v.val.string.len) == 0;
     if (!known)
-      Malformed(psprintf("Unknown key \"%.*s\" in %s.", v.val.string.len, v.val.string.val,
-                         where));
+      Malformed(psprintf("Unknown key \"%.*s\" in %s.", v.val.string.len, v.val.string.val, where));
   }
 }
 
@@ -88,8 +87,8 @@ void OnlyKeys(JsonbContainer *object, const char *const *allowed, int count, con
 void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
   if (!JB_ROOT_IS_ARRAY(effects) || JB_ROOT_IS_SCALAR(effects))
     Malformed("\"effects\" is not an array.");
-  static const char *const kKeys[] = {"actor", "action", "payload", "delay_ms", "system",
-                                      "register_ref", "metadata"};
+  static const char *const kKeys[] = {"actor",  "action",       "payload", "delay_ms",
+                                      "system", "register_ref", "metadata"};
   const int count = JB_ROOT_COUNT(effects);
   for (int i = 0; i < count; ++i) {
     JsonbValue *item = getIthJsonbValueFromContainer(&effects->root, i);
@@ -110,8 +109,10 @@ void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
     int64 delay = 0;
     JsonbValue *delay_value = Key(effect, "delay_ms");
     if (delay_value != nullptr && delay_value->type != jbvNull) {
-      if (delay_value->type != jbvNumeric) Malformed(psprintf("\"delay_ms\" of %s is not a number.", where));
-      delay = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(delay_value->val.numeric)));
+      if (delay_value->type != jbvNumeric)
+        Malformed(psprintf("\"delay_ms\" of %s is not a number.", where));
+      delay = DatumGetInt64(
+          DirectFunctionCall1(numeric_int8, NumericGetDatum(delay_value->val.numeric)));
       if (delay < 0) Malformed(psprintf("\"delay_ms\" of %s is negative.", where));
     }
     m.deliver_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
@@ -214,8 +215,8 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   BecomeOwner(cat, &saved);
   for (int i = 0; i < count; ++i) {
     const char *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
-    const int64 id = DatumGetInt64(
-        DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
+    const int64 id =
+        DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
     ids[i] = Int64GetDatum(id);
     actors[i] = CStringGetTextDatum(name);
     actions[i] = action ? CStringGetTextDatum(action)
@@ -229,7 +230,7 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
     }
   }
   RestoreUser(&saved);
-  Oid insert_types[7] = {TEXTOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+  Oid insert_types[7] = {TEXTOID,      INT8ARRAYOID,  TEXTARRAYOID, TEXTARRAYOID,
                          INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
   Datum values[7] = {CStringGetTextDatum(system),
                      MakeArray(ids, no_nulls, count, INT8OID),

@@ -44,15 +44,15 @@ TEST(Cron, DayOfMonthOrDayOfWeek) {
 }
 
 TEST(Cron, MonthsAndLeapDays) {
-  EXPECT_EQ(Next(Parse("0 0 1 mar *"), kNewYear), 1772323200);   // 2026-03-01
-  EXPECT_EQ(Next(Parse("0 0 29 2 *"), kNewYear), 1835395200);    // 2028-02-29
+  EXPECT_EQ(Next(Parse("0 0 1 mar *"), kNewYear), 1772323200);  // 2026-03-01
+  EXPECT_EQ(Next(Parse("0 0 29 2 *"), kNewYear), 1835395200);   // 2028-02-29
   EXPECT_EQ(Next(Parse("0 0 31 2 *"), kNewYear), -1);
 }
 
 TEST(Cron, RejectsBadExpressions) {
-  for (const char *bad : {"", "* * * *", "* * * * * * *", "61 * * * *", "* 24 * * *",
-                          "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *",
-                          "a * * * *", "* * * foo *", "1,,2 * * * *", "1, * * * *"}) {
+  for (const char *bad : {"", "* * * *", "* * * * * * *", "61 * * * *", "* 24 * * *", "* * 0 * *",
+                          "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *",
+                          "* * * foo *", "1,,2 * * * *", "1, * * * *"}) {
     try {
       Parse(bad);
       ADD_FAILURE() << "accepted: " << bad;

@@ -42,7 +42,9 @@ class EnvelopeTest : public ::testing::Test {
   std::vector<unsigned char> cipher;
 };
 
-TEST_F(EnvelopeTest, RoundTrips) { EXPECT_EQ(OpenAs(StateOf("sys", "a", 1), key), text); }
+TEST_F(EnvelopeTest, RoundTrips) {
+  EXPECT_EQ(OpenAs(StateOf("sys", "a", 1), key), text);
+}
 
 TEST_F(EnvelopeTest, CiphertextHidesPlaintext) {
   std::string sealed(cipher.begin(), cipher.end());

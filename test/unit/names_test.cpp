@@ -8,7 +8,9 @@
 namespace {
 
 // Checks a std::string with NameProblem.
-const char *Problem(const std::string &name) { return spawn::NameProblem(name.data(), name.size()); }
+const char *Problem(const std::string &name) {
+  return spawn::NameProblem(name.data(), name.size());
+}
 
 TEST(Names, AcceptsOrdinaryNames) {
   EXPECT_EQ(Problem("incrementor"), nullptr);
