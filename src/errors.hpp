@@ -10,9 +10,7 @@ namespace spawn {
 
 // SQLSTATE codes used by the C++ zone, spelled as PostgreSQL spells them.
 namespace sqlstate {
-inline constexpr const char *kInvalidName = "42602";
 inline constexpr const char *kInvalidParameterValue = "22023";
-inline constexpr const char *kDataCorrupted = "XX001";
 inline constexpr const char *kInternal = "XX000";
 inline constexpr const char *kOutOfMemory = "53200";
 }  // namespace sqlstate

@@ -1,5 +1,7 @@
 -- The incrementor: a named actor whose "add" action adds payload.value to its total.
 -- Run by ./scripts/run.sh; it starts the example from a fresh state each time.
+\o /dev/null
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS spawn;
 
 CREATE OR REPLACE FUNCTION public.incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
@@ -11,6 +13,7 @@ $$;
 SELECT spawn.unregister_actor('incrementor')
   WHERE EXISTS (SELECT 1 FROM spawn.definitions WHERE name = 'incrementor');
 SELECT spawn.register_actor('incrementor', actions => '{"add": "public.incrementor_add"}');
+\o
 
 SELECT spawn.invoke('incrementor', 'add', '{"value": 1}');
 SELECT spawn.invoke('incrementor', 'add', '{"value": 1}');
