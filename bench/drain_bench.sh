@@ -24,24 +24,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-build_and_install
 command -v npm >/dev/null || { echo "npm is needed for the graphile-worker baseline"; exit 1; }
 (cd "$top/bench/graphile" && npm install --no-audit --no-fund --silent >/dev/null)
-dir=$(mktemp -d /tmp/spawn-drain.XXXXXX)
-port=54510
-cluster_init "$dir" "$port" "shared_buffers = '256MB'
-max_wal_size = '4GB'"
-cluster_start "$dir"
-trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
-sql() { cluster_psql "$dir" "$port" -d postgres "$@"; }
+bench_cluster drain 54510
+dir=$BENCH_DIR
+port=$BENCH_PORT
+sql() { bench_sql "$@"; }
 
 sql -q <<'SQL'
-CREATE EXTENSION spawn;
-CREATE FUNCTION incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
-  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
-$$;
 SELECT spawn.register_actor('counter', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');
 SELECT count(spawn.invoke('c-' || i, 'add', '{"value": 0}', register_ref => 'counter'))
   FROM generate_series(1, 1000) i;

@@ -22,23 +22,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-build_and_install
-dir=$(mktemp -d /tmp/spawn-bench.XXXXXX)
-port=54500
-cluster_init "$dir" "$port" "shared_buffers = '256MB'
-max_wal_size = '4GB'
-checkpoint_timeout = '30min'"
-cluster_start "$dir"
-trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
-sql() { cluster_psql "$dir" "$port" -d postgres "$@"; }
+bench_cluster invoke 54500 "checkpoint_timeout = '30min'"
+dir=$BENCH_DIR
+port=$BENCH_PORT
+sql() { bench_sql "$@"; }
 
-sql <<'SQL'
-CREATE EXTENSION spawn;
-CREATE FUNCTION incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
-  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
-$$;
+sql -q <<'SQL'
 SELECT spawn.register_actor('counter', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');
 SELECT count(spawn.invoke('c-' || i, 'add', '{"value": 0}', register_ref => 'counter'))
   FROM generate_series(1, 10000) i;

@@ -18,16 +18,12 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--seconds S] [--clients N]"; exit 2 ;;
   esac
 done
-build_and_install
-dir=$(mktemp -d /tmp/spawn-workflow.XXXXXX)
-port=54520
-cluster_init "$dir" "$port" "shared_buffers = '256MB'"
-cluster_start "$dir"
-trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
-sql() { cluster_psql "$dir" "$port" -d postgres "$@"; }
+bench_cluster workflow 54520
+dir=$BENCH_DIR
+port=$BENCH_PORT
+sql() { bench_sql "$@"; }
 
 sql -q <<'SQL'
-CREATE EXTENSION spawn;
 CREATE FUNCTION add_one(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$
   SELECT spawn.reply(jsonb_build_object('value', coalesce((payload->>'value')::int, 0) + 1),

@@ -61,3 +61,32 @@ cluster_psql() {
   shift 2
   psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"
 }
+
+# The seed's SQL incrementor handler (public.incrementor_add), as SQL for psql.
+incrementor_sql() {
+  cat <<'SQL'
+CREATE OR REPLACE FUNCTION public.incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
+$$;
+SQL
+}
+
+# bench_cluster NAME PORT [extra conf]: builds, then starts a throw-away cluster for a benchmark
+# with spawn created; sets BENCH_DIR and BENCH_PORT, defines bench_sql, removes it on exit.
+bench_cluster() {
+  build_and_install
+  BENCH_DIR=$(mktemp -d "/tmp/spawn-$1.XXXXXX")
+  BENCH_PORT=$2
+  cluster_init "$BENCH_DIR" "$BENCH_PORT" "shared_buffers = '256MB'
+max_wal_size = '4GB'
+${3:-}"
+  cluster_start "$BENCH_DIR"
+  trap 'cluster_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
+  bench_sql -q -c "CREATE EXTENSION spawn"
+  incrementor_sql | bench_sql -q
+}
+
+# bench_sql [psql args]: psql against the benchmark cluster.
+bench_sql() { cluster_psql "$BENCH_DIR" "$BENCH_PORT" -d postgres "$@"; }

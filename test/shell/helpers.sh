@@ -47,13 +47,7 @@ finish() {
 
 # create_incrementor: the SQL incrementor handler used by several tests.
 create_incrementor() {
-  q <<'SQL'
-CREATE OR REPLACE FUNCTION public.incrementor_add(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
-  FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
-$$;
-SQL
+  incrementor_sql | q
 }
 
 # crash_server [SIGNAL]: kills the postmaster (SIGKILL by default), waits for it to go and
