@@ -52,6 +52,7 @@ struct Pending {
   const char *reply_channel;
   bool blocked;  // waiting for its retry time
   int attempts;
+  Oid run_as;  // the role that sent it
 };
 
 // Text of column `col`, or NULL.
@@ -65,7 +66,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   const char *select =
       "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
-      "coalesce(retry_at > now(), false), attempts FROM spawn._mailbox "
+      "coalesce(retry_at > now(), false), attempts, run_as FROM spawn._mailbox "
       "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
   SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan,
                                          psprintf("%s FOR UPDATE SKIP LOCKED", select), 3, types)
@@ -96,6 +97,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     p->reply_channel = TextColumn(row, desc, 8);
     p->blocked = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
     p->attempts = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
+    p->run_as = DatumGetObjectId(SPI_getbinval(row, desc, 11, &isnull));
   }
   *out = batch;
   return count;
@@ -116,10 +118,16 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   MemoryContext outer_context = CurrentMemoryContext;
   ResourceOwner outer_owner = CurrentResourceOwner;
   volatile bool ok = true;
+  Oid worker_user;
+  int security_context;
+  GetUserIdAndSecContext(&worker_user, &security_context);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
   PG_TRY();
   {
+    // The handler runs with the privileges of the role that sent the message; aborting the
+    // subtransaction restores the worker's identity, and so does the success path below.
+    SetUserIdAndSecContext(p->run_as, security_context | SECURITY_LOCAL_USERID_CHANGE);
     Jsonb *payload =
         p->has_payload
             ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id), p->payload,
@@ -134,6 +142,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
     if (p->reply_channel != nullptr)
       StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
                  nullptr, nullptr);
+    SetUserIdAndSecContext(worker_user, security_context);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
@@ -173,9 +182,10 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
         &dead_letter_plan,
         "WITH moved AS (DELETE FROM spawn._mailbox WHERE id = $1 RETURNING *) "
         "INSERT INTO spawn._dead_letters (id, system, actor, action, register_ref, key_id, nonce, "
-        "payload, metadata, reply_channel, source, deliver_at, attempts, last_error, created_at) "
-        "SELECT id, system, actor, action, register_ref, key_id, nonce, payload, metadata, "
-        "reply_channel, source, deliver_at, attempts + 1, $2, created_at FROM moved",
+        "payload, metadata, reply_channel, run_as, source, deliver_at, attempts, last_error, "
+        "created_at) SELECT id, system, actor, action, register_ref, key_id, nonce, payload, "
+        "metadata, reply_channel, run_as, source, deliver_at, attempts + 1, $2, created_at "
+        "FROM moved",
         2, types);
     ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
     if (p->reply_channel != nullptr) {

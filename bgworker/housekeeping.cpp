@@ -57,8 +57,10 @@ void FireTimers(void *arg) {
                  "  * d.every_ms * interval '1 millisecond' FROM due d "
                  "  WHERE t.system = d.system AND t.actor = d.actor AND t.action = d.action "
                  "  RETURNING t.system, t.actor, t.action) "
-                 "INSERT INTO spawn._mailbox (system, actor, action, source, deliver_at) "
-                 "SELECT system, actor, action, 'timer', clock_timestamp() FROM advanced",
+                 "INSERT INTO spawn._mailbox (system, actor, action, source, deliver_at, run_as) "
+                 "SELECT a.system, a.actor, a.action, 'timer', clock_timestamp(), d.registered_by "
+                 "FROM advanced a JOIN spawn._instances i ON i.system = a.system "
+                 "AND i.name = a.actor JOIN spawn._definitions d ON d.id = i.definition_id",
                  0, nullptr, nullptr, nullptr, false);
   result->fired = static_cast<int>(SPI_processed);
   if (result->fired > 0) WakeWorkersAtCommit();
@@ -98,6 +100,7 @@ void FireSchedules(void *arg) {
     }
     const int64 now_s = DatumGetInt64(SPI_getbinval(row, desc, 9, &isnull));
     m.source = "schedule";
+    m.run_as = DatumGetObjectId(SPI_getbinval(row, desc, 10, &isnull));
     m.deliver_at = GetCurrentTimestamp();
     Enqueue(cat, &m);
     const int64 next = cron::NextAfter(cron, now_s);

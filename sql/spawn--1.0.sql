@@ -70,6 +70,7 @@ CREATE TABLE spawn._definitions (
   timers jsonb NOT NULL,
   channels jsonb NOT NULL,
   tags jsonb NOT NULL,
+  registered_by oid NOT NULL,  -- the role that registered it; timers run as this role
   registered_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (system, name)
@@ -287,7 +288,8 @@ CREATE FUNCTION spawn._register_actor(
     snapshot_timeout bigint DEFAULT 10000,
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
-    tags jsonb DEFAULT '{}')
+    tags jsonb DEFAULT '{}',
+    registered_by oid DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -338,15 +340,15 @@ BEGIN
   END IF;
 
   INSERT INTO spawn._definitions AS d (system, name, kind, state_type, stateful, deactivate_timeout,
-                                       snapshot_timeout, actions, timers, channels, tags)
+                                       snapshot_timeout, actions, timers, channels, tags, registered_by)
     VALUES (system, name, kind, state_type, stateful AND kind <> 'pooled', deactivate_timeout,
-            snapshot_timeout, actions, timers, channels, tags)
+            snapshot_timeout, actions, timers, channels, tags, registered_by)
     ON CONFLICT ON CONSTRAINT _definitions_system_name_key DO UPDATE
       SET kind = EXCLUDED.kind, state_type = EXCLUDED.state_type, stateful = EXCLUDED.stateful,
           deactivate_timeout = EXCLUDED.deactivate_timeout,
           snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
           timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
-          updated_at = now()
+          registered_by = EXCLUDED.registered_by, updated_at = now()
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
@@ -378,9 +380,9 @@ BEGIN
   PERFORM spawn._catalog_changed();
 END
 $$;
-COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, oid)
   IS 'Stores a definition whose handlers spawn.register_actor resolved';
-REVOKE ALL ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, oid) FROM PUBLIC;
 
 -- Resolves handler names as the caller (with the caller's search_path), then stores the
 -- definition through the privileged spawn._register_actor.
@@ -418,7 +420,8 @@ BEGIN
       spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
   END LOOP;
   PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
-    deactivate_timeout, snapshot_timeout, timers, channels, tags);
+    deactivate_timeout, snapshot_timeout, timers, channels, tags,
+    (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user));
 END
 $$;
 COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
@@ -514,6 +517,7 @@ CREATE TABLE spawn._mailbox (
   payload bytea,                     -- NULL for a NULL payload
   metadata jsonb,
   reply_channel text,                -- set for spawn.invoke_async: the reply is stored and notified
+  run_as oid NOT NULL,               -- the role that sent it; its handler runs with this role
   source text NOT NULL DEFAULT 'cast'
     CHECK (source IN ('cast', 'async', 'timer', 'schedule', 'effect', 'broadcast')),
   deliver_at timestamptz NOT NULL DEFAULT now(),  -- delivery order is (deliver_at, id) per actor
@@ -537,6 +541,7 @@ CREATE TABLE spawn._dead_letters (
   payload bytea,
   metadata jsonb,
   reply_channel text,
+  run_as oid NOT NULL,
   source text NOT NULL,
   deliver_at timestamptz NOT NULL,
   attempts integer NOT NULL,
@@ -619,9 +624,9 @@ AS $$
 BEGIN
   WITH moved AS (DELETE FROM spawn._dead_letters d WHERE d.id = retry_dead_letter.id RETURNING d.*)
   INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, payload,
-                              metadata, reply_channel, source, deliver_at, attempts, created_at)
+                              metadata, reply_channel, run_as, source, deliver_at, attempts, created_at)
     SELECT m.id, m.system, m.actor, m.action, m.register_ref, m.key_id, m.nonce, m.payload,
-           m.metadata, m.reply_channel, m.source, m.deliver_at, 0, m.created_at
+           m.metadata, m.reply_channel, m.run_as, m.source, m.deliver_at, 0, m.created_at
     FROM moved m;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'dead letter % does not exist', id
@@ -681,6 +686,7 @@ CREATE TABLE spawn._schedules (
   actor text COLLATE "C" NOT NULL,
   action text NOT NULL,
   cron text NOT NULL,
+  run_as oid NOT NULL,               -- the role that scheduled it
   key_id bigint,
   nonce bytea,
   payload bytea,

@@ -62,8 +62,8 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   const int64 id =
       DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
   RestoreUser(&saved);
-  Datum values[12];
-  char nulls[12];
+  Datum values[13];
+  char nulls[13];
   memset(nulls, ' ', sizeof nulls);
   values[0] = Int64GetDatum(id);
   values[1] = CStringGetTextDatum(m->system);
@@ -85,14 +85,15 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   nulls[9] = m->reply_channel ? ' ' : 'n';
   values[10] = CStringGetTextDatum(m->source);
   values[11] = TimestampTzGetDatum(m->deliver_at);
-  Oid types[12] = {INT8OID,  TEXTOID,  TEXTOID,  TEXTOID, TEXTOID, INT8OID,
-                   BYTEAOID, BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+  values[12] = ObjectIdGetDatum(OidIsValid(m->run_as) ? m->run_as : GetUserId());
+  Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
+                   BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, OIDOID};
   SPIPlanPtr plan = PrepareKept(
       &insert_plan,
       "INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, "
-      "payload, metadata, reply_channel, source, deliver_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-      12, types);
+      "payload, metadata, reply_channel, source, deliver_at, run_as) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+      13, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   WakeWorkersAtCommit();
   return id;

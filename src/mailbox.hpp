@@ -22,6 +22,7 @@ struct Message {
   const char *reply_channel;  // NULL for casts
   const char *source;         // "cast", "async", "timer" or "schedule"
   TimestampTz deliver_at;
+  Oid run_as;  // role whose privileges the handler runs with; InvalidOid: the current user
 };
 
 // Raises the same errors spawn.invoke would for an unknown system, actor, template or action,

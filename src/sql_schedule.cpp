@@ -53,9 +53,9 @@ SPAWN_FUNCTION(spawn_schedule) {
   spawn::BecomeOwner(cat, &saved);
   const int64 id = DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(sequence)));
   spawn::RestoreUser(&saved);
-  Oid types[9] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
-                  INT8OID, BYTEAOID, BYTEAOID, INT8OID};
-  Datum values[9] = {Int64GetDatum(id),
+  Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
+                   INT8OID, BYTEAOID, BYTEAOID, INT8OID, OIDOID};
+  Datum values[10] = {Int64GetDatum(id),
                      CStringGetTextDatum(system),
                      CStringGetTextDatum(actor),
                      CStringGetTextDatum(action),
@@ -63,8 +63,9 @@ SPAWN_FUNCTION(spawn_schedule) {
                      0,
                      0,
                      0,
-                     Int64GetDatum(next)};
-  char nulls[9] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' '};
+                     Int64GetDatum(next),
+                     ObjectIdGetDatum(GetUserId())};
+  char nulls[10] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' ', ' '};
   if (payload != nullptr) {
     spawn::SealedValue sealed =
         spawn::SealJsonb(spawn::MakeBinding("schedule", system, actor, id), payload);
@@ -76,8 +77,9 @@ SPAWN_FUNCTION(spawn_schedule) {
   spawn::ExecuteAsOwner(
       cat,
       "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
-      "payload, next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9))",
-      9, types, values, nulls, false);
+      "payload, next_fire_at, run_as) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), $10)",
+      10, types, values, nulls, false);
   spawn::WakeLauncherAtCommit();
   SPI_finish();
   PG_RETURN_INT64(id);

@@ -230,22 +230,23 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
     }
   }
   RestoreUser(&saved);
-  Oid insert_types[7] = {TEXTOID,      INT8ARRAYOID,  TEXTARRAYOID, TEXTARRAYOID,
-                         INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
-  Datum values[7] = {CStringGetTextDatum(system),
+  Oid insert_types[8] = {TEXTOID,      INT8ARRAYOID,  TEXTARRAYOID,  TEXTARRAYOID,
+                         INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, OIDOID};
+  Datum values[8] = {CStringGetTextDatum(system),
                      MakeArray(ids, no_nulls, count, INT8OID),
                      MakeArray(actors, no_nulls, count, TEXTOID),
                      MakeArray(actions, no_nulls, count, TEXTOID),
                      MakeArray(key_ids, payload_nulls, count, INT8OID),
                      MakeArray(nonces, payload_nulls, count, BYTEAOID),
-                     MakeArray(payloads, payload_nulls, count, BYTEAOID)};
+                     MakeArray(payloads, payload_nulls, count, BYTEAOID),
+                     ObjectIdGetDatum(GetUserId())};
   SPIPlanPtr insert = PrepareKept(
       &insert_plan,
       "INSERT INTO spawn._mailbox (id, system, actor, action, key_id, nonce, payload, source, "
-      "deliver_at) SELECT m.id, $1, m.actor, m.action, m.key_id, m.nonce, m.payload, "
-      "'broadcast', clock_timestamp() "
+      "deliver_at, run_as) SELECT m.id, $1, m.actor, m.action, m.key_id, m.nonce, m.payload, "
+      "'broadcast', clock_timestamp(), $8 "
       "FROM unnest($2, $3, $4, $5, $6, $7) AS m(id, actor, action, key_id, nonce, payload)",
-      7, insert_types);
+      8, insert_types);
   ExecutePlanAsOwner(cat, insert, values, nullptr, false, 0);
   WakeWorkersAtCommit();
   return count;

@@ -108,6 +108,21 @@ check "as a new revision" '3|{"total": 10}' \
 check "a restore rolls back with its transaction" '{"total": 10}' \
   "$(q -c "BEGIN; SELECT spawn.restore('snap', 2); ROLLBACK; SELECT spawn.state('snap')" | tail -n 1)"
 
+# Messages run with the privileges of the role that sent them, never the worker's superuser.
+q <<'SQL' >/dev/null
+CREATE ROLE app_user;
+CREATE FUNCTION public.note_user(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.noreply(jsonb_build_object('user', current_user)) $$;
+SELECT spawn.register_actor('whoami', actions => '{"note": "public.note_user"}');
+SQL
+q -c "SET ROLE app_user; SELECT spawn.cast('whoami', 'note')" >/dev/null
+check "a cast runs as the role that sent it" '{"user": "app_user"}' \
+  "$(wait_for "SELECT spawn.state('whoami')" '{"user": "app_user"}')"
+q -c "REVOKE EXECUTE ON FUNCTION public.note_user(jsonb, jsonb) FROM PUBLIC" >/dev/null
+q -c "SET ROLE app_user; SELECT spawn.cast('whoami', 'note')" >/dev/null
+check "a role without EXECUTE on the handler gets a permission error" t \
+  "$(wait_for "SELECT last_error LIKE '42501:%' FROM spawn._mailbox WHERE actor = 'whoami'" t)"
+
 # Workers: visible by name, restarted after a crash, reloading settings on SIGHUP.
 check "launcher and 2 workers in pg_stat_activity" "spawn launcher,spawn worker 1,spawn worker 2" \
   "$(q -c "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_activity WHERE backend_type LIKE 'spawn%'")"
