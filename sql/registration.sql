@@ -92,3 +92,17 @@ SELECT spawn.spawn_actor('x-1', 'r3');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.spawn_actor('x-1', 'r1');
 \echo :LAST_ERROR_SQLSTATE
+
+-- Only the role that registered an actor may change or remove it.
+CREATE ROLE reg_other;
+SELECT spawn.register_actor('r5', actions => '{"a": "reg_ok"}');
+SET ROLE reg_other;
+SELECT spawn.unregister_actor('r5');
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.register_actor('r5', actions => '{"a": "reg_ctx"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.register_actor('r6', actions => '{"a": "reg_ok"}');
+SELECT spawn.unregister_actor('r6');
+RESET ROLE;
+SELECT count(*) FROM spawn.definitions WHERE name = 'r5';
+DROP ROLE reg_other;

@@ -48,6 +48,10 @@ CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 
+CREATE FUNCTION spawn._caller() RETURNS oid
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_caller';
+COMMENT ON FUNCTION spawn._caller() IS 'The session''s current role (after SET ROLE), also inside SECURITY DEFINER functions';
+
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
   options jsonb NOT NULL DEFAULT '{}',
@@ -231,6 +235,28 @@ END
 $$;
 COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves a handler function name with the caller''s search_path';
 
+-- Only the role that registered an actor (or a member of it, or a superuser) may change or
+-- remove it.
+CREATE FUNCTION spawn._require_registrant(definition_id integer, caller oid) RETURNS void
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  owner_role oid;
+  actor_name text;
+BEGIN
+  SELECT d.registered_by, d.name INTO owner_role, actor_name FROM spawn._definitions d
+    WHERE d.id = definition_id;
+  IF caller IS NULL OR NOT pg_has_role(caller, owner_role, 'MEMBER') THEN
+    RAISE EXCEPTION 'permission denied for actor "%"', actor_name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only role %s, which registered it, can change or remove it.',
+                          coalesce(pg_get_userbyid(owner_role), owner_role::text));
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._require_registrant(integer, oid) IS 'Raises 42501 unless the caller registered the actor';
+REVOKE ALL ON FUNCTION spawn._require_registrant(integer, oid) FROM PUBLIC;
+
 -- Checks the timers and channels options against the actor's actions.
 CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jsonb) RETURNS void
   LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
@@ -288,12 +314,12 @@ CREATE FUNCTION spawn._register_actor(
     snapshot_timeout bigint DEFAULT 10000,
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
-    tags jsonb DEFAULT '{}',
-    registered_by oid DEFAULT NULL)
+    tags jsonb DEFAULT '{}')
   RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  registered_by constant oid := spawn._caller();
   def_id integer;
   old_kind text;
   action_name text;
@@ -333,6 +359,9 @@ BEGIN
 
   SELECT d.id, d.kind INTO def_id, old_kind FROM spawn._definitions d
     WHERE d.system = _register_actor.system AND d.name = _register_actor.name;
+  IF FOUND THEN
+    PERFORM spawn._require_registrant(def_id, registered_by);
+  END IF;
   IF FOUND AND old_kind <> kind
      AND EXISTS (SELECT 1 FROM spawn._instances i WHERE i.definition_id = def_id AND i.name <> _register_actor.name) THEN
     RAISE EXCEPTION 'cannot change actor "%" from % to % while it has instances', name, old_kind, kind
@@ -380,9 +409,8 @@ BEGIN
   PERFORM spawn._catalog_changed();
 END
 $$;
-COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, oid)
-  IS 'Stores a definition whose handlers spawn.register_actor resolved';
-REVOKE ALL ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, oid) FROM PUBLIC;
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+  IS 'Stores a definition whose handlers spawn.register_actor resolved (signatures checked again)';
 
 -- Resolves handler names as the caller (with the caller's search_path), then stores the
 -- definition through the privileged spawn._register_actor.
@@ -420,8 +448,7 @@ BEGIN
       spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
   END LOOP;
   PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
-    deactivate_timeout, snapshot_timeout, timers, channels, tags,
-    (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user));
+    deactivate_timeout, snapshot_timeout, timers, channels, tags);
 END
 $$;
 COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
@@ -430,15 +457,20 @@ COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean,
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  def_id integer;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._require_system(system);
   LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
-  DELETE FROM spawn._definitions d WHERE d.system = unregister_actor.system AND d.name = unregister_actor.name;
+  SELECT d.id INTO def_id FROM spawn._definitions d
+    WHERE d.system = unregister_actor.system AND d.name = unregister_actor.name;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'actor "%" does not exist in system "%"', name, system
       USING ERRCODE = 'undefined_object';
   END IF;
+  PERFORM spawn._require_registrant(def_id, spawn._caller());
+  DELETE FROM spawn._definitions d WHERE d.id = def_id;
   PERFORM spawn._catalog_changed();
 END
 $$;

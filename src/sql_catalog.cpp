@@ -26,3 +26,7 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
   if (OidIsValid(relid)) CacheInvalidateRelcacheByRelid(relid);
   PG_RETURN_VOID();
 }
+
+// spawn._caller() RETURNS oid: the role set for the session (SET ROLE), which a SECURITY DEFINER
+// function does not change, so definitions record who really registered them.
+SPAWN_FUNCTION(spawn_caller) { PG_RETURN_OID(GetOuterUserId()); }
