@@ -86,7 +86,7 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   values[10] = CStringGetTextDatum(m->source);
   values[11] = TimestampTzGetDatum(m->deliver_at);
   values[12] = ObjectIdGetDatum(OidIsValid(m->run_as) ? m->run_as : GetUserId());
-  Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
+  Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
                    BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, OIDOID};
   SPIPlanPtr plan = PrepareKept(
       &insert_plan,

@@ -29,4 +29,6 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
 
 // spawn._caller() RETURNS oid: the role set for the session (SET ROLE), which a SECURITY DEFINER
 // function does not change, so definitions record who really registered them.
-SPAWN_FUNCTION(spawn_caller) { PG_RETURN_OID(GetOuterUserId()); }
+SPAWN_FUNCTION(spawn_caller) {
+  PG_RETURN_OID(GetOuterUserId());
+}

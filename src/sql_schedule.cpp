@@ -56,15 +56,15 @@ SPAWN_FUNCTION(spawn_schedule) {
   Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
                    INT8OID, BYTEAOID, BYTEAOID, INT8OID, OIDOID};
   Datum values[10] = {Int64GetDatum(id),
-                     CStringGetTextDatum(system),
-                     CStringGetTextDatum(actor),
-                     CStringGetTextDatum(action),
-                     CStringGetTextDatum(cron),
-                     0,
-                     0,
-                     0,
-                     Int64GetDatum(next),
-                     ObjectIdGetDatum(GetUserId())};
+                      CStringGetTextDatum(system),
+                      CStringGetTextDatum(actor),
+                      CStringGetTextDatum(action),
+                      CStringGetTextDatum(cron),
+                      0,
+                      0,
+                      0,
+                      Int64GetDatum(next),
+                      ObjectIdGetDatum(GetUserId())};
   char nulls[10] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' ', ' '};
   if (payload != nullptr) {
     spawn::SealedValue sealed =
