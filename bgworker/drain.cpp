@@ -55,11 +55,6 @@ struct Pending {
   Oid run_as;  // the role that sent it
 };
 
-// Text of column `col`, or NULL.
-const char *TextColumn(HeapTuple row, TupleDesc desc, int col) {
-  return SPI_getvalue(row, desc, col);
-}
-
 // Reads the batch rows of one actor.
 int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool pooled,
                Pending **out) {
@@ -83,8 +78,8 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     bool isnull;
     Pending *p = &batch[i];
     p->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-    p->action = TextColumn(row, desc, 2);
-    p->register_ref = TextColumn(row, desc, 3);
+    p->action = SPI_getvalue(row, desc, 2);
+    p->register_ref = SPI_getvalue(row, desc, 3);
     Datum key_id = SPI_getbinval(row, desc, 4, &isnull);
     p->has_payload = !isnull;
     if (p->has_payload) {
@@ -94,7 +89,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     }
     Datum metadata = SPI_getbinval(row, desc, 7, &isnull);
     p->metadata = isnull ? nullptr : DatumGetJsonbPCopy(metadata);
-    p->reply_channel = TextColumn(row, desc, 8);
+    p->reply_channel = SPI_getvalue(row, desc, 8);
     p->blocked = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
     p->attempts = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
     p->run_as = DatumGetObjectId(SPI_getbinval(row, desc, 11, &isnull));

@@ -77,11 +77,6 @@ void NameKey(const char *system, const char *name, char *key) {
   snprintf(key, kNameKeyBytes, "%s\x1f%s", system, name);
 }
 
-// Reads column `col` of an SPI result row.
-Datum Column(TupleDesc desc, HeapTuple row, int col, bool *isnull) {
-  return SPI_getbinval(row, desc, col, isnull);
-}
-
 // Looks up the extension's objects (as the calling user: catalogs are public).
 void LoadExtensionObjects(Catalog *cat) {
   const char *sql =
@@ -97,16 +92,16 @@ void LoadExtensionObjects(Catalog *cat) {
   bool isnull;
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
-  definitions_relid = DatumGetObjectId(Column(desc, row, 1, &isnull));
-  cat->owner = DatumGetObjectId(Column(desc, row, 2, &isnull));
-  cat->context_type = DatumGetObjectId(Column(desc, row, 3, &isnull));
-  cat->instances_relid = DatumGetObjectId(Column(desc, row, 4, &isnull));
-  cat->instances_name_index = DatumGetObjectId(Column(desc, row, 5, &isnull));
-  cat->mailbox_sequence = DatumGetObjectId(Column(desc, row, 6, &isnull));
-  cat->mailbox_relid = DatumGetObjectId(Column(desc, row, 7, &isnull));
-  cat->mailbox_pkey = DatumGetObjectId(Column(desc, row, 8, &isnull));
-  cat->replies_relid = DatumGetObjectId(Column(desc, row, 9, &isnull));
-  cat->replies_pkey = DatumGetObjectId(Column(desc, row, 10, &isnull));
+  definitions_relid = DatumGetObjectId(SPI_getbinval(row, desc, 1, &isnull));
+  cat->owner = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+  cat->context_type = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
+  cat->instances_relid = DatumGetObjectId(SPI_getbinval(row, desc, 4, &isnull));
+  cat->instances_name_index = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
+  cat->mailbox_sequence = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
+  cat->mailbox_relid = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
+  cat->mailbox_pkey = DatumGetObjectId(SPI_getbinval(row, desc, 8, &isnull));
+  cat->replies_relid = DatumGetObjectId(SPI_getbinval(row, desc, 9, &isnull));
+  cat->replies_pkey = DatumGetObjectId(SPI_getbinval(row, desc, 10, &isnull));
   MemoryContext old = MemoryContextSwitchTo(cache_context);
   cat->context_desc = lookup_rowtype_tupdesc_copy(cat->context_type, -1);
   MemoryContextSwitchTo(old);
@@ -128,7 +123,7 @@ void ResolveHandler(Handler *handler, Oid function) {
 // Adds one handler row to its definition.
 void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   bool isnull;
-  Datum fn = Column(desc, row, 8, &isnull);
+  Datum fn = SPI_getbinval(row, desc, 8, &isnull);
   if (isnull) return;  // a definition without actions
   def->handlers = static_cast<Handler *>(
       def->handler_count == 0
@@ -138,8 +133,8 @@ void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   memset(h, 0, sizeof *h);
   strlcpy(h->action, SPI_getvalue(row, desc, 7), NAMEDATALEN);
   strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
-  h->takes_context = DatumGetBool(Column(desc, row, 9, &isnull));
-  h->returns_jsonb = DatumGetBool(Column(desc, row, 10, &isnull));
+  h->takes_context = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
+  h->returns_jsonb = DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
   ResolveHandler(h, DatumGetObjectId(fn));
 }
 
@@ -162,7 +157,7 @@ void LoadDefinitions(const Catalog *cat) {
   for (uint64 i = 0; i < row_count; ++i) {
     HeapTuple row = rows->vals[i];
     bool isnull, found;
-    int32 id = DatumGetInt32(Column(desc, row, 1, &isnull));
+    int32 id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
     auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &id, HASH_ENTER, &found));
     Definition *def = &entry->definition;
     if (!found) {
@@ -171,9 +166,9 @@ void LoadDefinitions(const Catalog *cat) {
       strlcpy(def->system, SPI_getvalue(row, desc, 2), NAMEDATALEN);
       strlcpy(def->name, SPI_getvalue(row, desc, 3), NAMEDATALEN);
       def->kind = static_cast<ActorKind>(SPI_getvalue(row, desc, 4)[0]);
-      def->stateful = DatumGetBool(Column(desc, row, 5, &isnull));
-      def->has_timers = DatumGetBool(Column(desc, row, 12, &isnull));
-      Jsonb *tags = DatumGetJsonbP(Column(desc, row, 6, &isnull));
+      def->stateful = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+      def->has_timers = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
+      Jsonb *tags = DatumGetJsonbP(SPI_getbinval(row, desc, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));
       char key[kNameKeyBytes];
