@@ -14,6 +14,7 @@
 #include "catalog.hpp"
 #include "invoke.hpp"
 #include "process.hpp"
+#include "projection.hpp"
 #include "replies.hpp"
 #include "sealed.hpp"
 #include "settings.hpp"
@@ -52,7 +53,8 @@ struct Pending {
   const char *reply_channel;
   bool blocked;  // waiting for its retry time
   int attempts;
-  Oid run_as;  // the role that sent it
+  Oid run_as;       // the role that sent it
+  bool projection;  // an async projection's update; action is the projection's name
 };
 
 // Reads the batch rows of one actor.
@@ -61,7 +63,8 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   const char *select =
       "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
-      "coalesce(retry_at > now(), false), attempts, run_as FROM spawn._mailbox "
+      "coalesce(retry_at > now(), false), attempts, run_as, source = 'projection' FROM "
+      "spawn._mailbox "
       "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
   SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan,
                                          psprintf("%s FOR UPDATE SKIP LOCKED", select), 3, types)
@@ -93,6 +96,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     p->blocked = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
     p->attempts = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
     p->run_as = DatumGetObjectId(SPI_getbinval(row, desc, 11, &isnull));
+    p->projection = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
   }
   *out = batch;
   return count;
@@ -105,8 +109,57 @@ struct BatchRun {
   const char *actor;
   OpenActor open;
   bool opened;
-  ErrorData *failure;  // the error that stopped the batch, or NULL
+  ErrorData *failure;        // the error that stopped the batch, or NULL
+  const char *projected;     // the projection that last ran in this batch, and the revision
+  int64 projected_revision;  // it saw: a repeat with no state change in between is skipped
 };
+
+// Runs an async projection's update on the open actor's current state. A projection dropped
+// since the message was sent is skipped.
+void RunProjection(BatchRun *run, const Pending *p) {
+  OpenActor *open = &run->open;
+  const Projection *projection = DefinitionFindProjection(open->definition, p->action);
+  if (projection == nullptr) return;
+  const int64 revision = open->row.revision + open->changes;
+  if (run->projected != nullptr && strcmp(run->projected, p->action) == 0 &&
+      run->projected_revision == revision)
+    return;
+  ProjectionCall(projection, run->actor, open->state, revision);
+  run->projected = p->action;
+  run->projected_revision = revision;
+}
+
+// What an open actor looked like before a message, to undo the message's effects on it when
+// the message fails (its subtransaction rolls back the rest).
+struct OpenActorMark {
+  bool was_open;
+  Jsonb *state;
+  bool activated;
+  bool touched;
+  int changes;
+  int journal_length;
+};
+
+// Marks the open actor before a message runs.
+OpenActorMark MarkOpenActor(const BatchRun *run) {
+  const OpenActor *open = &run->open;
+  return OpenActorMark{run->opened,   open->state,   open->activated,
+                       open->touched, open->changes, list_length(open->journal)};
+}
+
+// Returns the open actor to its mark after a failed message.
+void ResetOpenActor(BatchRun *run, const OpenActorMark &mark) {
+  if (!mark.was_open) {
+    run->opened = false;
+    return;
+  }
+  OpenActor *open = &run->open;
+  open->state = mark.state;
+  open->activated = mark.activated;
+  open->touched = mark.touched;
+  open->changes = mark.changes;
+  open->journal = list_truncate(open->journal, mark.journal_length);
+}
 
 // Runs one message in a subtransaction; returns false (with run->failure set) if it failed.
 bool RunMessage(BatchRun *run, const Pending *p) {
@@ -116,6 +169,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   Oid worker_user;
   int security_context;
   GetUserIdAndSecContext(&worker_user, &security_context);
+  const OpenActorMark mark = MarkOpenActor(run);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
   PG_TRY();
@@ -133,10 +187,14 @@ bool RunMessage(BatchRun *run, const Pending *p) {
       ActorOpen(run->cat, &req, true, &run->open);
       run->opened = true;
     }
-    Jsonb *response = ActorRun(&run->open, &req);
-    if (p->reply_channel != nullptr)
-      StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
-                 nullptr, nullptr);
+    if (p->projection) {
+      RunProjection(run, p);
+    } else {
+      Jsonb *response = ActorRun(&run->open, &req);
+      if (p->reply_channel != nullptr)
+        StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
+                   nullptr, nullptr);
+    }
     SetUserIdAndSecContext(worker_user, security_context);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
@@ -150,6 +208,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
     RollbackAndReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
+    ResetOpenActor(run, mark);
     ok = false;
   }
   PG_END_TRY();
@@ -211,7 +270,7 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
                  DrainResult *result) {
   Pending *batch;
   const int count = FetchBatch(cat, system, actor, pooled, &batch);
-  BatchRun run{cat, system, actor, {}, false, nullptr};
+  BatchRun run{cat, system, actor, {}, false, nullptr, nullptr, 0};
   auto *done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
   int done_count = 0;
   int ran = 0;

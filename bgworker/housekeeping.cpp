@@ -169,17 +169,24 @@ void TakeSnapshots(void *arg) {
 void ApplyRetention(void *) {
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  Oid types[2] = {INT4OID, INT4OID};
-  Datum values[2] = {Int32GetDatum(setting_reply_retention_s),
-                     Int32GetDatum(setting_history_retention_s)};
+  Oid types[3] = {INT4OID, INT4OID, INT4OID};
+  Datum values[3] = {Int32GetDatum(setting_reply_retention_s),
+                     Int32GetDatum(setting_history_retention_s),
+                     Int32GetDatum(setting_journal_retention_s)};
+  // Journal entries go only up to the actor's newest snapshot, read before this statement's
+  // history deletion (which never removes the newest one anyway).
   ExecuteAsOwner(
       cat,
       "WITH replies AS (DELETE FROM spawn._replies "
-      "  WHERE completed_at < now() - $1 * interval '1 second') "
+      "  WHERE completed_at < now() - $1 * interval '1 second'), "
+      "journal AS (DELETE FROM spawn._journal j WHERE $3 > 0 "
+      "  AND j.recorded_at < now() - $3 * interval '1 second' "
+      "  AND j.revision <= (SELECT max(x.revision) FROM spawn._history x "
+      "    WHERE x.system = j.system AND x.actor = j.actor)) "
       "DELETE FROM spawn._history h WHERE h.recorded_at < now() - $2 * interval '1 second' "
       "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
       "  WHERE x.system = h.system AND x.actor = h.actor)",
-      2, types, values, nullptr, false);
+      3, types, values, nullptr, false);
 }
 
 }  // namespace spawn

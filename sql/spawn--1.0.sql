@@ -74,6 +74,7 @@ CREATE TABLE spawn._definitions (
   timers jsonb NOT NULL,
   channels jsonb NOT NULL,
   tags jsonb NOT NULL,
+  journal boolean NOT NULL DEFAULT false,  -- keep an event journal of state changes
   registered_by oid NOT NULL,  -- the role that registered it; timers run as this role
   registered_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
@@ -122,7 +123,7 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._instances_id_seq', '');
 -- users' own text columns; the tables keep "C" for fast lookups.
 CREATE VIEW spawn.definitions AS
   SELECT system COLLATE "default" AS system, name COLLATE "default" AS name, kind, state_type, stateful, actions, timers, channels, tags,
-         deactivate_timeout, snapshot_timeout, registered_at, updated_at
+         journal, deactivate_timeout, snapshot_timeout, registered_at, updated_at
   FROM spawn._definitions;
 COMMENT ON VIEW spawn.definitions IS 'Registered actor definitions';
 GRANT SELECT ON spawn.definitions TO PUBLIC;
@@ -314,7 +315,8 @@ CREATE FUNCTION spawn._register_actor(
     snapshot_timeout bigint DEFAULT 10000,
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
-    tags jsonb DEFAULT '{}')
+    tags jsonb DEFAULT '{}',
+    journal boolean DEFAULT false)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -343,6 +345,14 @@ BEGIN
   IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN
     RAISE EXCEPTION 'tags must be a jsonb object' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  IF journal IS NULL THEN
+    RAISE EXCEPTION 'journal must be true or false' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF journal AND (kind = 'pooled' OR NOT stateful) THEN
+    RAISE EXCEPTION 'actor "%" has no state to journal', name
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Only stateful named or unnamed actors keep a journal.';
+  END IF;
   PERFORM spawn._check_schedules(actions, timers, channels);
 
   -- One registration at a time: definitions and instance names are checked together.
@@ -369,15 +379,16 @@ BEGIN
   END IF;
 
   INSERT INTO spawn._definitions AS d (system, name, kind, state_type, stateful, deactivate_timeout,
-                                       snapshot_timeout, actions, timers, channels, tags, registered_by)
+                                       snapshot_timeout, actions, timers, channels, tags, journal,
+                                       registered_by)
     VALUES (system, name, kind, state_type, stateful AND kind <> 'pooled', deactivate_timeout,
-            snapshot_timeout, actions, timers, channels, tags, registered_by)
+            snapshot_timeout, actions, timers, channels, tags, journal, registered_by)
     ON CONFLICT ON CONSTRAINT _definitions_system_name_key DO UPDATE
       SET kind = EXCLUDED.kind, state_type = EXCLUDED.state_type, stateful = EXCLUDED.stateful,
           deactivate_timeout = EXCLUDED.deactivate_timeout,
           snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
           timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
-          registered_by = EXCLUDED.registered_by, updated_at = now()
+          journal = EXCLUDED.journal, registered_by = EXCLUDED.registered_by, updated_at = now()
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
@@ -409,7 +420,7 @@ BEGIN
   PERFORM spawn._catalog_changed();
 END
 $$;
-COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
   IS 'Stores a definition whose handlers spawn.register_actor resolved (signatures checked again)';
 
 -- Resolves handler names as the caller (with the caller's search_path), then stores the
@@ -425,7 +436,8 @@ CREATE FUNCTION spawn.register_actor(
     snapshot_timeout bigint DEFAULT 10000,
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
-    tags jsonb DEFAULT '{}')
+    tags jsonb DEFAULT '{}',
+    journal boolean DEFAULT false)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
 AS $$
@@ -448,10 +460,10 @@ BEGIN
       spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
   END LOOP;
   PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
-    deactivate_timeout, snapshot_timeout, timers, channels, tags);
+    deactivate_timeout, snapshot_timeout, timers, channels, tags, journal);
 END
 $$;
-COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb)
+COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
   IS 'Registers an actor definition, or updates it when it exists';
 
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
@@ -551,7 +563,7 @@ CREATE TABLE spawn._mailbox (
   reply_channel text,                -- set for spawn.invoke_async: the reply is stored and notified
   run_as oid NOT NULL,               -- the role that sent it; its handler runs with this role
   source text NOT NULL DEFAULT 'cast'
-    CHECK (source IN ('cast', 'async', 'timer', 'schedule', 'effect', 'broadcast')),
+    CHECK (source IN ('cast', 'async', 'timer', 'schedule', 'effect', 'broadcast', 'projection')),
   deliver_at timestamptz NOT NULL DEFAULT now(),  -- delivery order is (deliver_at, id) per actor
   retry_at timestamptz,              -- after a failure: the actor's queue waits until then
   attempts integer NOT NULL DEFAULT 0,
@@ -852,3 +864,244 @@ CREATE FUNCTION spawn.broadcast(channel text, action text DEFAULT NULL, payload 
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_broadcast';
 COMMENT ON FUNCTION spawn.broadcast(text, text, jsonb, text)
   IS 'Sends one message to every subscriber of a channel, in this transaction; returns how many';
+
+-- ---------------------------------------------------------------------------------------------
+-- Event journal (register_actor(..., journal => true))
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._journal (
+  system text COLLATE "C" NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  revision bigint NOT NULL,          -- the revision this entry produced
+  action text,                       -- the action that ran; NULL for a spawn.restore
+  restored_from bigint,              -- for a spawn.restore: the snapshot it brought back
+  key_id bigint NOT NULL,            -- the entry is sealed like state, bound to (system, actor, revision)
+  nonce bytea NOT NULL,
+  entry bytea NOT NULL,              -- {"payload", "response", "metadata", "caller", "digest"}
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (system, actor, revision),
+  FOREIGN KEY (system, actor) REFERENCES spawn._instances (system, name) ON DELETE CASCADE
+);
+COMMENT ON TABLE spawn._journal IS 'Every state change of journaled actors, encrypted (internal; read spawn.journal)';
+CREATE INDEX ON spawn._journal (recorded_at);
+SELECT pg_catalog.pg_extension_config_dump('spawn._journal', '');
+
+CREATE FUNCTION spawn.journal(actor text, system text DEFAULT 'spawn-system',
+    from_revision bigint DEFAULT 1,
+    OUT revision bigint, OUT action text, OUT payload jsonb, OUT response jsonb,
+    OUT metadata jsonb, OUT restored_from bigint, OUT recorded_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_journal';
+COMMENT ON FUNCTION spawn.journal(text, text, bigint) IS 'The journaled state changes of an actor, decrypted (privileged)';
+REVOKE ALL ON FUNCTION spawn.journal(text, text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION spawn.replay(actor text, to_revision bigint DEFAULT NULL,
+    system text DEFAULT 'spawn-system',
+    OUT revision bigint, OUT state jsonb, OUT matches boolean, OUT first_mismatch bigint,
+    OUT from_snapshot bigint, OUT replayed integer)
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_replay';
+COMMENT ON FUNCTION spawn.replay(text, bigint, text)
+  IS 'Rebuilds a revision by re-running the journal from the nearest snapshot; reports whether it matches (privileged)';
+REVOKE ALL ON FUNCTION spawn.replay(text, bigint, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Projections (CQRS read models)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._projections (
+  id serial PRIMARY KEY,
+  system text COLLATE "C" NOT NULL REFERENCES spawn.systems (name),
+  name text COLLATE "C" NOT NULL,
+  read_model regclass NOT NULL,      -- the user's table; cleared by spawn.rebuild_projection
+  handler regprocedure NOT NULL,     -- handler(actor text, state jsonb, revision bigint)
+  mode text NOT NULL CHECK (mode IN ('strict', 'async')),
+  owner oid NOT NULL,                -- the role that created it; the handler runs as this role
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (system, name)
+);
+COMMENT ON TABLE spawn._projections IS 'Projections of actor states into read-model tables (internal; read spawn.projections)';
+
+CREATE TABLE spawn._projection_sources (
+  projection_id integer NOT NULL REFERENCES spawn._projections ON DELETE CASCADE,
+  definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
+  PRIMARY KEY (projection_id, definition_id)
+);
+COMMENT ON TABLE spawn._projection_sources IS 'The actors (named ones, or unnamed templates for all their instances) a projection follows';
+CREATE INDEX ON spawn._projection_sources (definition_id);
+
+SELECT pg_catalog.pg_extension_config_dump('spawn._projections', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._projections_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._projection_sources', '');
+
+CREATE VIEW spawn.projections AS
+  SELECT p.system COLLATE "default" AS system, p.name COLLATE "default" AS name, p.mode,
+         p.read_model, p.handler,
+         ARRAY(SELECT d.name COLLATE "default" FROM spawn._projection_sources s
+               JOIN spawn._definitions d ON d.id = s.definition_id
+               WHERE s.projection_id = p.id ORDER BY d.name) AS actors,
+         p.owner::regrole AS owner, p.created_at
+  FROM spawn._projections p;
+COMMENT ON VIEW spawn.projections IS 'Projections with their read-model table, handler, mode and source actors';
+GRANT SELECT ON spawn.projections TO PUBLIC;
+
+CREATE FUNCTION spawn._project_all(projection_id integer, clear boolean) RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_project_all';
+COMMENT ON FUNCTION spawn._project_all(integer, boolean) IS 'Runs a projection''s handler on the current state of every actor it follows (its creator only)';
+
+-- Resolves a projection handler with the caller's search_path: (text, jsonb, bigint).
+CREATE FUNCTION spawn._resolve_projection_handler(handler text) RETURNS regprocedure
+  LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  found_function regprocedure;
+BEGIN
+  IF handler IS NULL OR handler OPERATOR(pg_catalog.=) '' THEN
+    RAISE EXCEPTION 'projection handler must be a function name'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'A projection handler takes (actor text, state jsonb, revision bigint).';
+  END IF;
+  found_function := pg_catalog.to_regprocedure(
+    pg_catalog.split_part(handler, '(', 1) OPERATOR(pg_catalog.||) '(text, jsonb, bigint)');
+  IF found_function IS NULL THEN
+    RAISE EXCEPTION 'projection handler %(text, jsonb, bigint) does not exist', pg_catalog.split_part(handler, '(', 1)
+      USING ERRCODE = 'undefined_function',
+            HINT = 'A projection handler takes (actor text, state jsonb, revision bigint).';
+  END IF;
+  RETURN found_function;
+END
+$$;
+COMMENT ON FUNCTION spawn._resolve_projection_handler(text) IS 'Resolves a projection handler name with the caller''s search_path';
+
+CREATE FUNCTION spawn._create_projection(name text, actors text[], handler regprocedure,
+    read_model regclass, mode text, system text)
+  RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  creator constant oid := spawn._caller();
+  projection_id integer;
+  source_name text;
+  source record;
+BEGIN
+  PERFORM spawn._check_name('projection', name);
+  PERFORM spawn._require_system(system);
+  IF mode IS NULL OR mode NOT IN ('strict', 'async') THEN
+    RAISE EXCEPTION 'invalid projection mode "%"', mode
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'strict updates the read model in the invoking transaction; async through the mailbox.';
+  END IF;
+  IF actors IS NULL OR cardinality(actors) = 0 OR array_position(actors, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'a projection needs at least one actor, and no null names'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF read_model IS NULL OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = read_model AND c.relkind IN ('r', 'p')) THEN
+    RAISE EXCEPTION 'read model % is not a table', read_model
+      USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF NOT has_table_privilege(creator, read_model, 'INSERT') OR NOT has_table_privilege(creator, read_model, 'DELETE') THEN
+    RAISE EXCEPTION 'permission denied for read model %', read_model
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'The projection''s handler writes the table and a rebuild clears it: it needs INSERT and DELETE.';
+  END IF;
+  IF NOT has_function_privilege(creator, handler, 'EXECUTE') THEN
+    RAISE EXCEPTION 'permission denied for function %', handler USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF EXISTS (SELECT 1 FROM spawn._projections p WHERE p.system = _create_projection.system AND p.name = _create_projection.name) THEN
+    RAISE EXCEPTION 'projection "%" already exists in system "%"', name, system
+      USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with spawn.drop_projection.';
+  END IF;
+  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  INSERT INTO spawn._projections (system, name, read_model, handler, mode, owner)
+    VALUES (system, name, read_model, handler, mode, creator) RETURNING id INTO projection_id;
+  FOREACH source_name IN ARRAY actors LOOP
+    PERFORM spawn._check_name('actor', source_name);
+    SELECT d.id, d.kind, d.stateful INTO source FROM spawn._definitions d
+      WHERE d.system = _create_projection.system AND d.name = source_name;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'actor "%" does not exist in system "%"', source_name, system
+        USING ERRCODE = 'undefined_object',
+              HINT = 'A projection follows registered named actors, or unnamed templates (all their instances).';
+    END IF;
+    IF NOT source.stateful THEN
+      RAISE EXCEPTION 'actor "%" is % and has no state to project', source_name,
+        CASE WHEN source.kind = 'pooled' THEN 'pooled' ELSE 'stateless' END
+        USING ERRCODE = 'wrong_object_type';
+    END IF;
+    PERFORM spawn._require_registrant(source.id, creator);
+    INSERT INTO spawn._projection_sources VALUES (projection_id, source.id) ON CONFLICT DO NOTHING;
+  END LOOP;
+  PERFORM spawn._catalog_changed();
+  RETURN projection_id;
+END
+$$;
+COMMENT ON FUNCTION spawn._create_projection(text, text[], regprocedure, regclass, text, text)
+  IS 'Stores a projection whose handler spawn.create_projection resolved; returns its id';
+
+CREATE FUNCTION spawn.create_projection(name text, actors text[], handler text,
+    read_model regclass, mode text DEFAULT 'strict', system text DEFAULT 'spawn-system',
+    populate boolean DEFAULT true)
+  RETURNS bigint
+  LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  projection_id constant integer := spawn._create_projection(name, actors,
+    spawn._resolve_projection_handler(handler), read_model, mode, system);
+BEGIN
+  -- Populated here, as the caller with the caller's search_path, like every later update.
+  IF populate IS DISTINCT FROM false THEN
+    RETURN spawn._project_all(projection_id, false);
+  END IF;
+  RETURN 0;
+END
+$$;
+COMMENT ON FUNCTION spawn.create_projection(text, text[], text, regclass, text, text, boolean)
+  IS 'Keeps a read-model table up to date from actor states; returns how many actors it projected now';
+
+-- Finds a projection the caller may manage; raises 42704 or 42501.
+CREATE FUNCTION spawn._require_projection(name text, system text) RETURNS integer
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p record;
+BEGIN
+  PERFORM spawn._check_name('projection', name);
+  PERFORM spawn._require_system(system);
+  SELECT x.id, x.owner INTO p FROM spawn._projections x
+    WHERE x.system = _require_projection.system AND x.name = _require_projection.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'projection "%" does not exist in system "%"', name, system
+      USING ERRCODE = 'undefined_object', HINT = 'See spawn.projections.';
+  END IF;
+  IF NOT pg_has_role(spawn._caller(), p.owner, 'MEMBER') THEN
+    RAISE EXCEPTION 'permission denied for projection "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only role %s, which created it, can rebuild or drop it.', pg_get_userbyid(p.owner));
+  END IF;
+  RETURN p.id;
+END
+$$;
+COMMENT ON FUNCTION spawn._require_projection(text, text) IS 'The id of a projection the caller created';
+
+CREATE FUNCTION spawn.rebuild_projection(name text, system text DEFAULT 'spawn-system') RETURNS bigint
+  LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+  RETURN spawn._project_all(spawn._require_projection(name, system), true);
+END
+$$;
+COMMENT ON FUNCTION spawn.rebuild_projection(text, text)
+  IS 'Empties the read model and projects the current state of every followed actor; returns how many';
+
+CREATE FUNCTION spawn.drop_projection(name text, system text DEFAULT 'spawn-system') RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  projection_id constant integer := spawn._require_projection(name, system);
+BEGIN
+  DELETE FROM spawn._projections p WHERE p.id = projection_id;
+  DELETE FROM spawn._mailbox m
+    WHERE m.source = 'projection' AND m.system = drop_projection.system AND m.action = drop_projection.name;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.drop_projection(text, text) IS 'Stops a projection (its read-model table is left as it is)';

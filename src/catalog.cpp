@@ -144,7 +144,7 @@ void LoadDefinitions(const Catalog *cat) {
   BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
-      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb "
+      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal "
       "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
@@ -168,6 +168,7 @@ void LoadDefinitions(const Catalog *cat) {
       def->kind = static_cast<ActorKind>(SPI_getvalue(row, desc, 4)[0]);
       def->stateful = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
       def->has_timers = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
+      def->journal = DatumGetBool(SPI_getbinval(row, desc, 13, &isnull));
       Jsonb *tags = DatumGetJsonbP(SPI_getbinval(row, desc, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));
@@ -178,6 +179,46 @@ void LoadDefinitions(const Catalog *cat) {
     }
     AddHandler(def, desc, row);
   }
+}
+
+// Adds one projection row to the definition it follows.
+void AddProjection(TupleDesc desc, HeapTuple row) {
+  bool isnull;
+  int32 definition_id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+  auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &definition_id, HASH_FIND, nullptr));
+  if (entry == nullptr) return;  // registered after the definitions were read
+  Definition *def = &entry->definition;
+  def->projections = static_cast<Projection *>(
+      def->projection_count == 0
+          ? MemoryContextAllocZero(cache_context, sizeof(Projection))
+          : repalloc(def->projections, sizeof(Projection) * (def->projection_count + 1)));
+  Projection *p = &def->projections[def->projection_count++];
+  memset(p, 0, sizeof *p);
+  p->id = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
+  strlcpy(p->name, SPI_getvalue(row, desc, 3), NAMEDATALEN);
+  p->strict = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
+  strlcpy(p->handler_name, SPI_getvalue(row, desc, 6), sizeof p->handler_name);
+  p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
+  const Oid handler = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
+  p->handler = InvalidOid;
+  if (SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(handler))) {
+    fmgr_info_cxt(handler, &p->flinfo, cache_context);
+    p->handler = handler;
+  }
+}
+
+// Loads the projections of every definition.
+void LoadProjections(const Catalog *cat) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  const char *sql =
+      "SELECT s.definition_id, p.id, p.name, p.mode = 'strict', p.handler::oid, p.handler::text, "
+      "p.owner FROM spawn._projection_sources s "
+      "JOIN spawn._projections p ON p.id = s.projection_id ORDER BY s.definition_id, p.id";
+  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load projections");
+  RestoreUser(&saved);
+  for (uint64 i = 0; i < SPI_processed; ++i)
+    AddProjection(SPI_tuptable->tupdesc, SPI_tuptable->vals[i]);
 }
 
 // Creates empty hash tables in the cache context.
@@ -221,6 +262,7 @@ void Rebuild() {
   LoadExtensionObjects(cat);
   MemoryContextSwitchTo(old);
   LoadDefinitions(cat);
+  LoadProjections(cat);
   catalog = cat;
 }
 
@@ -263,6 +305,13 @@ const Definition *CatalogFindByName(const char *system, const char *name) {
   NameKey(system, name, key);
   auto *entry = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_FIND, nullptr));
   return entry ? entry->definition : nullptr;
+}
+
+// Linear search: definitions have a handful of projections.
+const Projection *DefinitionFindProjection(const Definition *definition, const char *name) {
+  for (int i = 0; i < definition->projection_count; ++i)
+    if (strcmp(definition->projections[i].name, name) == 0) return &definition->projections[i];
+  return nullptr;
 }
 
 // Linear search: definitions have a handful of actions.

@@ -29,6 +29,17 @@ struct Handler {
   SqlHandlerPlan sql;  // sql.plan is set for LANGUAGE sql handlers on the fast path
 };
 
+// A projection that follows a definition's state changes.
+struct Projection {
+  int32 id;
+  char name[NAMEDATALEN];
+  bool strict;  // runs in the invoking transaction; else through the mailbox
+  Oid handler;  // InvalidOid when the function was dropped
+  char handler_name[2 * NAMEDATALEN + 2];
+  Oid owner;  // the role that created it; the handler runs as this role
+  FmgrInfo flinfo;
+};
+
 // An actor definition as registered.
 struct Definition {
   int32 id;
@@ -37,9 +48,12 @@ struct Definition {
   ActorKind kind;
   bool stateful;
   bool has_timers;
+  bool journal;  // every state change is appended to spawn._journal
   Jsonb *tags;
   int handler_count;
   Handler *handlers;
+  int projection_count;
+  Projection *projections;
 };
 
 // Objects of the extension the invoke path needs.
@@ -72,6 +86,9 @@ const Definition *CatalogFindById(int32 id);
 
 // Finds a definition by system and name; NULL if absent.
 const Definition *CatalogFindByName(const char *system, const char *name);
+
+// Finds a projection of a definition by name; NULL if it has none of that name.
+const Projection *DefinitionFindProjection(const Definition *definition, const char *name);
 
 // Finds the handler of an action; NULL if the definition has none of that name.
 const Handler *DefinitionFindHandler(const Definition *definition, const char *action);

@@ -62,6 +62,12 @@ std::uint32_t KeyId(const unsigned char key[kKeyBytes]) noexcept {
   return id & 0x7fffffffu;
 }
 
+// Unkeyed BLAKE2b: digests are stored inside sealed journal entries, never in the clear.
+void Digest(const unsigned char *data, std::size_t length,
+            unsigned char out[kDigestBytes]) noexcept {
+  crypto_generichash(out, kDigestBytes, data, length, nullptr, 0);
+}
+
 // Encrypts with a random nonce.
 void Seal(const unsigned char key[kKeyBytes], const Binding &binding, const unsigned char *plain,
           std::size_t length, unsigned char nonce[kNonceBytes], unsigned char *cipher) noexcept {

@@ -12,6 +12,7 @@ inline constexpr std::size_t kKeyBytes = 32;
 inline constexpr std::size_t kNonceBytes = 24;
 inline constexpr std::size_t kTagBytes = 16;
 inline constexpr std::size_t kBindingBytes = 32;
+inline constexpr std::size_t kDigestBytes = 16;
 
 // What a ciphertext is bound to; a row copied to another binding fails to open.
 struct Binding {
@@ -31,6 +32,10 @@ bool DecodeKey(const char *base64, std::size_t length, unsigned char out[kKeyByt
 
 // A short public fingerprint of a key, recorded on every row as its key id.
 std::uint32_t KeyId(const unsigned char key[kKeyBytes]) noexcept;
+
+// A BLAKE2b digest of `length` bytes: the journal records one per state to check replays.
+void Digest(const unsigned char *data, std::size_t length,
+            unsigned char out[kDigestBytes]) noexcept;
 
 // Ciphertext length for a plaintext of `length` bytes.
 constexpr std::size_t SealedLength(std::size_t length) {

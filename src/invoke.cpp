@@ -8,8 +8,10 @@
 
 #include "actor_lock.hpp"
 #include "dispatch.hpp"
+#include "journal.hpp"
 #include "name_check.hpp"
 #include "not_found.hpp"
+#include "projection.hpp"
 #include "timers.hpp"
 #include "workflow.hpp"
 
@@ -79,12 +81,17 @@ void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *r
   CallHandler(actor->catalog, &call, result);
 }
 
-// Keeps a handler's new state and counts it as a revision when it differs.
-void ApplyState(OpenActor *actor, const Jsonb *state) {
+// Keeps a handler's new state and counts it as a revision when it differs; journaled actors
+// record the change.
+void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handler,
+                const char *caller, const Jsonb *payload, const HandlerResult *result) {
+  const Jsonb *state = result->state;
   if (state == nullptr || actor->pooled || !actor->definition->stateful) return;
   if (SameJsonb(state, actor->state)) return;
   actor->state = CopyJsonb(actor->context, state);
   ++actor->changes;
+  if (actor->definition->journal)
+    JournalRecord(actor, handler->action, payload, result->response, req->metadata, caller);
 }
 
 }  // namespace
@@ -145,16 +152,17 @@ Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
     if (!actor->activated && init != nullptr && init != handler) {
       HandlerResult result{};
       RunHandler(actor, init, req, caller, nullptr, &result);
-      ApplyState(actor, result.state);
+      ApplyState(actor, req, init, caller, nullptr, &result);
       RunWorkflow(actor, req, result.workflow, nullptr);
     }
     actor->activated = true;
+    actor->touched = true;
     if (builtin_get) {
       reply = actor->state;
     } else {
       HandlerResult result{};
       RunHandler(actor, handler, req, caller, req->payload, &result);
-      ApplyState(actor, result.state);
+      ApplyState(actor, req, handler, caller, req->payload, &result);
       reply = RunWorkflow(actor, req, result.workflow, result.response);
     }
   }
@@ -168,9 +176,14 @@ Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
 
 // Writes the state back when there is anything to write.
 void ActorClose(OpenActor *actor) {
-  if (actor->pooled) return;
+  if (actor->pooled || !actor->touched) return;
   const bool changed = actor->definition->stateful && actor->changes > 0;
   StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr, actor->changes);
+  if (changed) {
+    JournalFlush(actor);
+    ProjectStateChange(actor->catalog, actor->definition, actor->row.system, actor->row.name,
+                       actor->row.revision + actor->changes, actor->state);
+  }
   if (!actor->row.active && actor->definition->has_timers)
     TimersStart(actor->catalog, actor->row.system, actor->row.name, actor->definition->id);
 }

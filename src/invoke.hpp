@@ -29,7 +29,9 @@ struct OpenActor {
   InstanceRow row;        // valid unless pooled
   Jsonb *state;           // the state as read, then after each action that ran
   bool activated;         // init has run (or the instance was active)
+  bool touched;           // an action ran (ActorClose has something to write)
   int changes;            // actions that changed the state so far (each is one revision)
+  List *journal;          // journal entries recorded for those changes, written at close
   MemoryContext context;  // holds state and replies across the actions of a batch
 };
 
@@ -49,7 +51,8 @@ bool ActorOpen(const Catalog *catalog, const InvokeRequest *request, bool wait, 
 // state and the reply are copied into actor->context. Raises the handler's errors.
 Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *request);
 
-// Writes the actor back: a new revision if its state changed, and its activity time.
+// Writes the actor back: a new revision if its state changed (with its journal entries and
+// projections), and its activity time. Does nothing when no action ran.
 void ActorClose(OpenActor *actor);
 
 }  // namespace spawn

@@ -19,6 +19,7 @@ int setting_max_attempts = 5;
 int setting_retry_base_ms = 1000;
 int setting_reply_retention_s = 3600;
 int setting_history_retention_s = 7 * 24 * 3600;
+int setting_journal_retention_s = 0;
 int setting_housekeeping_ms = 1000;
 
 namespace {
@@ -59,6 +60,12 @@ void DefineSettings() {
   DefineCustomIntVariable("spawn.history_retention", "How long state snapshots are kept.", nullptr,
                           &setting_history_retention_s, 7 * 24 * 3600, 1, INT_MAX, PGC_SIGHUP,
                           GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.journal_retention",
+                          "How long journal entries are kept (0: forever).",
+                          "Entries are removed only up to an actor's newest snapshot, so a replay "
+                          "from that snapshot always works.",
+                          &setting_journal_retention_s, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.housekeeping_interval",
                           "Interval of deactivation, snapshot and retention sweeps.", nullptr,
                           &setting_housekeeping_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,

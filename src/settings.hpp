@@ -19,6 +19,7 @@ extern int setting_retry_base_ms;
 extern int setting_reply_retention_s;
 // How long state history is kept (reload).
 extern int setting_history_retention_s;
+extern int setting_journal_retention_s;  // 0: journal entries are kept forever
 
 // Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
 extern int setting_housekeeping_ms;

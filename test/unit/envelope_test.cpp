@@ -97,4 +97,17 @@ TEST(EnvelopeKeys, DecodesOnlyThirtyTwoBytesOfBase64) {
   EXPECT_LE(env::KeyId(key), 0x7fffffffu);
 }
 
+TEST(EnvelopeDigest, IsStableAndSensitiveToEveryByte) {
+  env::Initialise();
+  const std::string a = "{\"total\": 1}";
+  std::string b = a;
+  b[b.size() - 2] = '2';
+  unsigned char first[env::kDigestBytes], again[env::kDigestBytes], other[env::kDigestBytes];
+  env::Digest(reinterpret_cast<const unsigned char *>(a.data()), a.size(), first);
+  env::Digest(reinterpret_cast<const unsigned char *>(a.data()), a.size(), again);
+  env::Digest(reinterpret_cast<const unsigned char *>(b.data()), b.size(), other);
+  EXPECT_EQ(std::memcmp(first, again, sizeof first), 0);
+  EXPECT_NE(std::memcmp(first, other, sizeof first), 0);
+}
+
 }  // namespace

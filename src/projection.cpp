@@ -1,0 +1,172 @@
+// Order matters for consistency: a strict projection writes the read model while the actor's
+// lock is held, so its rows follow the actor's revisions. ProjectAll takes a SHARE ROW EXCLUSIVE
+// lock on the read model before it reads any state: a strict writer that got there first has
+// committed (its state is read), and one that comes later waits and writes after it.
+#include "projection.hpp"
+
+#include "mailbox.hpp"
+#include "sealed.hpp"
+#include "spi_util.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+}
+
+namespace spawn {
+
+namespace {
+
+// A projection's row as ProjectAll needs it.
+struct ProjectionRow {
+  const char *system;
+  const char *name;
+  const char *read_model;  // the table's name, quoted as needed
+  Projection projection;
+};
+
+// Raises the error of a projection whose handler function was dropped.
+[[noreturn]] void RaiseHandlerDropped(const Projection *p) {
+  ereport(ERROR,
+          (errcode(ERRCODE_UNDEFINED_FUNCTION),
+           errmsg("handler %s of projection \"%s\" no longer exists", p->handler_name, p->name),
+           errhint("Drop the projection with spawn.drop_projection, or create the "
+                   "function again and recreate the projection.")));
+}
+
+// Reads a projection by id and resolves its handler.
+ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
+  Oid types[1] = {INT4OID};
+  Datum values[1] = {Int32GetDatum(id)};
+  ExecuteAsOwner(cat,
+                 "SELECT system, name, read_model::text, handler::oid, handler::text, owner "
+                 "FROM spawn._projections WHERE id = $1",
+                 1, types, values, nullptr, true);
+  if (SPI_processed != 1) elog(ERROR, "spawn: projection %d does not exist", id);
+  HeapTuple row = SPI_tuptable->vals[0];
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  bool isnull;
+  ProjectionRow out{};
+  out.system = SPI_getvalue(row, desc, 1);
+  out.name = SPI_getvalue(row, desc, 2);
+  out.read_model = SPI_getvalue(row, desc, 3);
+  Projection *p = &out.projection;
+  p->id = id;
+  strlcpy(p->name, out.name, NAMEDATALEN);
+  strlcpy(p->handler_name, SPI_getvalue(row, desc, 5), sizeof p->handler_name);
+  p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
+  const Oid handler = DatumGetObjectId(SPI_getbinval(row, desc, 4, &isnull));
+  if (!OidIsValid(get_func_namespace(handler))) RaiseHandlerDropped(p);
+  fmgr_info(handler, &p->flinfo);
+  p->handler = handler;
+  return out;
+}
+
+// Runs one statement on the read model as the projection's owner.
+void ExecuteOnReadModel(const ProjectionRow *row, const char *sql_format) {
+  Oid user;
+  int security_context;
+  GetUserIdAndSecContext(&user, &security_context);
+  SetUserIdAndSecContext(row->projection.owner, security_context | SECURITY_LOCAL_USERID_CHANGE);
+  if (SPI_execute(psprintf(sql_format, row->read_model), false, 0) < 0)
+    elog(ERROR, "spawn: could not update read model %s", row->read_model);
+  SetUserIdAndSecContext(user, security_context);
+}
+
+}  // namespace
+
+// Calls the handler with the owner's identity; its result is ignored.
+void ProjectionCall(const Projection *p, const char *actor, const Jsonb *state, int64 revision) {
+  if (!OidIsValid(p->handler)) RaiseHandlerDropped(p);
+  Oid user;
+  int security_context;
+  GetUserIdAndSecContext(&user, &security_context);
+  SetUserIdAndSecContext(p->owner, security_context | SECURITY_LOCAL_USERID_CHANGE);
+  LOCAL_FCINFO(fcinfo, 3);
+  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&p->flinfo), 3, InvalidOid, nullptr,
+                           nullptr);
+  fcinfo->args[0].value = CStringGetTextDatum(actor);
+  fcinfo->args[0].isnull = false;
+  fcinfo->args[1].value = PointerGetDatum(state);
+  fcinfo->args[1].isnull = false;
+  fcinfo->args[2].value = Int64GetDatum(revision);
+  fcinfo->args[2].isnull = false;
+  FunctionCallInvoke(fcinfo);
+  SetUserIdAndSecContext(user, security_context);
+}
+
+// Strict ones now; async ones as one mailbox message each, behind the actor's other messages.
+void ProjectStateChange(const Catalog *cat, const Definition *def, const char *system,
+                        const char *actor, int64 revision, const Jsonb *state) {
+  for (int i = 0; i < def->projection_count; ++i) {
+    const Projection *p = &def->projections[i];
+    if (p->strict) {
+      ProjectionCall(p, actor, state, revision);
+      continue;
+    }
+    Message m{};
+    m.system = system;
+    m.actor = actor;
+    m.action = p->name;
+    m.source = "projection";
+    m.deliver_at = GetCurrentTimestamp();
+    m.run_as = p->owner;
+    Enqueue(cat, &m);
+  }
+}
+
+// Lock, optionally empty, then a cursor over the followed instances in name order.
+int64 ProjectAll(const Catalog *cat, int32 projection_id, bool clear) {
+  ProjectionRow projection = FetchProjection(cat, projection_id);
+  if (!has_privs_of_role(GetUserId(), projection.projection.owner))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied for projection \"%s\"", projection.name),
+                    errhint("Only the role that created it can populate or rebuild it.")));
+  ExecuteOnReadModel(&projection, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE");
+  if (clear) ExecuteOnReadModel(&projection, "DELETE FROM %s");
+  Oid types[1] = {INT4OID};
+  Datum values[1] = {Int32GetDatum(projection_id)};
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  Portal portal = SPI_cursor_open_with_args(
+      nullptr,
+      "SELECT i.name, i.revision, i.key_id, i.nonce, i.ciphertext FROM spawn._instances i "
+      "JOIN spawn._projection_sources s ON s.definition_id = i.definition_id "
+      "WHERE s.projection_id = $1 AND i.ciphertext IS NOT NULL ORDER BY i.name",
+      1, types, values, nullptr, false, 0);
+  RestoreUser(&saved);
+  int64 projected = 0;
+  MemoryContext per_chunk =
+      AllocSetContextCreate(CurrentMemoryContext, "spawn projection chunk", ALLOCSET_DEFAULT_SIZES);
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 1000);
+    SPITupleTable *rows = SPI_tuptable;
+    const uint64 count = SPI_processed;
+    if (count == 0) break;
+    MemoryContext old = MemoryContextSwitchTo(per_chunk);
+    for (uint64 i = 0; i < count; ++i) {
+      HeapTuple row = rows->vals[i];
+      TupleDesc desc = rows->tupdesc;
+      bool isnull;
+      const char *actor = SPI_getvalue(row, desc, 1);
+      const int64 revision = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+      SealedValue sealed{DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull)),
+                         DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull)),
+                         DatumGetByteaPP(SPI_getbinval(row, desc, 5, &isnull))};
+      Jsonb *state = OpenJsonb(MakeBinding("state", projection.system, actor, revision), sealed,
+                               psprintf("state of actor \"%s\"", actor));
+      ProjectionCall(&projection.projection, actor, state, revision);
+      ++projected;
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(per_chunk);
+    SPI_freetuptable(rows);
+  }
+  SPI_cursor_close(portal);
+  MemoryContextDelete(per_chunk);
+  return projected;
+}
+
+}  // namespace spawn

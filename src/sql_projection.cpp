@@ -1,0 +1,20 @@
+// SQL entry point of projections written in C: spawn._project_all (behind create_projection and
+// rebuild_projection, which are PL/pgSQL).
+#include "catalog.hpp"
+#include "guard.hpp"
+#include "projection.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+// spawn._project_all(projection_id integer, clear boolean) RETURNS bigint
+SPAWN_FUNCTION(spawn_project_all) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("projection id and clear must not be null")));
+  spawn::Catalog *cat = spawn::CatalogConnect();
+  const int64 projected = spawn::ProjectAll(cat, PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
+  SPI_finish();
+  PG_RETURN_INT64(projected);
+}
