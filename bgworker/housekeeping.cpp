@@ -173,8 +173,8 @@ void ApplyRetention(void *) {
   Datum values[3] = {Int32GetDatum(setting_reply_retention_s),
                      Int32GetDatum(setting_history_retention_s),
                      Int32GetDatum(setting_journal_retention_s)};
-  // Journal entries go only up to the actor's newest snapshot, read before this statement's
-  // history deletion (which never removes the newest one anyway).
+  // A replay of an actor's current revision starts from its newest snapshot below that revision
+  // (its base): snapshots from the base on, and journal entries after it, are always kept.
   ExecuteAsOwner(
       cat,
       "WITH replies AS (DELETE FROM spawn._replies "
@@ -182,10 +182,12 @@ void ApplyRetention(void *) {
       "journal AS (DELETE FROM spawn._journal j WHERE $3 > 0 "
       "  AND j.recorded_at < now() - $3 * interval '1 second' "
       "  AND j.revision <= (SELECT max(x.revision) FROM spawn._history x "
-      "    WHERE x.system = j.system AND x.actor = j.actor)) "
+      "    JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
+      "    WHERE x.system = j.system AND x.actor = j.actor AND x.revision < i.revision)) "
       "DELETE FROM spawn._history h WHERE h.recorded_at < now() - $2 * interval '1 second' "
       "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
-      "  WHERE x.system = h.system AND x.actor = h.actor)",
+      "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
+      "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
       3, types, values, nullptr, false);
 }
 

@@ -914,6 +914,7 @@ CREATE TABLE spawn._projections (
   name text COLLATE "C" NOT NULL,
   read_model regclass NOT NULL,      -- the user's table; cleared by spawn.rebuild_projection
   handler regprocedure NOT NULL,     -- handler(actor text, state jsonb, revision bigint)
+  signature text NOT NULL,           -- the handler as created, for messages after it is dropped
   mode text NOT NULL CHECK (mode IN ('strict', 'async')),
   owner oid NOT NULL,                -- the role that created it; the handler runs as this role
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -982,6 +983,7 @@ DECLARE
   projection_id integer;
   source_name text;
   source record;
+  template_name text;
 BEGIN
   PERFORM spawn._check_name('projection', name);
   PERFORM spawn._require_system(system);
@@ -1011,13 +1013,20 @@ BEGIN
       USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with spawn.drop_projection.';
   END IF;
   LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
-  INSERT INTO spawn._projections (system, name, read_model, handler, mode, owner)
-    VALUES (system, name, read_model, handler, mode, creator) RETURNING id INTO projection_id;
+  INSERT INTO spawn._projections (system, name, read_model, handler, signature, mode, owner)
+    VALUES (system, name, read_model, handler, handler::text, mode, creator) RETURNING id INTO projection_id;
   FOREACH source_name IN ARRAY actors LOOP
     PERFORM spawn._check_name('actor', source_name);
     SELECT d.id, d.kind, d.stateful INTO source FROM spawn._definitions d
       WHERE d.system = _create_projection.system AND d.name = source_name;
     IF NOT FOUND THEN
+      SELECT d.name INTO template_name FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
+        WHERE i.system = _create_projection.system AND i.name = source_name;
+      IF FOUND THEN
+        RAISE EXCEPTION 'actor "%" is an instance of "%"', source_name, template_name
+          USING ERRCODE = 'wrong_object_type',
+                HINT = format('A projection follows a whole template: name %L.', template_name);
+      END IF;
       RAISE EXCEPTION 'actor "%" does not exist in system "%"', source_name, system
         USING ERRCODE = 'undefined_object',
               HINT = 'A projection follows registered named actors, or unnamed templates (all their instances).';

@@ -212,7 +212,7 @@ void LoadProjections(const Catalog *cat) {
   SavedUser saved;
   BecomeOwner(cat, &saved);
   const char *sql =
-      "SELECT s.definition_id, p.id, p.name, p.mode = 'strict', p.handler::oid, p.handler::text, "
+      "SELECT s.definition_id, p.id, p.name, p.mode = 'strict', p.handler::oid, p.signature, "
       "p.owner FROM spawn._projection_sources s "
       "JOIN spawn._projections p ON p.id = s.projection_id ORDER BY s.definition_id, p.id";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load projections");

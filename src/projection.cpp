@@ -41,7 +41,7 @@ ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
   Oid types[1] = {INT4OID};
   Datum values[1] = {Int32GetDatum(id)};
   ExecuteAsOwner(cat,
-                 "SELECT system, name, read_model::text, handler::oid, handler::text, owner "
+                 "SELECT system, name, read_model::text, handler::oid, signature, owner "
                  "FROM spawn._projections WHERE id = $1",
                  1, types, values, nullptr, true);
   if (SPI_processed != 1) elog(ERROR, "spawn: projection %d does not exist", id);

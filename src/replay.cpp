@@ -62,8 +62,10 @@ int64 SnapshotBefore(const Catalog *cat, const char *system, const char *actor, 
   ereport(
       ERROR,
       (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-       errmsg("the journal of actor \"%s\" lacks revisions %lld to %lld", actor,
-              static_cast<long long>(from), static_cast<long long>(to)),
+       from == to ? errmsg("the journal of actor \"%s\" lacks revision %lld", actor,
+                           static_cast<long long>(from))
+                  : errmsg("the journal of actor \"%s\" lacks revisions %lld to %lld", actor,
+                           static_cast<long long>(from), static_cast<long long>(to)),
        def->journal ? errdetail("A replay needs every entry after the snapshot it starts from; the "
                                 "journal began later or spawn.journal_retention removed them.")
                     : errdetail("The actor is registered without a journal."),

@@ -62,8 +62,7 @@ void DefineSettings() {
                           GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.journal_retention",
                           "How long journal entries are kept (0: forever).",
-                          "Entries are removed only up to an actor's newest snapshot, so a replay "
-                          "from that snapshot always works.",
+                          "Entries a replay of an actor's current revision needs are always kept.",
                           &setting_journal_retention_s, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
                           nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.housekeeping_interval",
