@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 examples=$(cd "$(dirname "$0")/../../docs/examples" && pwd)
 test_cluster examples 54495
-for example in order_processing saga state_machine; do
+for example in order_processing saga state_machine cqrs; do
   cluster_stop "$DIR"
   q_db() { psql -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres "$@"; }
   as_pg sed -i "/^spawn.database/d" "$DIR/data/postgresql.conf"
