@@ -75,8 +75,10 @@ LANGUAGE sql AS $$
   ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, revision = excluded.revision
 $$;
 SELECT spawn.create_projection('pj_async', '{pj_order}', 'pj_project_async', 'pj_async', mode => 'async', populate => false);
+BEGIN;
 SELECT spawn.invoke('pj-2', 'ship');
-SELECT count(*) FROM pj_async;  -- not yet: the message commits with this invocation
+SELECT count(*) FROM pj_async;  -- not yet: the update is a message sent at commit
+COMMIT;
 CREATE FUNCTION pj_wait(expected bigint) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
   n bigint;
