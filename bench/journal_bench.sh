@@ -28,7 +28,7 @@ dir=$BENCH_DIR
 port=$BENCH_PORT
 sql() { bench_sql "$@"; }
 
-sql -q <<'SQL'
+sql -q >/dev/null <<'SQL'
 CREATE TABLE read_model (account text PRIMARY KEY, total bigint NOT NULL, revision bigint NOT NULL);
 CREATE FUNCTION project(actor text, state jsonb, revision bigint) RETURNS void LANGUAGE sql AS $$
   INSERT INTO public.read_model VALUES (actor, (state->>'total')::bigint, revision)

@@ -107,17 +107,17 @@ void LoadExtensionObjects(Catalog *cat) {
   MemoryContextSwitchTo(old);
 }
 
-// Resolves a handler's function; a dropped function is recorded as InvalidOid.
-void ResolveHandler(Handler *handler, Oid function) {
-  handler->function = InvalidOid;
-  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function))) return;
-  fmgr_info_cxt(function, &handler->flinfo, cache_context);
-  handler->function = function;
-  if (PrepareSqlHandler(function, cache_context, &handler->sql)) {
+// Resolves a handler function: its FmgrInfo and, for LANGUAGE sql, its prepared body. Returns
+// the function, or InvalidOid when it was dropped.
+Oid ResolveFunction(Oid function, FmgrInfo *flinfo, SqlHandlerPlan *sql, bool result_ignored) {
+  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function))) return InvalidOid;
+  fmgr_info_cxt(function, flinfo, cache_context);
+  if (PrepareSqlHandler(function, cache_context, sql, result_ignored)) {
     MemoryContext old = MemoryContextSwitchTo(cache_context);
-    cache_plans = lappend(cache_plans, handler->sql.plan);
+    cache_plans = lappend(cache_plans, sql->plan);
     MemoryContextSwitchTo(old);
   }
+  return function;
 }
 
 // Adds one handler row to its definition.
@@ -135,7 +135,7 @@ void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
   h->takes_context = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
   h->returns_jsonb = DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
-  ResolveHandler(h, DatumGetObjectId(fn));
+  h->function = ResolveFunction(DatumGetObjectId(fn), &h->flinfo, &h->sql, false);
 }
 
 // Loads every definition with its handlers into the hash tables.
@@ -199,12 +199,8 @@ void AddProjection(TupleDesc desc, HeapTuple row) {
   p->strict = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
   strlcpy(p->handler_name, SPI_getvalue(row, desc, 6), sizeof p->handler_name);
   p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
-  const Oid handler = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
-  p->handler = InvalidOid;
-  if (SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(handler))) {
-    fmgr_info_cxt(handler, &p->flinfo, cache_context);
-    p->handler = handler;
-  }
+  p->handler = ResolveFunction(DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull)), &p->flinfo,
+                               &p->sql, true);
 }
 
 // Loads the projections of every definition.
@@ -217,8 +213,10 @@ void LoadProjections(const Catalog *cat) {
       "JOIN spawn._projections p ON p.id = s.projection_id ORDER BY s.definition_id, p.id";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load projections");
   RestoreUser(&saved);
-  for (uint64 i = 0; i < SPI_processed; ++i)
-    AddProjection(SPI_tuptable->tupdesc, SPI_tuptable->vals[i]);
+  // Preparing SQL handlers runs SPI, which replaces SPI_tuptable.
+  SPITupleTable *rows = SPI_tuptable;
+  const uint64 row_count = SPI_processed;
+  for (uint64 i = 0; i < row_count; ++i) AddProjection(rows->tupdesc, rows->vals[i]);
 }
 
 // Creates empty hash tables in the cache context.

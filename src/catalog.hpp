@@ -38,6 +38,7 @@ struct Projection {
   char handler_name[2 * NAMEDATALEN + 2];
   Oid owner;  // the role that created it; the handler runs as this role
   FmgrInfo flinfo;
+  SqlHandlerPlan sql;  // sql.plan is set for single-statement LANGUAGE sql handlers
 };
 
 // An actor definition as registered.
@@ -76,6 +77,18 @@ Catalog *CatalogAcquire();
 
 // Ends a use begun by CatalogAcquire.
 void CatalogRelease();
+
+// Runs body(catalog) with the catalog held, and releases it even on error: for code that runs
+// user functions (which may register actors) while it uses definitions. SPI must be connected.
+template <typename Body>
+void WithCatalog(Body body) {
+  Catalog *catalog = CatalogAcquire();
+  PG_TRY();
+  { body(catalog); }
+  PG_FINALLY();
+  { CatalogRelease(); }
+  PG_END_TRY();
+}
 
 // Connects SPI and returns the current catalog, for SQL entry points that only look things up
 // (no handler runs while they hold it). The caller ends with SPI_finish.

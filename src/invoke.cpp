@@ -193,20 +193,15 @@ Jsonb *Invoke(const InvokeRequest *req) {
   CheckRequestNames(req);
   MemoryContext caller_context = CurrentMemoryContext;
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Catalog *cat = CatalogAcquire();
   Jsonb *response = nullptr;
-  PG_TRY();
-  {
+  WithCatalog([&](Catalog *cat) {
     OpenActor actor;
     ActorOpen(cat, req, true, &actor);
     const bool read_only_get = actor.row.active && !actor.pooled &&
                                DefinitionFindHandler(actor.definition, req->action) == nullptr;
     response = ActorRun(&actor, req);
     if (!read_only_get) ActorClose(&actor);
-  }
-  PG_FINALLY();
-  { CatalogRelease(); }
-  PG_END_TRY();
+  });
   Jsonb *result = CopyJsonb(caller_context, response);
   SPI_finish();
   return result;

@@ -84,16 +84,23 @@ void ProjectionCall(const Projection *p, const char *actor, const Jsonb *state, 
   int security_context;
   GetUserIdAndSecContext(&user, &security_context);
   SetUserIdAndSecContext(p->owner, security_context | SECURITY_LOCAL_USERID_CHANGE);
-  LOCAL_FCINFO(fcinfo, 3);
-  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&p->flinfo), 3, InvalidOid, nullptr,
-                           nullptr);
-  fcinfo->args[0].value = CStringGetTextDatum(actor);
-  fcinfo->args[0].isnull = false;
-  fcinfo->args[1].value = PointerGetDatum(state);
-  fcinfo->args[1].isnull = false;
-  fcinfo->args[2].value = Int64GetDatum(revision);
-  fcinfo->args[2].isnull = false;
-  FunctionCallInvoke(fcinfo);
+  if (pg_proc_aclcheck(p->handler, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
+    aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, p->handler_name);
+  Datum args[3] = {CStringGetTextDatum(actor), PointerGetDatum(state), Int64GetDatum(revision)};
+  bool nulls[3] = {false, false, false};
+  if (p->sql.plan != nullptr) {
+    Oid types[3] = {TEXTOID, JSONBOID, INT8OID};
+    ExecuteSqlStatement(&p->sql, 3, args, nulls, types);
+  } else {
+    LOCAL_FCINFO(fcinfo, 3);
+    InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&p->flinfo), 3, InvalidOid, nullptr,
+                             nullptr);
+    for (int i = 0; i < 3; ++i) {
+      fcinfo->args[i].value = args[i];
+      fcinfo->args[i].isnull = nulls[i];
+    }
+    FunctionCallInvoke(fcinfo);
+  }
   SetUserIdAndSecContext(user, security_context);
 }
 

@@ -21,7 +21,7 @@ namespace spawn {
 namespace {
 
 // True when the function's pg_proc row allows the fast path.
-bool Eligible(HeapTuple proc_tuple, char **source) {
+bool Eligible(HeapTuple proc_tuple, bool result_ignored, char **source) {
   auto *proc = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc_tuple));
   if (proc->prolang != SQLlanguageId || proc->prosecdef || proc->proretset) return false;
   if (!heap_attisnull(proc_tuple, Anum_pg_proc_proconfig, nullptr)) return false;
@@ -33,18 +33,34 @@ bool Eligible(HeapTuple proc_tuple, char **source) {
   List *statements = pg_parse_query(*source);
   if (list_length(statements) != 1) return false;
   Node *statement = linitial_node(RawStmt, statements)->stmt;
+  if (result_ignored &&
+      (IsA(statement, InsertStmt) || IsA(statement, UpdateStmt) || IsA(statement, DeleteStmt)))
+    return true;
   return IsA(statement, SelectStmt) &&
          reinterpret_cast<SelectStmt *>(statement)->intoClause == nullptr;
+}
+
+// Builds the parameter list of a prepared body.
+ParamListInfo MakeParams(int nargs, const Datum *values, const bool *nulls, const Oid *types) {
+  ParamListInfo params = makeParamList(nargs);
+  for (int i = 0; i < nargs; ++i) {
+    params->params[i].value = values[i];
+    params->params[i].isnull = nulls[i];
+    params->params[i].pflags = PARAM_FLAG_CONST;
+    params->params[i].ptype = types[i];
+  }
+  return params;
 }
 
 }  // namespace
 
 // Prepares the body with the SQL-function parser hooks.
-bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out) {
+bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out,
+                       bool result_ignored) {
   HeapTuple proc_tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
   if (!HeapTupleIsValid(proc_tuple)) return false;
   char *source = nullptr;
-  bool ok = Eligible(proc_tuple, &source);
+  bool ok = Eligible(proc_tuple, result_ignored, &source);
   if (ok) {
     auto *proc = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc_tuple));
     MemoryContext old = MemoryContextSwitchTo(context);
@@ -57,7 +73,7 @@ bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out)
     options.parseMode = RAW_PARSE_DEFAULT;
     SPIPlanPtr plan = SPI_prepare_extended(source, &options);
     ok = plan != nullptr;
-    if (ok) {
+    if (ok && !result_ignored) {
       auto *source_plan =
           static_cast<CachedPlanSource *>(linitial(SPI_plan_get_plan_sources(plan)));
       TupleDesc desc = source_plan->resultDesc;
@@ -79,16 +95,9 @@ bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out)
 // Executes the prepared body with the arguments as parameters.
 Datum ExecuteSqlHandler(const SqlHandlerPlan *handler, int nargs, const Datum *values,
                         const bool *nulls, const Oid *types, bool *isnull) {
-  ParamListInfo params = makeParamList(nargs);
-  for (int i = 0; i < nargs; ++i) {
-    params->params[i].value = values[i];
-    params->params[i].isnull = nulls[i];
-    params->params[i].pflags = PARAM_FLAG_CONST;
-    params->params[i].ptype = types[i];
-  }
   SPIExecuteOptions options;
   memset(&options, 0, sizeof options);
-  options.params = params;
+  options.params = MakeParams(nargs, values, nulls, types);
   options.read_only = handler->read_only;
   options.tcount = 1;
   int rc = SPI_execute_plan_extended(handler->plan, &options);
@@ -98,6 +107,17 @@ Datum ExecuteSqlHandler(const SqlHandlerPlan *handler, int nargs, const Datum *v
     return static_cast<Datum>(0);
   }
   return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+}
+
+// Executes the prepared body for its effects.
+void ExecuteSqlStatement(const SqlHandlerPlan *handler, int nargs, const Datum *values,
+                         const bool *nulls, const Oid *types) {
+  SPIExecuteOptions options;
+  memset(&options, 0, sizeof options);
+  options.params = MakeParams(nargs, values, nulls, types);
+  options.read_only = handler->read_only;
+  const int rc = SPI_execute_plan_extended(handler->plan, &options);
+  if (rc < 0) elog(ERROR, "spawn: SQL function failed: %s", SPI_result_code_string(rc));
 }
 
 }  // namespace spawn

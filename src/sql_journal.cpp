@@ -85,9 +85,10 @@ SPAWN_FUNCTION(spawn_replay) {
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
     elog(ERROR, "spawn: replay must return a record");
   MemoryContext caller_context = CurrentMemoryContext;
-  spawn::Catalog *cat = spawn::CatalogConnect();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
   spawn::ReplayResult result;
-  spawn::Replay(cat, system, actor, to_revision, &result);
+  spawn::WithCatalog(
+      [&](spawn::Catalog *cat) { spawn::Replay(cat, system, actor, to_revision, &result); });
   MemoryContextSwitchTo(caller_context);
   Datum values[6] = {Int64GetDatum(result.revision),          PointerGetDatum(result.state),
                      BoolGetDatum(result.first_mismatch < 0), Int64GetDatum(result.first_mismatch),

@@ -13,8 +13,11 @@ SPAWN_FUNCTION(spawn_project_all) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("projection id and clear must not be null")));
-  spawn::Catalog *cat = spawn::CatalogConnect();
-  const int64 projected = spawn::ProjectAll(cat, PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  int64 projected = 0;
+  spawn::WithCatalog([&](spawn::Catalog *cat) {
+    projected = spawn::ProjectAll(cat, PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
+  });
   SPI_finish();
   PG_RETURN_INT64(projected);
 }

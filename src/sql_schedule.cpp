@@ -170,9 +170,12 @@ SPAWN_FUNCTION(spawn_restore) {
       spawn::MakeBinding("state", system, actor, revision), sealed,
       psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
   spawn::StateWrite(cat, &row, state);
-  const spawn::Definition *def = spawn::CatalogFindById(row.definition_id);
-  if (def != nullptr && def->journal) spawn::JournalRestore(cat, &row, revision, state);
-  if (def != nullptr) spawn::ProjectStateChange(cat, def, system, actor, row.revision + 1, state);
+  spawn::WithCatalog([&](spawn::Catalog *held) {
+    const spawn::Definition *def = spawn::CatalogFindById(row.definition_id);
+    if (def == nullptr) return;
+    if (def->journal) spawn::JournalRestore(held, &row, revision, state);
+    spawn::ProjectStateChange(held, def, system, actor, row.revision + 1, state);
+  });
   Jsonb *result = static_cast<Jsonb *>(MemoryContextAlloc(caller_context, VARSIZE(state)));
   memcpy(result, state, VARSIZE(state));
   SPI_finish();
