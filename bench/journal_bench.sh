@@ -91,7 +91,7 @@ printf '  %-28s %7s   journal+strict / hand-written %.2f\n' "hand-written (3 sta
 while [ "$(sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.1; done
 
 echo "replay of 10,000 journal entries"
-sql -q -c "SELECT spawn.register_actor('long', actions => '{\"add\": \"public.incrementor_add\"}', journal => true, snapshot_timeout => 3600000)"
+sql -q -c "SELECT spawn.register_actor('long', actions => '{\"add\": \"public.incrementor_add\"}', journal => true, snapshot_timeout => 3600000)" >/dev/null
 sql -q -c "DO \$\$ BEGIN FOR i IN 1..10000 LOOP PERFORM spawn.invoke('long', 'add', '{\"value\": 1}'); END LOOP; END \$\$"
 replay=$(sql -t -A -c "\\timing on" -c "SELECT matches, replayed FROM spawn.replay('long')")
 echo "  $(head -n 1 <<<"$replay" | tr '|' ' ' | awk '{print "matches " $1 ", " $2 " entries"}')," \
