@@ -55,7 +55,19 @@ struct Pending {
   int attempts;
   Oid run_as;       // the role that sent it
   bool projection;  // an async projection's update; action is the projection's name
+  bool superseded;  // a later update of the same projection is in the batch
 };
+
+// Marks the projection updates that a later update of the same projection in the batch makes
+// redundant: that one runs on a state at least as new (or, if the batch stops before it, stays
+// queued and runs later).
+void MarkSupersededProjections(Pending *batch, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (!batch[i].projection) continue;
+    for (int j = i + 1; j < count && !batch[i].superseded; ++j)
+      batch[i].superseded = batch[j].projection && strcmp(batch[j].action, batch[i].action) == 0;
+  }
+}
 
 // Reads the batch rows of one actor.
 int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool pooled,
@@ -98,6 +110,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     p->run_as = DatumGetObjectId(SPI_getbinval(row, desc, 11, &isnull));
     p->projection = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
   }
+  MarkSupersededProjections(batch, count);
   *out = batch;
   return count;
 }
@@ -109,24 +122,16 @@ struct BatchRun {
   const char *actor;
   OpenActor open;
   bool opened;
-  ErrorData *failure;        // the error that stopped the batch, or NULL
-  const char *projected;     // the projection that last ran in this batch, and the revision
-  int64 projected_revision;  // it saw: a repeat with no state change in between is skipped
+  ErrorData *failure;  // the error that stopped the batch, or NULL
 };
 
-// Runs an async projection's update on the open actor's current state. A projection dropped
-// since the message was sent is skipped.
+// Runs an async projection's update on the open actor's current state. Superseded updates, and
+// those of a projection dropped since the message was sent, are skipped.
 void RunProjection(BatchRun *run, const Pending *p) {
   OpenActor *open = &run->open;
   const Projection *projection = DefinitionFindProjection(open->definition, p->action);
-  if (projection == nullptr) return;
-  const int64 revision = open->row.revision + open->changes;
-  if (run->projected != nullptr && strcmp(run->projected, p->action) == 0 &&
-      run->projected_revision == revision)
-    return;
-  ProjectionCall(projection, run->actor, open->state, revision);
-  run->projected = p->action;
-  run->projected_revision = revision;
+  if (projection == nullptr || p->superseded) return;
+  ProjectionCall(projection, run->actor, open->state, open->row.revision + open->changes);
 }
 
 // What an open actor looked like before a message, to undo the message's effects on it when
@@ -270,7 +275,7 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
                  DrainResult *result) {
   Pending *batch;
   const int count = FetchBatch(cat, system, actor, pooled, &batch);
-  BatchRun run{cat, system, actor, {}, false, nullptr, nullptr, 0};
+  BatchRun run{cat, system, actor, {}, false, nullptr};
   auto *done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
   int done_count = 0;
   int ran = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Projections under load and crashes: a strict read model equals the states after 8 concurrent
 # clients; an async read model catches up with every state after the postmaster is killed in
-# the middle of a burst of casts; a rebuild during writes leaves no stale row.
+# the middle of a burst of casts; queued async updates of one actor run once per batch; a
+# rebuild during writes leaves no stale row.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 test_cluster projection 54510
@@ -72,6 +73,20 @@ counted=$(q -c "SELECT sum(total) FROM balances")
 check_true "the crash came mid-way ($counted of 28,000 counted)" test "$counted" -gt 4000 -a "$counted" -lt 28000
 check "after the crash the strict read model equals every state" 0 "$(mismatches balances)"
 check "after the crash the async read model equals every state" 0 "$(mismatches balances_async)"
+
+# 50 invokes of one account in one transaction queue 50 async updates; the worker takes them
+# in one batch and runs only the last, on the newest state.
+q <<'SQL' >/dev/null
+CREATE TABLE projection_calls (account text, revision bigint);
+CREATE FUNCTION project_counted(actor text, state jsonb, revision bigint) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO public.projection_calls VALUES (actor, revision) $$;
+SELECT spawn.register_actor('burst', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');
+SELECT spawn.create_projection('counted', '{burst}', 'project_counted', 'projection_calls', mode => 'async');
+SELECT count(spawn.invoke('b-1', 'add', '{"value": 1}', register_ref => 'burst')) FROM generate_series(1, 50);
+SQL
+drain
+check "50 queued updates ran once, on revision 50" "1|50" \
+  "$(q -c "SELECT count(*), max(revision) FROM projection_calls")"
 
 # A rebuild while clients write: the read model still equals the states at the end.
 (as_pg pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 4 -j 2 -T 3 -f "$work/invoke.sql" postgres \
