@@ -66,6 +66,13 @@ DROP FUNCTION pj_gone(text, jsonb, bigint);
 SELECT spawn.invoke('pj-3', 'place', '{"total": 1}', register_ref => 'pj_order');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.drop_projection('pj_dangling');
+-- So is a dropped read-model table, when the projection is rebuilt.
+CREATE TABLE pj_doomed (id text);
+SELECT spawn.create_projection('pj_doomed', '{pj_vip}', 'pj_project', 'pj_doomed', populate => false);
+DROP TABLE pj_doomed;
+SELECT spawn.rebuild_projection('pj_doomed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.drop_projection('pj_doomed');
 
 -- Async: the worker updates the read model after commit.
 CREATE TABLE pj_async (order_id text PRIMARY KEY, status text, revision bigint);

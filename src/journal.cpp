@@ -80,26 +80,26 @@ Jsonb *EntryBody(const Jsonb *payload, const Jsonb *response, const Jsonb *metad
   return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
 }
 
-// Reads one field of an entry body: NULL for JSON null or a missing key.
-Jsonb *EntryField(Jsonb *body, const char *key) {
+// Finds one field of an entry body; NULL for a missing key.
+JsonbValue *FindField(Jsonb *body, const char *key) {
   JsonbValue k;
   k.type = jbvString;
   k.val.string.val = const_cast<char *>(key);
   k.val.string.len = static_cast<int>(strlen(key));
-  JsonbValue *v = findJsonbValueFromContainer(&body->root, JB_FOBJECT, &k);
-  if (v == nullptr || v->type == jbvNull) return nullptr;
-  return JsonbValueToJsonb(v);
+  return findJsonbValueFromContainer(&body->root, JB_FOBJECT, &k);
+}
+
+// Reads a jsonb field of an entry body: NULL for JSON null or a missing key.
+Jsonb *EntryField(Jsonb *body, const char *key) {
+  JsonbValue *v = FindField(body, key);
+  return v == nullptr || v->type == jbvNull ? nullptr : JsonbValueToJsonb(v);
 }
 
 // Reads a string field of an entry body: NULL for JSON null or a missing key.
 const char *EntryString(Jsonb *body, const char *key) {
-  JsonbValue k;
-  k.type = jbvString;
-  k.val.string.val = const_cast<char *>(key);
-  k.val.string.len = static_cast<int>(strlen(key));
-  JsonbValue *v = findJsonbValueFromContainer(&body->root, JB_FOBJECT, &k);
-  if (v == nullptr || v->type != jbvString) return nullptr;
-  return pnstrdup(v->val.string.val, v->val.string.len);
+  JsonbValue *v = FindField(body, key);
+  return v == nullptr || v->type != jbvString ? nullptr
+                                              : pnstrdup(v->val.string.val, v->val.string.len);
 }
 
 // Inserts one sealed entry.

@@ -22,8 +22,7 @@ namespace {
 // A projection's row as ProjectAll needs it.
 struct ProjectionRow {
   const char *system;
-  const char *name;
-  const char *read_model;  // the table's name, quoted as needed
+  const char *read_model;  // the table's schema-qualified name, quoted as needed
   Projection projection;
 };
 
@@ -40,21 +39,28 @@ struct ProjectionRow {
 ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
   Oid types[1] = {INT4OID};
   Datum values[1] = {Int32GetDatum(id)};
-  ExecuteAsOwner(cat,
-                 "SELECT system, name, read_model::text, handler::oid, signature, owner "
-                 "FROM spawn._projections WHERE id = $1",
-                 1, types, values, nullptr, true);
+  ExecuteAsOwner(
+      cat,
+      "SELECT p.system, p.name, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+      "p.handler::oid, p.signature, p.owner FROM spawn._projections p "
+      "LEFT JOIN pg_catalog.pg_class c ON c.oid = p.read_model "
+      "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE p.id = $1",
+      1, types, values, nullptr, true);
   if (SPI_processed != 1) elog(ERROR, "spawn: projection %d does not exist", id);
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   bool isnull;
   ProjectionRow out{};
   out.system = SPI_getvalue(row, desc, 1);
-  out.name = SPI_getvalue(row, desc, 2);
   out.read_model = SPI_getvalue(row, desc, 3);
   Projection *p = &out.projection;
   p->id = id;
-  strlcpy(p->name, out.name, NAMEDATALEN);
+  strlcpy(p->name, SPI_getvalue(row, desc, 2), NAMEDATALEN);
+  if (out.read_model == nullptr)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("the read model of projection \"%s\" no longer exists", p->name),
+                    errhint("Drop the projection with spawn.drop_projection and create it "
+                            "again with a new table.")));
   strlcpy(p->handler_name, SPI_getvalue(row, desc, 5), sizeof p->handler_name);
   p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
   const Oid handler = DatumGetObjectId(SPI_getbinval(row, desc, 4, &isnull));
@@ -129,7 +135,7 @@ int64 ProjectAll(const Catalog *cat, int32 projection_id, bool clear) {
   ProjectionRow projection = FetchProjection(cat, projection_id);
   if (!has_privs_of_role(GetUserId(), projection.projection.owner))
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("permission denied for projection \"%s\"", projection.name),
+                    errmsg("permission denied for projection \"%s\"", projection.projection.name),
                     errhint("Only the role that created it can populate or rebuild it.")));
   ExecuteOnReadModel(&projection, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE");
   if (clear) ExecuteOnReadModel(&projection, "DELETE FROM %s");
