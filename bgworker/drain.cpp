@@ -171,9 +171,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   MemoryContext outer_context = CurrentMemoryContext;
   ResourceOwner outer_owner = CurrentResourceOwner;
   volatile bool ok = true;
-  Oid worker_user;
-  int security_context;
-  GetUserIdAndSecContext(&worker_user, &security_context);
+  SavedUser worker;
   const OpenActorMark mark = MarkOpenActor(run);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
@@ -181,7 +179,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   {
     // The handler runs with the privileges of the role that sent the message; aborting the
     // subtransaction restores the worker's identity, and so does the success path below.
-    SetUserIdAndSecContext(p->run_as, security_context | SECURITY_LOCAL_USERID_CHANGE);
+    BecomeRole(p->run_as, &worker);
     Jsonb *payload =
         p->has_payload
             ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id), p->payload,
@@ -200,7 +198,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
         StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
                    nullptr, nullptr);
     }
-    SetUserIdAndSecContext(worker_user, security_context);
+    RestoreUser(&worker);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;

@@ -120,17 +120,22 @@ Oid ResolveFunction(Oid function, FmgrInfo *flinfo, SqlHandlerPlan *sql, bool re
   return function;
 }
 
+// Grows an array kept in the cache by one zeroed element and returns it.
+template <typename T>
+T *AppendZeroed(T **array, int *count) {
+  *array = static_cast<T *>(*count == 0 ? MemoryContextAlloc(cache_context, sizeof(T))
+                                        : repalloc(*array, sizeof(T) * (*count + 1)));
+  T *added = &(*array)[(*count)++];
+  memset(added, 0, sizeof *added);
+  return added;
+}
+
 // Adds one handler row to its definition.
 void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   bool isnull;
   Datum fn = SPI_getbinval(row, desc, 8, &isnull);
   if (isnull) return;  // a definition without actions
-  def->handlers = static_cast<Handler *>(
-      def->handler_count == 0
-          ? MemoryContextAllocZero(cache_context, sizeof(Handler))
-          : repalloc(def->handlers, sizeof(Handler) * (def->handler_count + 1)));
-  Handler *h = &def->handlers[def->handler_count++];
-  memset(h, 0, sizeof *h);
+  Handler *h = AppendZeroed(&def->handlers, &def->handler_count);
   strlcpy(h->action, SPI_getvalue(row, desc, 7), NAMEDATALEN);
   strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
   h->takes_context = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
@@ -188,12 +193,7 @@ void AddProjection(TupleDesc desc, HeapTuple row) {
   auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &definition_id, HASH_FIND, nullptr));
   if (entry == nullptr) return;  // registered after the definitions were read
   Definition *def = &entry->definition;
-  def->projections = static_cast<Projection *>(
-      def->projection_count == 0
-          ? MemoryContextAllocZero(cache_context, sizeof(Projection))
-          : repalloc(def->projections, sizeof(Projection) * (def->projection_count + 1)));
-  Projection *p = &def->projections[def->projection_count++];
-  memset(p, 0, sizeof *p);
+  Projection *p = AppendZeroed(&def->projections, &def->projection_count);
   p->id = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
   strlcpy(p->name, SPI_getvalue(row, desc, 3), NAMEDATALEN);
   p->strict = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
@@ -319,10 +319,15 @@ const Handler *DefinitionFindHandler(const Definition *definition, const char *a
   return nullptr;
 }
 
+// Saves the identity, then switches to the role.
+void BecomeRole(Oid role, SavedUser *saved) {
+  GetUserIdAndSecContext(&saved->user, &saved->security_context);
+  SetUserIdAndSecContext(role, saved->security_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
 // Switches to the owner of the extension's tables for the next statements.
 void BecomeOwner(const Catalog *cat, SavedUser *saved) {
-  GetUserIdAndSecContext(&saved->user, &saved->security_context);
-  SetUserIdAndSecContext(cat->owner, saved->security_context | SECURITY_LOCAL_USERID_CHANGE);
+  BecomeRole(cat->owner, saved);
 }
 
 // Restores the caller's identity.

@@ -112,6 +112,9 @@ struct SavedUser {
   int security_context;
 };
 
+// Switches to `role` for the next statements (like SECURITY DEFINER), saving the current user.
+void BecomeRole(Oid role, SavedUser *saved);
+
 // Switches to the owner of the extension's tables.
 void BecomeOwner(const Catalog *catalog, SavedUser *saved);
 

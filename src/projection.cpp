@@ -72,13 +72,11 @@ ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
 
 // Runs one statement on the read model as the projection's owner.
 void ExecuteOnReadModel(const ProjectionRow *row, const char *sql_format) {
-  Oid user;
-  int security_context;
-  GetUserIdAndSecContext(&user, &security_context);
-  SetUserIdAndSecContext(row->projection.owner, security_context | SECURITY_LOCAL_USERID_CHANGE);
+  SavedUser saved;
+  BecomeRole(row->projection.owner, &saved);
   if (SPI_execute(psprintf(sql_format, row->read_model), false, 0) < 0)
     elog(ERROR, "spawn: could not update read model %s", row->read_model);
-  SetUserIdAndSecContext(user, security_context);
+  RestoreUser(&saved);
 }
 
 }  // namespace
@@ -86,10 +84,8 @@ void ExecuteOnReadModel(const ProjectionRow *row, const char *sql_format) {
 // Calls the handler with the owner's identity; its result is ignored.
 void ProjectionCall(const Projection *p, const char *actor, const Jsonb *state, int64 revision) {
   if (!OidIsValid(p->handler)) RaiseHandlerDropped(p);
-  Oid user;
-  int security_context;
-  GetUserIdAndSecContext(&user, &security_context);
-  SetUserIdAndSecContext(p->owner, security_context | SECURITY_LOCAL_USERID_CHANGE);
+  SavedUser saved;
+  BecomeRole(p->owner, &saved);
   if (pg_proc_aclcheck(p->handler, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
     aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, p->handler_name);
   Datum args[3] = {CStringGetTextDatum(actor), PointerGetDatum(state), Int64GetDatum(revision)};
@@ -107,7 +103,7 @@ void ProjectionCall(const Projection *p, const char *actor, const Jsonb *state, 
     }
     FunctionCallInvoke(fcinfo);
   }
-  SetUserIdAndSecContext(user, security_context);
+  RestoreUser(&saved);
 }
 
 // Strict ones now; async ones as one mailbox message each, behind the actor's other messages.

@@ -4,9 +4,9 @@
 #include "replay.hpp"
 
 #include "dispatch.hpp"
+#include "history.hpp"
 #include "journal.hpp"
 #include "not_found.hpp"
-#include "sealed.hpp"
 #include "spi_util.hpp"
 #include "state_store.hpp"
 
@@ -20,29 +20,6 @@ extern "C" {
 namespace spawn {
 
 namespace {
-
-// Loads the snapshot of `revision` into *state; false when it is not in the history.
-bool LoadSnapshot(const Catalog *cat, const char *system, const char *actor, int64 revision,
-                  Jsonb **state) {
-  Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
-  Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
-                   Int64GetDatum(revision)};
-  ExecuteAsOwner(cat,
-                 "SELECT key_id, nonce, ciphertext FROM spawn._history "
-                 "WHERE system = $1 AND actor = $2 AND revision = $3",
-                 3, types, args, nullptr, true);
-  if (SPI_processed == 0) return false;
-  HeapTuple row = SPI_tuptable->vals[0];
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  bool isnull;
-  SealedValue sealed{DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)),
-                     DatumGetByteaPP(SPI_getbinval(row, desc, 2, &isnull)),
-                     DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull))};
-  *state =
-      OpenJsonb(MakeBinding("state", system, actor, revision), sealed,
-                psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
-  return true;
-}
 
 // The newest snapshot revision below `revision`, or 0 when there is none.
 int64 SnapshotBefore(const Catalog *cat, const char *system, const char *actor, int64 revision) {
@@ -77,7 +54,7 @@ int64 SnapshotBefore(const Catalog *cat, const char *system, const char *actor, 
 void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, const char *actor,
                  const JournalEntry *e, Jsonb **state) {
   if (e->action == nullptr) {
-    if (!LoadSnapshot(cat, system, actor, e->restored_from, state))
+    if (!HistoryLoad(cat, system, actor, e->restored_from, state))
       ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                       errmsg("revision %lld of actor \"%s\" restored snapshot %lld, which is no "
                              "longer in the history",
@@ -136,7 +113,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
   out->first_mismatch = -1;
   out->from_snapshot = target > 0 ? SnapshotBefore(cat, system, actor, target) : 0;
   out->state = EmptyState();
-  if (out->from_snapshot > 0 && !LoadSnapshot(cat, system, actor, out->from_snapshot, &out->state))
+  if (out->from_snapshot > 0 && !HistoryLoad(cat, system, actor, out->from_snapshot, &out->state))
     elog(ERROR, "spawn: snapshot %lld vanished", static_cast<long long>(out->from_snapshot));
   JournalEntry *entries;
   const int count = JournalRead(cat, system, actor, out->from_snapshot + 1, target, &entries);

@@ -8,6 +8,11 @@ namespace spawn {
 // Reads a text argument that must not be NULL; `what` names it in the error.
 const char *RequiredText(FunctionCallInfo fcinfo, int arg, const char *what);
 
+// Reads the actor and system name arguments, which must not be NULL and must be valid names
+// (22004, 42602 otherwise); the actor is checked first.
+void RequiredActorAndSystem(FunctionCallInfo fcinfo, int actor_arg, int system_arg,
+                            const char **actor, const char **system);
+
 // Reads an optional text argument (NULL stays NULL).
 const char *OptionalText(FunctionCallInfo fcinfo, int arg);
 

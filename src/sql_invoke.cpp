@@ -2,7 +2,6 @@
 #include "catalog.hpp"
 #include "guard.hpp"
 #include "invoke.hpp"
-#include "name_check.hpp"
 #include "not_found.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
@@ -30,10 +29,8 @@ SPAWN_FUNCTION(spawn_invoke) {
 
 // spawn.state(actor, system) RETURNS jsonb: the decrypted current state, without a lock.
 SPAWN_FUNCTION(spawn_state) {
-  const char *actor = RequiredText(fcinfo, 0, "actor");
-  const char *system = RequiredText(fcinfo, 1, "system");
-  spawn::RequireName("actor", actor, strlen(actor));
-  spawn::RequireName("system", system, strlen(system));
+  const char *actor, *system;
+  spawn::RequiredActorAndSystem(fcinfo, 0, 1, &actor, &system);
   MemoryContext caller_context = CurrentMemoryContext;
   spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::InstanceRow row;

@@ -2,7 +2,6 @@
 #include "catalog.hpp"
 #include "guard.hpp"
 #include "journal.hpp"
-#include "name_check.hpp"
 #include "not_found.hpp"
 #include "replay.hpp"
 #include "sql_args.hpp"
@@ -14,18 +13,7 @@ extern "C" {
 #include "funcapi.h"
 }
 
-using spawn::RequiredText;
-
 namespace {
-
-// Reads the (actor, system) arguments at `actor_arg` and `system_arg`, checking the names.
-void ActorArguments(FunctionCallInfo fcinfo, int actor_arg, int system_arg, const char **actor,
-                    const char **system) {
-  *actor = RequiredText(fcinfo, actor_arg, "actor");
-  *system = RequiredText(fcinfo, system_arg, "system");
-  spawn::RequireName("actor", *actor, strlen(*actor));
-  spawn::RequireName("system", *system, strlen(*system));
-}
 
 // Puts a jsonb or SQL NULL into a result column.
 void SetJsonb(Datum *value, bool *isnull, Jsonb *jsonb) {
@@ -39,7 +27,7 @@ void SetJsonb(Datum *value, bool *isnull, Jsonb *jsonb) {
 // metadata, restored_from, recorded_at)
 SPAWN_FUNCTION(spawn_journal) {
   const char *actor, *system;
-  ActorArguments(fcinfo, 0, 1, &actor, &system);
+  spawn::RequiredActorAndSystem(fcinfo, 0, 1, &actor, &system);
   const int64 from = PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);
@@ -76,7 +64,7 @@ SPAWN_FUNCTION(spawn_journal) {
 // from_snapshot, replayed)
 SPAWN_FUNCTION(spawn_replay) {
   const char *actor, *system;
-  ActorArguments(fcinfo, 0, 2, &actor, &system);
+  spawn::RequiredActorAndSystem(fcinfo, 0, 2, &actor, &system);
   if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 0)
     ereport(ERROR,
             (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("to_revision must not be negative")));

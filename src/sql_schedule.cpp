@@ -6,6 +6,7 @@
 #include "catalog.hpp"
 #include "cron.hpp"
 #include "guard.hpp"
+#include "history.hpp"
 #include "invoke.hpp"
 #include "journal.hpp"
 #include "mailbox.hpp"
@@ -113,9 +114,7 @@ SPAWN_FUNCTION(spawn_state_history) {
     spawn::SealedValue sealed{DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
                               DatumGetByteaPP(SPI_getbinval(tuple, desc, 4, &isnull)),
                               DatumGetByteaPP(SPI_getbinval(tuple, desc, 5, &isnull))};
-    Jsonb *state = spawn::OpenJsonb(
-        spawn::MakeBinding("state", system, actor, revision), sealed,
-        psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
+    Jsonb *state = spawn::HistoryOpen(system, actor, revision, sealed);
     Datum values[3] = {Int64GetDatum(revision), SPI_getbinval(tuple, desc, 2, &isnull),
                        PointerGetDatum(state)};
     bool nulls[3] = {false, false, false};
@@ -139,22 +138,15 @@ SPAWN_FUNCTION(spawn_restore) {
   spawn::ActorLockAcquire(system, actor, true);
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
-  Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
-                   Int64GetDatum(revision)};
-  spawn::ExecuteAsOwner(
-      cat,
-      "SELECT key_id, nonce, ciphertext, (SELECT string_agg(revision::text, ', ' ORDER BY "
-      "revision) FROM spawn._history WHERE system = $1 AND actor = $2) FROM "
-      "(SELECT 1) one LEFT JOIN spawn._history h ON h.system = $1 AND h.actor = $2 "
-      "AND h.revision = $3",
-      3, types, args, nullptr, true);
-  HeapTuple tuple = SPI_tuptable->vals[0];
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  bool missing;
-  Datum key_id = SPI_getbinval(tuple, desc, 1, &missing);
-  if (missing) {
-    const char *available = SPI_getvalue(tuple, desc, 4);
+  Jsonb *state;
+  if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {
+    Oid types[2] = {TEXTOID, TEXTOID};
+    Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+    spawn::ExecuteAsOwner(cat,
+                          "SELECT string_agg(revision::text, ', ' ORDER BY revision) "
+                          "FROM spawn._history WHERE system = $1 AND actor = $2",
+                          2, types, args, nullptr, true);
+    const char *available = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                     errmsg("revision %lld of actor \"%s\" does not exist",
                            static_cast<long long>(revision), actor),
@@ -162,13 +154,6 @@ SPAWN_FUNCTION(spawn_restore) {
                               : errdetail("The actor has no snapshots yet."),
                     errhint("spawn.state_history lists the revisions that can be restored.")));
   }
-  bool isnull;
-  spawn::SealedValue sealed{DatumGetInt64(key_id),
-                            DatumGetByteaPP(SPI_getbinval(tuple, desc, 2, &isnull)),
-                            DatumGetByteaPP(SPI_getbinval(tuple, desc, 3, &isnull))};
-  Jsonb *state = spawn::OpenJsonb(
-      spawn::MakeBinding("state", system, actor, revision), sealed,
-      psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
   spawn::StateWrite(cat, &row, state);
   spawn::WithCatalog([&](spawn::Catalog *held) {
     const spawn::Definition *def = spawn::CatalogFindById(row.definition_id);

@@ -1,0 +1,43 @@
+// Snapshots are written by the scheduler's housekeeping (a copy of the sealed state row); this
+// file reads them back for spawn.state_history, spawn.restore and spawn.replay.
+#include "history.hpp"
+
+#include "spi_util.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+}
+
+namespace spawn {
+
+// A snapshot is sealed exactly like the state row it was copied from.
+Jsonb *HistoryOpen(const char *system, const char *actor, int64 revision,
+                   const SealedValue &sealed) {
+  return OpenJsonb(
+      MakeBinding("state", system, actor, revision), sealed,
+      psprintf("revision %lld of actor \"%s\"", static_cast<long long>(revision), actor));
+}
+
+// One lookup by primary key.
+bool HistoryLoad(const Catalog *cat, const char *system, const char *actor, int64 revision,
+                 Jsonb **state) {
+  Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
+  Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                   Int64GetDatum(revision)};
+  ExecuteAsOwner(cat,
+                 "SELECT key_id, nonce, ciphertext FROM spawn._history "
+                 "WHERE system = $1 AND actor = $2 AND revision = $3",
+                 3, types, args, nullptr, true);
+  if (SPI_processed == 0) return false;
+  HeapTuple row = SPI_tuptable->vals[0];
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  bool isnull;
+  SealedValue sealed{DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)),
+                     DatumGetByteaPP(SPI_getbinval(row, desc, 2, &isnull)),
+                     DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull))};
+  *state = HistoryOpen(system, actor, revision, sealed);
+  return true;
+}
+
+}  // namespace spawn

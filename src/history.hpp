@@ -1,0 +1,19 @@
+// State snapshots in spawn._history: sealed copies of state rows, bound to their revision.
+#pragma once
+
+#include "catalog.hpp"
+#include "pg.hpp"
+#include "sealed.hpp"
+
+namespace spawn {
+
+// Opens the sealed state of a snapshot of `actor` at `revision`.
+Jsonb *HistoryOpen(const char *system, const char *actor, int64 revision,
+                   const SealedValue &sealed);
+
+// Reads and opens the snapshot of `revision` into *state; false when the history lacks it.
+// SPI must be connected.
+bool HistoryLoad(const Catalog *catalog, const char *system, const char *actor, int64 revision,
+                 Jsonb **state);
+
+}  // namespace spawn
