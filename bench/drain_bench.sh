@@ -49,7 +49,7 @@ sql -q -c "SELECT count(spawn.cast('c-' || (1 + i % 1000), 'add', '{\"value\": 1
            FROM generate_series(1, $messages) i" >/dev/null
 sql -q -c "VACUUM ANALYZE spawn._mailbox"
 while [ "$(sql -t -A -c "SELECT clock_timestamp() >= '$due'")" != t ]; do sleep 0.05; done
-while [ "$(sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.05; done
+bench_wait_drained
 spawn_seconds=$(sql -t -A -c "SELECT extract(epoch FROM clock_timestamp() - '$due')")
 total=$(sql -t -A -c "SELECT sum((spawn.state(name)->>'total')::bigint) FROM spawn.actors WHERE parent = 'counter'")
 spawn_rate=$(echo "$messages / $spawn_seconds" | bc -l)

@@ -72,11 +72,7 @@ echo "UPDATE counters SET total = total + 1 WHERE id = 1;" > "$scripts/hot_raw.s
 chmod -R a+rX "$dir"
 
 # tps SCRIPT CLIENTS SYNC: runs pgbench and prints its TPS.
-tps() {
-  PGOPTIONS="-c synchronous_commit=$3" pgbench -n -M prepared -h "$dir" -p "$port" -U postgres \
-    -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$seconds" -f "$scripts/$1.sql" postgres 2>&1 |
-    awk '/^tps = / {printf "%.0f", $3}'
-}
+tps() { PGOPTIONS="-c synchronous_commit=$3" bench_tps "$scripts/$1.sql" "$2" "$seconds"; }
 
 printf '\n%-8s %-7s %10s %10s %10s %12s %14s\n' sync clients invoke raw plpgsql invoke/raw invoke/plpgsql
 for sync in on off; do

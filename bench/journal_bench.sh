@@ -25,7 +25,6 @@ while [ $# -gt 0 ]; do
 done
 bench_cluster journal 54530 "spawn.journal_retention = 0"
 dir=$BENCH_DIR
-port=$BENCH_PORT
 sql() { bench_sql "$@"; }
 
 sql -q >/dev/null <<'SQL'
@@ -73,10 +72,7 @@ INSERT INTO read_model VALUES ('h-' || :n, :t, :r) ON CONFLICT (account) DO UPDA
 COMMIT;
 S
 chmod -R a+rX "$dir"
-tps() {
-  pgbench -n -M prepared -h "$dir" -p "$port" -U postgres -c "$clients" -j 2 -T "$seconds" \
-    -f "$scripts/$1.sql" postgres 2>&1 | awk '/^tps = / {printf "%.0f", $3}'
-}
+tps() { bench_tps "$scripts/$1.sql" "$clients" "$seconds"; }
 echo "invokes/s with $clients clients, $seconds s each"
 plain=$(tps plain)
 printf '  %-28s %7s\n' "plain" "$plain"
@@ -88,7 +84,7 @@ done
 hand=$(tps hand)
 printf '  %-28s %7s   journal+strict / hand-written %.2f\n' "hand-written (3 statements)" "$hand" \
   "$(echo "$both / $hand" | bc -l)"
-while [ "$(sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.1; done
+bench_wait_drained
 
 echo "replay of 10,000 journal entries"
 sql -q -c "SELECT spawn.register_actor('long', actions => '{\"add\": \"public.incrementor_add\"}', journal => true, snapshot_timeout => 3600000)" >/dev/null

@@ -20,7 +20,6 @@ while [ $# -gt 0 ]; do
 done
 bench_cluster workflow 54520
 dir=$BENCH_DIR
-port=$BENCH_PORT
 sql() { bench_sql "$@"; }
 
 sql -q <<'SQL'
@@ -47,7 +46,7 @@ SQL
 
 # wait_drained: waits until the mailbox is empty; prints the seconds since $1 (epoch).
 wait_drained() {
-  while [ "$(sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.05; done
+  bench_wait_drained
   echo "$(date +%s.%N) - $1" | bc
 }
 
@@ -76,10 +75,7 @@ SELECT spawn.invoke('b-' || :n, 'step', '{"value": 1}');
 SELECT spawn.invoke('c-' || :n, 'step', '{"value": 2}');
 S
 chmod -R a+rX "$dir"
-tps() {
-  pgbench -n -M prepared -h "$dir" -p "$port" -U postgres -c "$clients" -j 2 -T "$seconds" \
-    -f "$scripts/$1.sql" postgres 2>&1 | awk '/^tps = / {printf "%.0f", $3}'
-}
+tps() { bench_tps "$scripts/$1.sql" "$clients" "$seconds"; }
 chain=$(tps chain)
 separate=$(tps separate)
 printf '  chains/s: pipe %s   separate invokes %s   ratio %.2f\n' "$chain" "$separate" \

@@ -90,3 +90,15 @@ ${3:-}"
 
 # bench_sql [psql args]: psql against the benchmark cluster.
 bench_sql() { cluster_psql "$BENCH_DIR" "$BENCH_PORT" -d postgres "$@"; }
+
+# bench_tps SCRIPT CLIENTS SECONDS: runs a pgbench script (prepared statements) against the
+# benchmark cluster and prints its transactions per second. PGOPTIONS passes settings.
+bench_tps() {
+  pgbench -n -M prepared -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres -c "$2" \
+    -j "$(($2 < 2 ? 1 : 2))" -T "$3" -f "$1" postgres 2>&1 | awk '/^tps = / {printf "%.0f", $3}'
+}
+
+# bench_wait_drained: waits until the benchmark cluster's mailbox is empty.
+bench_wait_drained() {
+  while [ "$(bench_sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.05; done
+}

@@ -37,10 +37,7 @@ check_true "every acknowledged cast is committed" test "$sent" -ge "$acked"
 q -c "INSERT INTO sent SELECT 1 + (i % 100) FROM generate_series(1, 10000 - $sent) i;
       SELECT count(spawn.cast('k-' || (1 + (i % 100)), 'add', '{\"value\": 1}', register_ref => 'counter'))
       FROM generate_series(1, 10000 - $sent) i" >/dev/null
-for _ in $(seq 1 120); do
-  [ "$(q -c "SELECT count(*) FROM spawn._mailbox")" = 0 ] && break
-  sleep 1
-done
+wait_mailbox_empty 120
 check "the mailbox drained" 0 "$(q -c "SELECT count(*) FROM spawn._mailbox")"
 check "no dead letters" 0 "$(q -c "SELECT count(*) FROM spawn._dead_letters")"
 check "10,000 casts in all" 10000 "$(q -c "SELECT count(*) FROM sent")"

@@ -45,6 +45,15 @@ finish() {
   [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
 }
 
+# wait_mailbox_empty SECONDS: waits until the mailbox is empty, for SECONDS at the most (the
+# caller then checks what it expects).
+wait_mailbox_empty() {
+  local deadline=$(($(date +%s) + $1))
+  while [ "$(q -c "SELECT count(*) FROM spawn._mailbox")" != 0 ] && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 0.2
+  done
+}
+
 # create_incrementor: the SQL incrementor handler used by several tests.
 create_incrementor() {
   incrementor_sql | q

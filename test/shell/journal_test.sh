@@ -23,10 +23,7 @@ SQL
 chmod -R a+rwx "$work"
 as_pg pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 8 -j 2 -t 250 -f "$work/mix.sql" postgres \
   >"$work/pgbench.out" 2>&1
-for _ in $(seq 1 60); do
-  [ "$(q -c "SELECT count(*) FROM spawn._mailbox")" = 0 ] && break
-  sleep 0.5
-done
+wait_mailbox_empty 30
 check "the mailbox drained" 0 "$(q -c "SELECT count(*) FROM spawn._mailbox")"
 check "4,000 revisions in all" 4000 "$(q -c "SELECT sum(revision) FROM spawn.actors WHERE parent = 'ledger'")"
 check "one journal entry per revision" 4000 "$(q -c "SELECT count(*) FROM spawn._journal")"

@@ -33,13 +33,6 @@ mismatches() {
           OR b.revision <> a.revision OR b.total <> (spawn.state(a.name)->>'total')::bigint)
           OR a.name IS NULL"
 }
-# Waits until the mailbox is empty.
-drain() {
-  for _ in $(seq 1 120); do
-    [ "$(q -c "SELECT count(*) FROM spawn._mailbox")" = 0 ] && return 0
-    sleep 0.5
-  done
-}
 
 work=$SPAWN_TEST_DIR/projection_run
 mkdir -p "$work"
@@ -56,7 +49,7 @@ as_pg pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 8 -j 2 -t 500 -f "$work/inv
   >"$work/invoke.out" 2>&1
 check "4,000 invokes counted" 4000 "$(q -c "SELECT sum(total) FROM balances")"
 check "the strict read model equals every state and revision" 0 "$(mismatches balances)"
-drain
+wait_mailbox_empty 60
 check "the async read model caught up" 0 "$(mismatches balances_async)"
 
 # Kill the postmaster in the middle of a burst of casts; after recovery both read models match.
@@ -66,7 +59,7 @@ bench=$!
 sleep 2
 crash_server KILL
 wait "$bench" || true
-drain
+wait_mailbox_empty 60
 check "the mailbox drained after the crash" 0 "$(q -c "SELECT count(*) FROM spawn._mailbox")"
 check "no dead letters" 0 "$(q -c "SELECT count(*) FROM spawn._dead_letters")"
 counted=$(q -c "SELECT sum(total) FROM balances")
@@ -84,7 +77,7 @@ SELECT spawn.register_actor('burst', actions => '{"add": "public.incrementor_add
 SELECT spawn.create_projection('counted', '{burst}', 'project_counted', 'projection_calls', mode => 'async');
 SELECT count(spawn.invoke('b-1', 'add', '{"value": 1}', register_ref => 'burst')) FROM generate_series(1, 50);
 SQL
-drain
+wait_mailbox_empty 60
 check "50 queued updates ran once, on revision 50" "1|50" \
   "$(q -c "SELECT count(*), max(revision) FROM projection_calls")"
 

@@ -81,10 +81,7 @@ q -c "SELECT count(spawn.spawn_actor('fan-' || i, 'fan')) FROM generate_series(1
 timing=$(q -c "\\timing on" -c "SELECT spawn.broadcast('all', payload => '{\"value\": 1}')" | tail -n 2)
 echo "broadcast: $timing"
 check "the broadcast reached 10,000 subscribers" 10000 "$(head -n 1 <<<"$timing")"
-for _ in $(seq 1 60); do
-  [ "$(q -c "SELECT count(*) FROM spawn._mailbox")" = 0 ] && break
-  sleep 1
-done
+wait_mailbox_empty 60
 check "every subscriber processed it once" 10000 \
   "$(q -c "SELECT count(*) FROM spawn.actors WHERE parent = 'fan' AND revision = 1")"
 finish
