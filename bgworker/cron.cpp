@@ -19,6 +19,7 @@ struct FieldSpec {
   int low;
   int high;
   const char *const *names;  // names[i] is value low + i, or nullptr
+  int name_count;            // entries in names (fewer than the values when aliases exist)
 };
 
 const char *const kMonthNames[] = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -48,7 +49,7 @@ int Value(const FieldSpec &spec, const std::string &field, const std::string &te
   if (spec.names != nullptr) {
     std::string lower;
     for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (int i = 0; i <= spec.high - spec.low; ++i)
+    for (int i = 0; i < spec.name_count; ++i)
       if (lower == spec.names[i]) return spec.low + i;
   }
   Invalid(spec, field, "has an unknown value \"" + text + "\"");
@@ -127,16 +128,17 @@ Schedule Parse(const std::string &expression) {
   Schedule s;
   std::size_t i = 0;
   if (fields.size() == 6) {
-    ParseField(FieldSpec{"seconds", 0, 59, nullptr}, fields[i++], &s.seconds);
+    ParseField(FieldSpec{"seconds", 0, 59, nullptr, 0}, fields[i++], &s.seconds);
   } else {
     s.seconds.set(0);
   }
-  ParseField(FieldSpec{"minute", 0, 59, nullptr}, fields[i++], &s.minutes);
-  ParseField(FieldSpec{"hour", 0, 23, nullptr}, fields[i++], &s.hours);
-  s.days_restricted = ParseField(FieldSpec{"day-of-month", 1, 31, nullptr}, fields[i++], &s.days);
-  ParseField(FieldSpec{"month", 1, 12, kMonthNames}, fields[i++], &s.months);
+  ParseField(FieldSpec{"minute", 0, 59, nullptr, 0}, fields[i++], &s.minutes);
+  ParseField(FieldSpec{"hour", 0, 23, nullptr, 0}, fields[i++], &s.hours);
+  s.days_restricted =
+      ParseField(FieldSpec{"day-of-month", 1, 31, nullptr, 0}, fields[i++], &s.days);
+  ParseField(FieldSpec{"month", 1, 12, kMonthNames, 12}, fields[i++], &s.months);
   s.weekdays_restricted =
-      ParseField(FieldSpec{"day-of-week", 0, 7, kDayNames}, fields[i++], &s.weekdays);
+      ParseField(FieldSpec{"day-of-week", 0, 7, kDayNames, 7}, fields[i++], &s.weekdays);
   return s;
 }
 

@@ -50,9 +50,10 @@ TEST(Cron, MonthsAndLeapDays) {
 }
 
 TEST(Cron, RejectsBadExpressions) {
-  for (const char *bad : {"", "* * * *", "* * * * * * *", "61 * * * *", "* 24 * * *", "* * 0 * *",
-                          "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *",
-                          "* * * foo *", "1,,2 * * * *", "1, * * * *"}) {
+  for (const char *bad :
+       {"", "* * * *", "* * * * * * *", "61 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *",
+        "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *", "* * * foo *", "1,,2 * * * *",
+        "1, * * * *", "0 8 * * mon-fry", "0 8 * * fry", "* * * * sunday", "* * * decx *"}) {
     try {
       Parse(bad);
       ADD_FAILURE() << "accepted: " << bad;
