@@ -1,7 +1,8 @@
 # Shared shell helpers of scripts/ and test/: running as the postgres user when root, and
 # creating, starting and stopping a cluster that preloads spawn with a state store key.
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# PG_BIN may name another installation (e.g. a private copy); Debian's PostgreSQL 15 by default.
+: "${PG_BIN:=/usr/lib/postgresql/15/bin}"
 [ -x "$PG_BIN/pg_config" ] || PG_BIN=$(pg_config --bindir)
 export PATH="$PG_BIN:$PATH"
 
@@ -19,8 +20,8 @@ new_key() {
 build_and_install() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  make -s -j"$(nproc)" >/dev/null
-  $sudo make -s install >/dev/null
+  make -s -j"$(nproc)" PG_CONFIG="$PG_BIN/pg_config" >/dev/null
+  $sudo make -s install PG_CONFIG="$PG_BIN/pg_config" >/dev/null
 }
 
 # cluster_init DIR PORT [extra conf lines]: initdb DIR/data (if absent) with spawn preloaded.
