@@ -175,10 +175,13 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   const OpenActorMark mark = MarkOpenActor(run);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
+  const Oid worker_session = GetSessionUserId();
   PG_TRY();
   {
-    // The handler runs with the privileges of the role that sent the message; aborting the
-    // subtransaction restores the worker's identity, and so does the success path below.
+    // The message runs as the role that sent it, as session_user too, so that auditing sees
+    // the sender; the local user-id change that follows keeps its code from SET ROLE or SET
+    // SESSION AUTHORIZATION. Both are undone below, on success and on failure.
+    SetSessionAuthorization(p->run_as, superuser_arg(p->run_as));
     BecomeRole(p->run_as, &worker);
     Jsonb *payload =
         p->has_payload
@@ -199,6 +202,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
                    nullptr, nullptr);
     }
     RestoreUser(&worker);
+    SetSessionAuthorization(worker_session, true);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
@@ -209,6 +213,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
     run->failure = CopyErrorData();
     FlushErrorState();
     RollbackAndReleaseCurrentSubTransaction();
+    SetSessionAuthorization(worker_session, true);
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
     ResetOpenActor(run, mark);

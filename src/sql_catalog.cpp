@@ -1,4 +1,5 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
+#include "acting_role.hpp"
 #include "guard.hpp"
 #include "name_check.hpp"
 
@@ -27,8 +28,9 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
   PG_RETURN_VOID();
 }
 
-// spawn._caller() RETURNS oid: the role set for the session (SET ROLE), which a SECURITY DEFINER
-// function does not change, so definitions record who really registered them.
+// spawn._caller() RETURNS oid: the role a request is attributed to (acting_role.hpp), which a
+// SECURITY DEFINER function of spawn's does not change, so definitions record who really
+// registered them.
 SPAWN_FUNCTION(spawn_caller) {
-  PG_RETURN_OID(GetOuterUserId());
+  PG_RETURN_OID(spawn::CallerRole());
 }
