@@ -136,8 +136,10 @@ void LoadDefinitions(const Catalog *cat) {
   BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
-      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal "
-      "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
+      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal, "
+      "d.registered_by::oid, s.owner::oid "
+      "FROM spawn._definitions d JOIN spawn.systems s ON s.name = d.system "
+      "LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
   RestoreUser(&saved);
@@ -160,6 +162,8 @@ void LoadDefinitions(const Catalog *cat) {
       def->stateful = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
       def->has_timers = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
       def->journal = DatumGetBool(SPI_getbinval(row, desc, 13, &isnull));
+      def->owner = DatumGetObjectId(SPI_getbinval(row, desc, 14, &isnull));
+      def->system_owner = DatumGetObjectId(SPI_getbinval(row, desc, 15, &isnull));
       Jsonb *tags = DatumGetJsonbP(SPI_getbinval(row, desc, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));
@@ -201,6 +205,32 @@ void LoadProjections(const Catalog *cat) {
   SPITupleTable *rows = SPI_tuptable;
   const uint64 row_count = SPI_processed;
   for (uint64 i = 0; i < row_count; ++i) AddProjection(rows->tupdesc, rows->vals[i]);
+}
+
+// Adds one grant row (of the definition, or of its whole system) to its definition.
+void AddGrant(TupleDesc desc, HeapTuple row) {
+  bool isnull;
+  int32 definition_id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+  auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &definition_id, HASH_FIND, nullptr));
+  if (entry == nullptr) return;  // registered after the definitions were read
+  ActorGrant *g = AppendZeroed(&entry->definition.grants, &entry->definition.grant_count);
+  g->grantee = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+  g->privileges = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+}
+
+// Loads the grants that apply to each definition.
+void LoadGrants(const Catalog *cat) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  const char *sql =
+      "SELECT d.id, g.grantee::oid, "
+      "1 << (array_position(ARRAY['invoke', 'read', 'spawn', 'admin'], g.privilege) - 1) "
+      "FROM spawn._grants g "
+      "JOIN spawn._definitions d ON d.system = g.system AND (g.actor IS NULL OR g.actor = d.name) "
+      "ORDER BY d.id";
+  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load grants");
+  RestoreUser(&saved);
+  for (uint64 i = 0; i < SPI_processed; ++i) AddGrant(SPI_tuptable->tupdesc, SPI_tuptable->vals[i]);
 }
 
 // Creates empty hash tables in the cache context.
@@ -245,6 +275,7 @@ void Rebuild() {
   MemoryContextSwitchTo(old);
   LoadDefinitions(cat);
   LoadProjections(cat);
+  LoadGrants(cat);
   catalog = cat;
 }
 

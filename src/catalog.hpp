@@ -46,6 +46,12 @@ struct Projection {
   CachedFunction call;  // single-statement LANGUAGE sql handlers take the fast path
 };
 
+// A privilege granted on a definition (or on its whole system) with spawn.grant.
+struct ActorGrant {
+  Oid grantee;     // InvalidOid for PUBLIC
+  int privileges;  // Privilege bits (privilege.hpp)
+};
+
 // An actor definition as registered.
 struct Definition {
   int32 id;
@@ -54,7 +60,11 @@ struct Definition {
   ActorKind kind;
   bool stateful;
   bool has_timers;
-  bool journal;  // every state change is appended to spawn._journal
+  bool journal;      // every state change is appended to spawn._journal
+  Oid owner;         // the role that registered it
+  Oid system_owner;  // the owner of its system
+  int grant_count;
+  ActorGrant *grants;
   Jsonb *tags;
   int handler_count;
   Handler *handlers;

@@ -92,15 +92,6 @@ void HandlerErrorContext(void *arg) {
   errcontext("spawn actor \"%s\", action \"%s\"", call->actor, call->action);
 }
 
-// Raises the error of a handler whose function was dropped after registration.
-[[noreturn]] void RaiseHandlerDropped(const HandlerCall *call) {
-  ereport(ERROR,
-          (errcode(ERRCODE_UNDEFINED_FUNCTION),
-           errmsg("handler function %s of action \"%s\" no longer exists",
-                  call->handler->function_name, call->action),
-           errhint("Re-register actor \"%s\" with an existing function.", call->definition->name)));
-}
-
 // One call of a handler's function: its arguments and, after the call, its result.
 struct FunctionRun {
   const Catalog *catalog;
@@ -129,6 +120,17 @@ void RunFunction(void *arg) {
 
 }  // namespace
 
+// The function must still exist, and the current user must hold EXECUTE on it.
+void RequireHandlerCallable(const Definition *def, const Handler *h) {
+  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(h->call.function)))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                    errmsg("handler function %s of action \"%s\" no longer exists",
+                           h->function_name, h->action),
+                    errhint("Re-register actor \"%s\" with an existing function.", def->name)));
+  const AclResult acl = pg_proc_aclcheck(h->call.function, GetUserId(), ACL_EXECUTE);
+  if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->call.function));
+}
+
 // Resolves the handler on its first call and calls it as the current user, who is also the
 // acting role of spawn functions it calls; errors carry the actor's and action's names.
 void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result) {
@@ -136,10 +138,7 @@ void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult 
   ErrorContextCallback context{error_context_stack, HandlerErrorContext,
                                const_cast<HandlerCall *>(call)};
   error_context_stack = &context;
-  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(h->call.function)))
-    RaiseHandlerDropped(call);
-  AclResult acl = pg_proc_aclcheck(h->call.function, GetUserId(), ACL_EXECUTE);
-  if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->call.function));
+  RequireHandlerCallable(call->definition, h);
   CachedFunctionResolve(&h->call, false);
 
   const int nargs = h->takes_context ? 3 : 2;

@@ -2,7 +2,9 @@
 // drawn from the sequence before the row is written.
 #include "mailbox.hpp"
 
+#include "dispatch.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
@@ -20,11 +22,15 @@ namespace {
 
 SPIPlanPtr insert_plan = nullptr;
 
-// Raises unless the definition has the action (or it is the built-in get).
+// Raises unless the definition has the action (or it is the built-in get) and the current user
+// may run it: the invoke (or read) privilege, and EXECUTE on the handler function.
 void RequireAction(const Definition *def, const char *actor, const char *action) {
-  if (DefinitionFindHandler(def, action) != nullptr) return;
-  if (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0) return;
-  RaiseUnknownAction(def, actor, action);
+  const Handler *handler = DefinitionFindHandler(def, action);
+  const bool builtin_get =
+      handler == nullptr && (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0);
+  if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, actor, action);
+  RequirePrivilege(def, builtin_get ? kPrivilegeRead : kPrivilegeInvoke, GetUserId(), actor);
+  if (handler != nullptr) RequireHandlerCallable(def, handler);
 }
 
 }  // namespace
@@ -52,6 +58,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
             (errcode(ERRCODE_UNDEFINED_OBJECT),
              errmsg("actor template \"%s\" does not exist in system \"%s\"", register_ref, system),
              errhint("Register it with spawn.register_actor(..., kind => 'unnamed').")));
+  RequirePrivilege(parent, kPrivilegeSpawn, GetUserId(), register_ref);
   RequireAction(parent, actor, action);
 }
 

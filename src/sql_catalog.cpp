@@ -2,6 +2,9 @@
 #include "acting_role.hpp"
 #include "guard.hpp"
 #include "name_check.hpp"
+#include "names.hpp"
+#include "privilege.hpp"
+#include "state_store.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -33,4 +36,24 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
 // registered them.
 SPAWN_FUNCTION(spawn_caller) {
   PG_RETURN_OID(spawn::CallerRole());
+}
+
+// spawn._may(privilege, system, actor, role) RETURNS boolean: whether the role holds the
+// privilege on an actor, a template or an instance (false when none has that name).
+SPAWN_FUNCTION(spawn_may) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+    PG_RETURN_BOOL(false);
+  const int privilege = spawn::PrivilegeFromName(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+  const char *system = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  const char *actor = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  const Oid role = PG_GETARG_OID(3);
+  spawn::Catalog *catalog = spawn::CatalogConnect();
+  const spawn::Definition *def = spawn::CatalogFindByName(system, actor);
+  spawn::InstanceRow row;
+  if (def == nullptr && spawn::NameProblem(actor, strlen(actor)) == nullptr &&
+      spawn::StateFetch(catalog, system, actor, &row))
+    def = spawn::CatalogFindById(row.definition_id);
+  const bool may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
+  SPI_finish();
+  PG_RETURN_BOOL(may);
 }

@@ -9,19 +9,6 @@ test_cluster isolation 54480 "spawn.retry_base_ms = 100
 spawn.max_attempts = 2
 spawn.housekeeping_interval = 200"
 
-# as ROLE [psql args]: psql as an ordinary role, in a new session.
-as() {
-  local role=$1
-  shift
-  psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U "$role" -d postgres "$@"
-}
-
-# sqlstate ROLE SQL: the SQLSTATE the statement fails with, or "ok".
-sqlstate() {
-  as "$1" -v ON_ERROR_STOP=0 -c "\\set VERBOSITY sqlstate" -c "$2" 2>&1 >/dev/null |
-    grep -oE '^ERROR:  [0-9A-Z]{5}' | awk '{print $2}' || true
-}
-
 q <<'SQL' >/dev/null
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
