@@ -115,6 +115,7 @@ CREATE TABLE spawn._instances (
   activated_at timestamptz,
   last_activity timestamptz,
   state_updated_at timestamptz,
+  snapshot_revision bigint NOT NULL DEFAULT 0,  -- the newest revision in spawn._history
   UNIQUE (system, name)
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state (internal; read spawn.actors)';
