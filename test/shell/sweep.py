@@ -30,9 +30,11 @@ BIG = 100_000
 DEPTH = 5_000
 
 failures = []
-counts = {"calls": 0, "results": 0, "errors": 0, "from spawn": 0, "probes": 0}
+counts = {"calls": 0, "results": 0, "errors": 0, "from spawn": 0, "probes": 0, "lost connections": 0}
 VERBOSE = bool(__import__("os").environ.get("SWEEP_VERBOSE"))
 by_state = {}
+seconds = {}  # time spent per function, for the summary
+long_messages = set()  # functions whose own messages repeat a huge argument (reported, not failed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +391,8 @@ JSON_EXTRAS = {
                '[{"action": "nope", "every_ms": 1}]', '[1]', '[null]',
                '[{"action": "add", "every_ms": 1}, {"action": "add", "every_ms": 2}]'],
     "channels": ['[{"topic": ""}]', '[{"topic": "x", "action": 5}]', '[{"topic": "{o}_news"}]',
-                 '[{"topic": "' + "t" * 64 + '"}]', '[{"topic": "' + "t" * BIG + '"}]', '[null]', '[{"topic": "x", "action": "nope"}]',
+                 '[{"topic": "' + "t" * 64 + '"}]', '[{"topic": "' + "t" * BIG + '"}]',
+                 '[null]', '[{"topic": "x", "action": "nope"}]',
                  '[{"topic": "x", "action": "add"}, {"topic": "x", "action": "add"}]'],
     "payload": ['{"value": 9223372036854775807}', '{"value": "x"}', '{"value": 1e1000}'],
     "metadata": ['{"caller": "{o}_counter"}'],
@@ -467,7 +470,8 @@ def values_for(typ, argname, other, oids, fx_other):
                  ("100,000 effects", "ROW(NULL, NULL, jsonb_build_object('effects', %s::jsonb))::spawn.value",
                   [BIG_ARRAY]),
                  expr("pipe to other's actor",
-                      "ROW(NULL, NULL, '{\"pipe\": {\"actor\": \"%s_counter\", \"action\": \"add\"}}')::spawn.value" % o)]
+                      "ROW(NULL, NULL, jsonb_build_object('pipe', jsonb_build_object("
+                      "'actor', '%s_counter', 'action', 'add')))::spawn.value" % o)]
     else:
         print("# note: no hostile values for type %s beyond NULL" % typ)
     return vals
@@ -573,7 +577,8 @@ def functions():
     cur.execute("""
       SELECT p.oid::regprocedure::text, p.proname, p.provolatile, p.pronargs, p.pronargdefaults,
              coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'),
-             ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n) ORDER BY n)
+             ARRAY(SELECT format_type(t, NULL)
+                   FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n) ORDER BY n)
       FROM pg_proc p WHERE p.pronamespace = 'spawn'::regnamespace ORDER BY 1""")
     result = []
     for signature, name, volatility, nargs, ndefaults, names, modes, types in cur.fetchall():
@@ -602,7 +607,8 @@ def call_sql(name, args, chosen):
         if argname.startswith("$"):
             parts.append(sql)
         else:
-            parts.append(prefix + psycopg2.sql.Identifier(argname).as_string(CONN_FOR_QUOTING) + " => " + sql)
+            quoted = psycopg2.sql.Identifier(argname).as_string(CONN_FOR_QUOTING)
+            parts.append(prefix + quoted + " => " + sql)
         params += vparams
     target = psycopg2.sql.Identifier("spawn", name).as_string(CONN_FOR_QUOTING)
     return "SELECT * FROM %s(%s)" % (target, ", ".join(parts)), params
@@ -644,6 +650,7 @@ class Sweeper:
     """Runs calls as one role, with a watchdog connection, and judges every outcome."""
 
     def __init__(self, role, p, other, fixtures):
+        """Connects as `role` (fixtures prefixed `p`); `other` owns the objects it must not touch."""
         self.role, self.p, self.other, self.fixtures = role, p, other, fixtures
         self.fp_expected = None
         self.connect()
@@ -679,15 +686,16 @@ class Sweeper:
     def recover(self, what, offset, why):
         """Reports a crash or a lost connection with the server log's account, waits for the
         server and reconnects."""
-        lines = [l for l in log_since(offset) if "terminated by signal" in l or "PANIC" in l
-                 or "was terminated" in l or "exited with exit code" in l]
-        fail(what, why + ("; server log: " + " / ".join(lines[:3]) if lines else ""))
+        counts["lost connections"] += 1
         # The postmaster resets every backend a moment after one crashed: wait for the watchdog
         # to go too (it stays when only the calling backend exited), so the sweep goes on
         # against the restarted server and the next call is not blamed.
         deadline = time.time() + 5
         while time.time() < deadline and self.alive():
             time.sleep(0.1)
+        lines = [l for l in log_since(offset) if "terminated by signal" in l or "PANIC" in l
+                 or "was terminated" in l or "exited with exit code" in l]
+        fail(what, why + ("; server log: " + " / ".join(lines[:2]) if lines else ""))
         for c in (self.conn, self.watchdog):
             try:
                 c.close()
@@ -702,6 +710,15 @@ class Sweeper:
         counts["calls"] += 1
         offset = log_size()
         self.outcome = "result"
+        started = time.time()
+        try:
+            self.run_judged(what, statement, params, volatile, offset)
+        finally:
+            function = what.split(" as ")[0]
+            seconds[function] = seconds.get(function, 0.0) + time.time() - started
+
+    def run_judged(self, what, statement, params, volatile, offset):
+        """The body of run: the call, its probe, the rollback and the watchdog."""
         cur = self.conn.cursor()
         try:
             cur.execute(statement, params)
@@ -726,7 +743,9 @@ class Sweeper:
             return
         if not self.alive():
             self.recover(what, offset, "the watchdog's SELECT 1 failed: the server reset")
-        elif VERBOSE or what.endswith(", baseline"):
+        elif VERBOSE or (what.endswith(", baseline") and self.outcome != "result"
+                         and not self.outcome.startswith("42501")):
+            # A baseline that fails keeps the hostile values from reaching deeper code.
             print("# %s: %s" % (what, self.outcome))
 
     def judge_error(self, what, e, offset):
@@ -750,6 +769,8 @@ class Sweeper:
             fail(what, "SQLSTATE %s: %s" % (code, message))
         elif from_spawn(e.diag):
             counts["from spawn"] += 1
+            if len(message) > 1000:
+                long_messages.add(what.split(" as ")[0])
             problem = style_problem(message)
             if code == "P0001":
                 fail(what, "spawn raised P0001 (no explicit SQLSTATE): %s" % message)
@@ -851,12 +872,17 @@ def main():
     sweep("sweep_bob", "bob", "alice", fixtures, oids, funcs)
     sweep("postgres", "su", "alice", fixtures, oids, funcs)
     crashes = [l for l in log_since(start_offset) if "terminated by signal" in l]
-    if crashes and not any("server reset" in d or "connection died" in d for _, d in failures):
+    if crashes and counts["lost connections"] == 0:
         fail("the server log", " / ".join(crashes[:3]))
     print("# %d calls in %.0f s: %d results, %d errors (%d raised by spawn itself); %d probes "
           "after volatile calls" % (counts["calls"], time.time() - started, counts["results"],
                                     counts["errors"], counts["from spawn"], counts["probes"]))
     print("# outcomes by SQLSTATE: " + ", ".join("%s %d" % kv for kv in sorted(by_state.items())))
+    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:5]
+    print("# slowest: " + ", ".join("%s %.1f s" % (f.split("(")[0], t) for f, t in slowest))
+    if long_messages:
+        print("# note: messages longer than 1,000 bytes (a huge argument repeated) from: "
+              + ", ".join(sorted(long_messages)))
     if failures:
         print("# %d failing call(s)" % len(failures))
         sys.exit(1)
