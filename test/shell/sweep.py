@@ -65,6 +65,7 @@ def wait_for_server(seconds=90):
 
 def fail(what, detail):
     """Records one failure and prints it at once."""
+    detail = " ".join(detail.split())  # one line per failure, whatever libpq wrapped
     failures.append((what, detail))
     print("not ok - %s: %s" % (what, detail), flush=True)
 
