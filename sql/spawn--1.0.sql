@@ -502,6 +502,14 @@ BEGIN
   IF journal IS NULL THEN
     RAISE EXCEPTION 'journal must be true or false' USING ERRCODE = 'null_value_not_allowed';
   END IF;
+  IF stateful IS NULL THEN
+    RAISE EXCEPTION 'stateful must be true or false' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF actions IS NULL OR jsonb_typeof(actions) <> 'object' OR handlers IS NULL
+     OR jsonb_typeof(handlers) <> 'object' THEN
+    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
+  END IF;
   IF journal AND (kind = 'pooled' OR NOT stateful) THEN
     RAISE EXCEPTION 'actor "%" has no state to journal', name
       USING ERRCODE = 'invalid_parameter_value',
@@ -1193,6 +1201,16 @@ BEGIN
   IF actors IS NULL OR cardinality(actors) = 0 OR array_position(actors, NULL) IS NOT NULL THEN
     RAISE EXCEPTION 'a projection needs at least one actor, and no null names'
       USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF handler IS NULL THEN
+    RAISE EXCEPTION 'projection handler must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = handler AND p.prokind = 'f' AND NOT p.proretset
+                 AND p.pronargs = 3 AND p.proargtypes[0] = 'text'::regtype
+                 AND p.proargtypes[1] = 'jsonb'::regtype AND p.proargtypes[2] = 'int8'::regtype) THEN
+    RAISE EXCEPTION 'projection handler % has the wrong signature', handler
+      USING ERRCODE = 'invalid_function_definition',
+            HINT = 'A projection handler takes (actor text, state jsonb, revision bigint).';
   END IF;
   IF read_model IS NULL OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = read_model AND c.relkind IN ('r', 'p')) THEN
     RAISE EXCEPTION 'read model % is not a table', read_model

@@ -49,7 +49,9 @@ ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
       "LEFT JOIN pg_catalog.pg_class c ON c.oid = p.read_model "
       "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE p.id = $1",
       1, types, values, nullptr, true);
-  if (SPI_processed != 1) elog(ERROR, "spawn: projection %d does not exist", id);
+  if (SPI_processed != 1)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("projection %d does not exist", id),
+                    errhint("See spawn.projections.")));
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   bool isnull;

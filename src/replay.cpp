@@ -118,6 +118,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
     elog(ERROR, "spawn: snapshot %lld vanished", static_cast<long long>(out->from_snapshot));
   JournalEntry *entries;
   const int count = JournalRead(cat, system, actor, out->from_snapshot + 1, target, &entries);
+  if (count == 0 && target > 0 && !def->journal) RaiseNoJournal(actor);
   if (count != target - out->from_snapshot) {
     int64 missing = out->from_snapshot + 1;
     for (int i = 0; i < count && entries[i].revision == missing; ++i) ++missing;

@@ -38,7 +38,8 @@ enum ReplyColumn {
   kColumnCount = kRequester
 };
 
-// The run_as column of spawn._mailbox: the requester of a pending request.
+// Columns of spawn._mailbox read here: a request has a reply channel, a cast none.
+constexpr int kMailboxReplyChannel = 10;
 constexpr int kMailboxRunAs = 11;
 
 // Builds the notification JSON: the id and status only, because any role may LISTEN on any
@@ -89,6 +90,11 @@ Reply ReadReply(const Catalog *cat, int64 id) {
                        &inserted_here)) {
     reply.requester = DatumGetObjectId(mailbox_values[kMailboxRunAs - 1]);
     RequireRequester(id, reply.requester);
+    if (mailbox_nulls[kMailboxReplyChannel - 1])
+      ereport(ERROR,
+              (errcode(ERRCODE_UNDEFINED_OBJECT),
+               errmsg("message %lld is a cast, which has no reply", static_cast<long long>(id)),
+               errhint("Send requests with spawn.invoke_async to get a reply.")));
     reply.status = "pending";
     reply.uncommitted = inserted_here;
     return reply;

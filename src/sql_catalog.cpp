@@ -18,7 +18,7 @@ SPAWN_FUNCTION(spawn_check_name) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("%s name must not be null",
                            PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0)))));
-  const char *what = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char *what = PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0));
   text *name = PG_GETARG_TEXT_PP(1);
   spawn::RequireName(what, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
   PG_RETURN_VOID();

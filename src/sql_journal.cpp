@@ -38,10 +38,7 @@ SPAWN_FUNCTION(spawn_journal) {
   const spawn::Definition *def = spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
   spawn::JournalEntry *entries;
   const int count = spawn::JournalRead(cat, system, actor, from, PG_INT64_MAX, &entries);
-  if (count == 0 && def != nullptr && !def->journal)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("actor \"%s\" does not keep a journal", actor),
-                    errhint("Register it with journal => true.")));
+  if (count == 0 && !def->journal) spawn::RaiseNoJournal(actor);
   for (int i = 0; i < count; ++i) {
     const spawn::JournalEntry *e = &entries[i];
     Datum values[7];

@@ -97,6 +97,9 @@ def log_since(offset):
 HANDLERS_SQL = r"""
 CREATE ROLE sweep_alice LOGIN;
 CREATE ROLE sweep_bob LOGIN;
+DO $$ BEGIN
+  EXECUTE format('GRANT CREATE ON DATABASE %I TO sweep_alice, sweep_bob', current_database());
+END $$;
 -- Adds payload.value to state.total; keeps the payload's other fields in the state.
 CREATE FUNCTION public.sweep_add(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$
@@ -344,6 +347,9 @@ TEXT_EXTRAS = {
     "kind": ["named", "unnamed", "pooled", "pipe", "forward", "effects", "NAMED"],
     "state_type": ["jsonb", "xml", "JSON"],
     "mode": ["async", "STRICT"],
+    "privilege": ["invoke", "read", "spawn", "admin", "all", "any", "INVOKE", "execute"],
+    "grantee": ["public", "PUBLIC", "postgres", "sweep_alice", "sweep_bob", "pg_read_all_data",
+                "no_such_role"],
     "what": ["system", "channel", "projection", "action", "actor", "unknown what"],
     "cron_expression": [
         "* * * * *", "* * * * * *", "* * * * * * *", "61 * * * *", "0 0 31 2 *", "* * * * 7",
@@ -518,6 +524,9 @@ def baseline(fn, arg, typ, fx, oids):
         ("unschedule", "id"): (fx["schedule_id"], True),
         ("restore", "revision"): (fx["revision"], True),
         ("_resolve_handler", "function_name"): ("public.sweep_add", True),
+        ("grant", "actor"): (p + "_counter", True), ("revoke", "actor"): (p + "_counter", True),
+        ("_grant_target", "actor"): (p + "_counter", True),
+        ("_may", "role"): (fx["role_oid"], True),
     }
     general = {
         "actor": (p + "_counter", True), "action": ("add", True), "system": ("spawn-system", True),
@@ -534,7 +543,8 @@ def baseline(fn, arg, typ, fx, oids):
         "mode": ("strict", False), "actors": ("{%s_counter}" % p, True),
         "projection_id": (fx["proj_id"], True), "clear": (False, True),
         "definition_id": (fx["def_id"], True), "caller": (fx["role_oid"], True),
-        "scheduled_to": (None, False),
+        "scheduled_to": (None, False), "privilege": ("invoke", True), "grantee": ("public", True),
+        "admin_may": (True, True),
     }
     if typ == "spawn.value":
         return ("baseline", "spawn.reply('{\"r\": 1}', '{\"s\": 1}')", [], True)
