@@ -492,8 +492,9 @@ BEGIN
     RAISE EXCEPTION 'unsupported state type "%"', state_type
       USING ERRCODE = 'feature_not_supported', HINT = 'States are JSON: use state_type => ''json''.';
   END IF;
-  IF deactivate_timeout IS NULL OR deactivate_timeout < 1 OR snapshot_timeout IS NULL OR snapshot_timeout < 1 THEN
-    RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be positive milliseconds'
+  IF deactivate_timeout IS NULL OR deactivate_timeout NOT BETWEEN 1 AND 315360000000
+     OR snapshot_timeout IS NULL OR snapshot_timeout NOT BETWEEN 1 AND 315360000000 THEN
+    RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be between 1 and 315360000000 milliseconds (10 years)'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN

@@ -106,4 +106,22 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   return id;
 }
 
+// Range-checks the delay before adding it, so nothing overflows into a wrong time.
+TimestampTz DeliveryAfter(int64 delay_ms, const char *what) {
+  if (delay_ms < 0 || delay_ms > kMaxDelayMs)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("%s must be between 0 and %lld milliseconds (10 years)", what,
+                           static_cast<long long>(kMaxDelayMs)),
+                    errdetail("%s was %lld.", what, static_cast<long long>(delay_ms))));
+  return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
+}
+
+// Infinity and -infinity are valid timestamptz values, but no delivery time.
+void RequireFiniteTime(TimestampTz at, const char *what) {
+  if (TIMESTAMP_NOT_FINITE(at))
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a finite time", what),
+             errhint("Pass a time such as now() + interval '1 hour', or use delay_ms.")));
+}
+
 }  // namespace spawn

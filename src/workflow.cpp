@@ -114,6 +114,7 @@ void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
       delay = DatumGetInt64(
           DirectFunctionCall1(numeric_int8, NumericGetDatum(delay_value->val.numeric)));
       if (delay < 0) Malformed(psprintf("\"delay_ms\" of %s is negative.", where));
+      if (delay > kMaxDelayMs) Malformed(psprintf("\"delay_ms\" of %s is beyond 10 years.", where));
     }
     m.deliver_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
     InvokeRequest names{m.system, m.actor, m.action, nullptr, nullptr, m.register_ref};
