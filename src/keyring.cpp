@@ -60,4 +60,14 @@ const unsigned char *KeyringRequire(std::uint32_t *key_id) {
   return root_key;
 }
 
+// A key is loaded.
+bool KeyringConfigured() {
+  return root_key != nullptr;
+}
+
+// Compares with the loaded key's id.
+bool KeyringHasKey(std::int64_t key_id) {
+  return root_key != nullptr && key_id == static_cast<std::int64_t>(root_key_id);
+}
+
 }  // namespace spawn
