@@ -22,6 +22,7 @@ int setting_history_retention_s = 7 * 24 * 3600;
 int setting_journal_retention_s = 0;
 int setting_handler_timeout_ms = 60000;
 int setting_max_workers_per_role = 0;
+bool setting_run_as_owner = false;
 int setting_housekeeping_ms = 1000;
 
 namespace {
@@ -80,6 +81,12 @@ void DefineSettings() {
                           "Keeps a worker free for other roles while one role's handlers are slow.",
                           &setting_max_workers_per_role, 0, 0, kMaxWorkers, PGC_SIGHUP, 0, nullptr,
                           nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "spawn.run_as_owner", "Marks spawn's catalog functions that run as the extension's owner.",
+      "Set on spawn's own functions only (see identity.hpp); it does nothing "
+      "in a session.",
+      &setting_run_as_owner, false, PGC_USERSET,
+      GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("spawn");
 }
 

@@ -26,6 +26,9 @@ extern int setting_handler_timeout_ms;
 // Most workers one role's messages may occupy at once; 0: all but one (reload).
 extern int setting_max_workers_per_role;
 
+// The marker of spawn's owner-run catalog functions (identity.hpp); no meaning elsewhere.
+extern bool setting_run_as_owner;
+
 // Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
 extern int setting_housekeeping_ms;
 
