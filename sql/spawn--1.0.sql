@@ -1337,3 +1337,49 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn.drop_projection(text, text) IS 'Stops a projection (its read-model table is left as it is)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys (docs/security.md): which keys sealed this database's values, and online rotation
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._keys (
+  key_id bigint PRIMARY KEY,         -- the key's public id, recorded on every sealed value
+  first_used_at timestamptz NOT NULL DEFAULT now(),
+  retired_at timestamptz             -- set by spawn.retire_key once no value needs it
+);
+COMMENT ON TABLE spawn._keys IS 'State store keys this database''s values were sealed with (ids only, internal)';
+SELECT pg_catalog.pg_extension_config_dump('spawn._keys', '');
+
+CREATE FUNCTION spawn.rotate_key(batch_size integer DEFAULT 1000) RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_rotate_key';
+COMMENT ON FUNCTION spawn.rotate_key(integer)
+  IS 'Re-seals up to batch_size values of each table under the active key; returns how many (0: done)';
+REVOKE ALL ON FUNCTION spawn.rotate_key(integer) FROM PUBLIC;
+
+CREATE FUNCTION spawn.retire_key(key_id bigint) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_retire_key';
+COMMENT ON FUNCTION spawn.retire_key(bigint)
+  IS 'Records that an old key is no longer needed (refused while values are sealed under it)';
+REVOKE ALL ON FUNCTION spawn.retire_key(bigint) FROM PUBLIC;
+
+CREATE FUNCTION spawn._configured_keys(OUT key_id bigint, OUT active boolean) RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_configured_keys';
+COMMENT ON FUNCTION spawn._configured_keys() IS 'Ids of the keys this server was started with, the active one first';
+REVOKE ALL ON FUNCTION spawn._configured_keys() FROM PUBLIC;
+
+CREATE VIEW spawn.key_status AS
+  WITH sealed AS (
+    SELECT k.key_id, count(*) AS sealed_values FROM (
+      SELECT key_id FROM spawn._instances UNION ALL SELECT key_id FROM spawn._history
+      UNION ALL SELECT key_id FROM spawn._journal UNION ALL SELECT key_id FROM spawn._mailbox
+      UNION ALL SELECT key_id FROM spawn._dead_letters UNION ALL SELECT key_id FROM spawn._replies
+      UNION ALL SELECT key_id FROM spawn._schedules) k
+    WHERE k.key_id IS NOT NULL GROUP BY k.key_id)
+  SELECT coalesce(s.key_id, c.key_id, r.key_id) AS key_id, coalesce(c.active, false) AS active,
+         c.key_id IS NOT NULL AS configured, coalesce(s.sealed_values, 0) AS sealed_values,
+         r.first_used_at, r.retired_at
+  FROM sealed s
+  FULL JOIN spawn._configured_keys() c ON c.key_id = s.key_id
+  FULL JOIN spawn._keys r ON r.key_id = coalesce(s.key_id, c.key_id);
+COMMENT ON VIEW spawn.key_status IS 'Each key: configured, active, how many values it seals; a rotation is done when only the active key seals values';
+REVOKE ALL ON spawn.key_status FROM PUBLIC;

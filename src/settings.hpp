@@ -3,8 +3,9 @@
 
 namespace spawn {
 
-// Raw value of spawn.statestore_key, read once by the keyring at start-up.
-extern char *setting_statestore_key;
+// Where the keyring reads the state store keys at start-up (keyring.hpp).
+extern char *setting_statestore_key_file;
+extern char *setting_statestore_key_command;
 // Database the scheduler works in (postmaster).
 extern char *setting_database;
 // Number of mailbox workers (postmaster).
