@@ -46,6 +46,12 @@ COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name i
 
 CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
+CREATE FUNCTION spawn._lock_name(system text, name text) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_lock_name';
+COMMENT ON FUNCTION spawn._lock_name(text, text)
+  IS 'Takes the actor lock of a name until the transaction ends: registrations of one name, and instances of that name, go one at a time';
+REVOKE ALL ON FUNCTION spawn._lock_name(text, text) FROM PUBLIC;
+
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
 
@@ -518,8 +524,9 @@ BEGIN
   END IF;
   PERFORM spawn._check_schedules(actions, timers, channels);
 
-  -- One registration at a time: definitions and instance names are checked together.
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
+  -- so definitions and instance names are checked together; other names are not held up.
+  PERFORM spawn._lock_name(system, name);
 
   SELECT i.name, d.name AS parent INTO clash
     FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -645,7 +652,7 @@ DECLARE
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._require_system(system);
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  PERFORM spawn._lock_name(system, name);
   SELECT d.id INTO def_id FROM spawn._definitions d
     WHERE d.system = unregister_actor.system AND d.name = unregister_actor.name;
   IF NOT FOUND THEN
@@ -670,6 +677,7 @@ BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._check_name('actor', parent);
   PERFORM spawn._require_system(system);
+  PERFORM spawn._lock_name(system, name);
   SELECT d.id, d.kind INTO template FROM spawn._definitions d
     WHERE d.system = spawn_actor.system AND d.name = spawn_actor.parent;
   IF NOT FOUND THEN
@@ -1235,11 +1243,11 @@ BEGIN
     RAISE EXCEPTION 'projection "%" already exists in system "%"', name, system
       USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with spawn.drop_projection.';
   END IF;
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
   INSERT INTO spawn._projections (system, name, read_model, handler, signature, mode, owner)
     VALUES (system, name, read_model, handler, handler::text, mode, creator) RETURNING id INTO projection_id;
   FOREACH source_name IN ARRAY actors LOOP
     PERFORM spawn._check_name('actor', source_name);
+    PERFORM spawn._lock_name(system, source_name);
     SELECT d.id, d.kind, d.stateful INTO source FROM spawn._definitions d
       WHERE d.system = _create_projection.system AND d.name = source_name;
     IF NOT FOUND THEN

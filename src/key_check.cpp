@@ -57,14 +57,18 @@ char *ConfiguredIds() {
 
 // Compares the database's keys with the configured ones and records the active key.
 void CheckDatabaseKeys(const Catalog *cat) {
+  uint32_t active;
+  KeyringRequire(&active);
   ExecuteAsOwner(cat, "SELECT key_id FROM spawn._keys WHERE retired_at IS NULL ORDER BY key_id", 0,
                  nullptr, nullptr, nullptr, true);
   StringInfoData missing;
   initStringInfo(&missing);
+  bool active_known = false;
   for (uint64 i = 0; i < SPI_processed; ++i) {
     bool isnull;
     const int64 id =
         DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    active_known |= id == static_cast<int64>(active);
     if (!KeyringHasKey(id))
       appendStringInfo(&missing, "%s%lld", missing.len ? ", " : "", static_cast<long long>(id));
   }
@@ -78,15 +82,16 @@ void CheckDatabaseKeys(const Catalog *cat) {
              errhint("Configure the key this database was written with; to rotate, list the new "
                      "key first and the old one after it. A key that no value needs any more is "
                      "retired with spawn.retire_key.")));
-  uint32_t active;
-  KeyringRequire(&active);
+  if (active_known) return;  // the common case: nothing to write, so no row lock is taken
   Oid types[1] = {INT8OID};
   Datum values[1] = {Int64GetDatum(static_cast<int64>(active))};
-  ExecuteAsOwner(cat,
-                 "INSERT INTO spawn._keys (key_id) VALUES ($1) "
-                 "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL "
-                 "WHERE spawn._keys.retired_at IS NOT NULL",
-                 1, types, values, nullptr, false);
+  ExecuteAsOwner(
+      cat,
+      "WITH revived AS (UPDATE spawn._keys SET retired_at = NULL "
+      "  WHERE key_id = $1 AND retired_at IS NOT NULL RETURNING 1) "
+      "INSERT INTO spawn._keys (key_id) SELECT $1 WHERE NOT EXISTS (SELECT FROM revived) "
+      "ON CONFLICT (key_id) DO NOTHING",
+      1, types, values, nullptr, false);
 }
 
 // Re-seals up to `limit` values of one table that are not under the active key.

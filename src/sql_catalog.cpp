@@ -1,4 +1,5 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
+#include "actor_lock.hpp"
 #include "identity.hpp"
 #include "guard.hpp"
 #include "name_check.hpp"
@@ -62,4 +63,14 @@ SPAWN_FUNCTION(spawn_may) {
   const bool may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
   SPI_finish();
   PG_RETURN_BOOL(may);
+}
+
+// spawn._lock_name(system, name) RETURNS void: the actor lock of a name, until the transaction
+// ends (registration, unregistration and spawning of that name take it).
+SPAWN_FUNCTION(spawn_lock_name) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be null")));
+  spawn::ActorLockAcquire(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+                          text_to_cstring(PG_GETARG_TEXT_PP(1)), true);
+  PG_RETURN_VOID();
 }

@@ -48,6 +48,7 @@ INSERT INTO callers VALUES
   ('spawn._grant_target(text,text,text,text)', false, 'internal'),
   ('spawn._handler_hint()', true, 'none'),
   ('spawn._handler_shape(text,regprocedure)', true, 'none'),
+  ('spawn._lock_name(text,text)', false, 'internal'),
   ('spawn._may(text,text,text,oid)', true, 'none'),
   ('spawn._project_all(integer,boolean)', true, 'projection owner'),
   ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),

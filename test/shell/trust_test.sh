@@ -220,6 +220,14 @@ as alice -c "SELECT spawn.revoke('admin', 'alice-counter', 'bob')" >/dev/null
 denied "bob cannot ask spawn._may about alice's privileges" \
   "SELECT spawn._may('admin', 'spawn-system', 'alice-counter', 'alice'::regrole)"
 
+# A registration left open in a transaction holds up that name only.
+as bob -c "BEGIN" -c "SELECT spawn.register_actor('bob-lock', actions => '{}')" -c "SELECT pg_sleep(4)" \
+  -c "COMMIT" >/dev/null &
+sleep 1
+check "an open registration of bob's holds up no other name" "ok" \
+  "$(as alice -c "SET statement_timeout = '2s'" -c "SELECT spawn.register_actor('alice-other', actions => '{}')" >/dev/null && echo ok)"
+wait
+
 check "alice's state is as she left it, but for the invoke she granted" \
   "$(echo "$state_before" | sed 's/"total": 1/"total": 2/')" "$(q -c "SELECT spawn.state('alice-counter')")"
 finish
