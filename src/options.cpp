@@ -18,8 +18,18 @@ namespace spawn::options {
 
 namespace {
 
-// Longest rendering of an item quoted in a message; longer ones end in "...".
+// Longest text quoted in a message (an item, a name, the parser's complaint); longer ones are
+// cut at a character boundary and end in "...".
 constexpr std::size_t kMaxQuotedBytes = 256;
+
+// A text as a message quotes it: cut to kMaxQuotedBytes without splitting a UTF-8 character.
+std::string Shorten(std::string text) {
+  if (text.size() <= kMaxQuotedBytes) return text;
+  std::size_t cut = kMaxQuotedBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  text.resize(cut);
+  return text + "...";
+}
 
 // One JSON value. Object members keep document order; a repeated key counts as its last
 // occurrence, as in jsonb.
@@ -86,10 +96,12 @@ class TreeBuilder {
       reason.erase(0, bracket + 2);
     if (error.id == 406)
       throw SpawnError(sqlstate::kNumericValueOutOfRange,
-                       "number out of range in " + std::string(what_), reason + ".",
-                       "Numbers in option documents must lie within double precision's range.");
+                       "number out of range in " + std::string(what_),
+                       "Numbers in option documents lie within double precision's range "
+                       "(about 1.8e308).");
     throw SpawnError(sqlstate::kInvalidTextRepresentation,
-                     "invalid input syntax for type json in " + std::string(what_), reason + ".");
+                     "invalid input syntax for type json in " + std::string(what_),
+                     Shorten(reason) + ".");
   }
 
  private:
@@ -230,15 +242,11 @@ void AppendJson(const Node &node, std::string *out) {
   out->push_back(object ? '}' : ']');
 }
 
-// A value as a message quotes it, cut at a character boundary when it is long.
+// A value as a message quotes it, in jsonb's notation and shortened.
 std::string Quote(const Node &node) {
   std::string text;
   AppendJson(node, &text);
-  if (text.size() <= kMaxQuotedBytes) return text;
-  std::size_t cut = kMaxQuotedBytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
-  text.resize(cut);
-  return text + "...";
+  return Shorten(std::move(text));
 }
 
 // Raises 42602 when `name` breaks the name rules; `what` is "action" or "channel".
@@ -325,8 +333,8 @@ void CheckTimer(const Node &item, const std::set<std::string> &actions) {
                              " (one year); use a cron schedule for longer periods.");
   }
   if (actions.count(action->text) == 0)
-    throw SpawnError(sqlstate::kUndefinedFunction,
-                     "timer action \"" + action->text + "\" is not one of the actor's actions");
+    throw SpawnError(sqlstate::kUndefinedFunction, "timer action \"" + Shorten(action->text) +
+                                                       "\" is not one of the actor's actions");
 }
 
 // Checks one channel subscription against the action names.
@@ -343,7 +351,7 @@ void CheckChannel(const Node &item, const std::set<std::string> &actions) {
   const std::string &name = action != nullptr ? action->text : std::string("receive");
   if (actions.count(name) == 0)
     throw SpawnError(sqlstate::kUndefinedFunction,
-                     "channel action \"" + name + "\" is not one of the actor's actions");
+                     "channel action \"" + Shorten(name) + "\" is not one of the actor's actions");
 }
 
 // Raises 22023 unless the document is a JSON object.

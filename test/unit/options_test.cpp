@@ -132,6 +132,20 @@ TEST(Options, QuotesItemsAsJsonbPrintsThem) {
   EXPECT_EQ(long_item.message.substr(long_item.message.size() - 3), "...");
 }
 
+TEST(Options, ShortensLongTextsWithoutSplittingCharacters) {
+  std::string accents;
+  for (int i = 0; i < 300; ++i) accents += "\xc3\xa9";
+  const Raised e = ScheduleError("[{\"action\": \"a" + accents + "\"}]");
+  ASSERT_EQ(e.message.substr(e.message.size() - 3), "...");
+  EXPECT_EQ(e.message.substr(e.message.size() - 5, 2), "\xc3\xa9");
+  const Raised unknown = ScheduleError("[{\"action\": \"" + accents + "\", \"every_ms\": 1}]");
+  EXPECT_EQ(unknown.sqlstate, "42883");
+  EXPECT_LT(unknown.message.size(), 320u);
+  const Raised overflow = ScheduleError("[{\"action\": \"a\", \"every_ms\": 1e400}]");
+  EXPECT_EQ(overflow.message, "number out of range in timers");
+  EXPECT_LT(overflow.detail.size(), 100u);
+}
+
 TEST(Options, ChannelMessages) {
   Raised e = ScheduleError("[]", R"([{"topic": "news"}])");
   EXPECT_EQ(e.sqlstate, "42883");
