@@ -5,10 +5,14 @@
 CREATE FUNCTION opt_ok(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$ SELECT spawn.reply(payload, state) $$;
 
--- Whole numbers count however they are written; a period is at most one year.
+-- A period is a whole number of milliseconds written as one (1.0 would not cast to bigint when
+-- the timer is armed), at most one year.
 SELECT spawn.register_actor('o1', actions => '{"a": "opt_ok"}',
-  timers => '[{"action": "a", "every_ms": 1.0}, {"action": "a", "every_ms": 31536000000}]');
+  timers => '[{"action": "a", "every_ms": 1e3}, {"action": "a", "every_ms": 31536000000}]');
 SELECT timers FROM spawn.definitions WHERE name = 'o1';
+SELECT spawn.register_actor('o2', actions => '{"a": "opt_ok"}',
+  timers => '[{"action": "a", "every_ms": 1.0}]');
+\echo :LAST_ERROR_SQLSTATE
 SELECT spawn.register_actor('o2', actions => '{"a": "opt_ok"}',
   timers => '[{"action": "a", "every_ms": 31536000001}]');
 \echo :LAST_ERROR_SQLSTATE

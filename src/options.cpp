@@ -261,49 +261,15 @@ void RequireName(const char *what, const std::string &name) {
 // How a number fares as a timer period.
 enum class Period { kValid, kNotWhole, kBelowOne, kAboveMax };
 
-// Judges a JSON number token as every_ms by its digits: a whole number (1.0 and 1e3 count)
-// from 1 to kMaxEveryMs. Works on any length of token without overflowing.
-Period JudgePeriod(const std::string &token, std::int64_t *value) {
-  std::size_t i = 0;
-  const bool negative = i < token.size() && token[i] == '-';
-  if (negative) ++i;
-  std::string digits;
-  std::int64_t exponent = 0;  // the value is digits * 10^exponent
-  auto is_digit = [&](std::size_t at) {
-    return at < token.size() && token[at] >= '0' && token[at] <= '9';
-  };
-  while (is_digit(i)) digits.push_back(token[i++]);
-  if (i < token.size() && token[i] == '.') {
-    for (++i; is_digit(i); ++i) {
-      digits.push_back(token[i]);
-      --exponent;
-    }
-  }
-  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
-    ++i;
-    bool exponent_negative = false;
-    if (i < token.size() && (token[i] == '+' || token[i] == '-'))
-      exponent_negative = token[i++] == '-';
-    std::int64_t written = 0;
-    for (; is_digit(i); ++i)
-      if (written < 1000000000) written = written * 10 + (token[i] - '0');
-    exponent += exponent_negative ? -written : written;
-  }
-  if (digits.empty() || i != token.size()) return Period::kNotWhole;
-  const auto first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return Period::kBelowOne;  // zero
-  digits.erase(0, first);
-  while (digits.back() == '0') {
-    digits.pop_back();
-    ++exponent;
-  }
-  if (exponent < 0) return Period::kNotWhole;
-  if (negative) return Period::kBelowOne;
-  if (static_cast<std::int64_t>(digits.size()) + exponent > 12) return Period::kAboveMax;
-  std::int64_t whole = std::stoll(digits);
-  for (std::int64_t e = 0; e < exponent; ++e) whole *= 10;
-  if (whole > kMaxEveryMs) return Period::kAboveMax;
-  *value = whole;
+// Judges every_ms's token. Only digits pass, as jsonb prints a whole number: "1.0" or "1e3"
+// would not cast to bigint when the timer is armed. Any length is judged without overflow.
+Period JudgePeriod(const std::string &token) {
+  if (token.empty() || token.find_first_not_of("0123456789") != std::string::npos)
+    return Period::kNotWhole;
+  const auto first = token.find_first_not_of('0');
+  if (first == std::string::npos) return Period::kBelowOne;
+  const std::string digits = token.substr(first);
+  if (digits.size() > 11 || std::stoll(digits) > kMaxEveryMs) return Period::kAboveMax;
   return Period::kValid;
 }
 
@@ -321,8 +287,7 @@ void CheckTimer(const Node &item, const std::set<std::string> &actions) {
   if (action == nullptr || action->type != Node::Type::kString || every_ms == nullptr ||
       every_ms->type != Node::Type::kNumber)
     InvalidTimer(item);
-  std::int64_t period = 0;
-  switch (JudgePeriod(every_ms->text, &period)) {
+  switch (JudgePeriod(every_ms->text)) {
     case Period::kValid:
       break;
     case Period::kNotWhole:

@@ -48,7 +48,7 @@ TEST(Options, AcceptsGoodDocuments) {
   EXPECT_TRUE(options::CheckActions("{}").empty());
   EXPECT_NO_THROW(options::CheckSchedules(
       R"({"a": "f", "receive": "g"})",
-      R"([{"action": "a", "every_ms": 1000}, {"action": "a", "every_ms": 1.0}])",
+      R"([{"action": "a", "every_ms": 1000}, {"action": "a", "every_ms": 10}])",
       R"([{"topic": "news"}, {"topic": "caf\u00e9", "action": "a"}])"));
   EXPECT_NO_THROW(options::CheckSchedules(R"({"a": "f"})",
                                           R"([{"action": "a", "every_ms": 31536000000}])", "[]"));
@@ -94,13 +94,17 @@ TEST(Options, TimerMessages) {
 }
 
 TEST(Options, RejectsBadPeriods) {
-  for (const char *every_ms :
-       {"0", "-0", "0.0", "1.5", "1e-1", "-5", "\"10\"", "null", "true", "[10]", "1e-400"}) {
+  // 1.0 and 1e3 are whole, but jsonb prints them so (1e3 as 1000 only when cast first) and the
+  // timer's (every_ms)::bigint would fail when an instance activates: they are refused here.
+  for (const char *every_ms : {"0", "-0", "0.0", "1.5", "1e-1", "-5", "\"10\"", "null", "true",
+                               "[10]", "1e-400", "1.0", "1e3", "2.50e1", "1E+3", "1e300"}) {
     const std::string timer = std::string(R"([{"action": "a", "every_ms": )") + every_ms + "}]";
-    EXPECT_EQ(ScheduleError(timer).sqlstate, "22023") << every_ms;
-    EXPECT_EQ(ScheduleError(timer).message.rfind("invalid timer ", 0), 0u) << every_ms;
+    const Raised e = ScheduleError(timer);
+    EXPECT_EQ(e.sqlstate, "22023") << every_ms;
+    EXPECT_EQ(e.message.rfind("invalid timer ", 0), 0u) << every_ms;
+    EXPECT_EQ(e.detail, "") << every_ms;
   }
-  for (const char *every_ms : {"31536000001", "1e11", "18446744073709551616", "1e300",
+  for (const char *every_ms : {"31536000001", "99999999999", "100000000000", "18446744073709551616",
                                "99999999999999999999999999999999999999999"}) {
     const Raised e =
         ScheduleError(std::string(R"([{"action": "a", "every_ms": )") + every_ms + "}]");
@@ -109,9 +113,8 @@ TEST(Options, RejectsBadPeriods) {
   }
   // Beyond double's range: the parser cannot hold it, so it is refused as out of range.
   EXPECT_EQ(ScheduleError(R"([{"action": "a", "every_ms": 1e400}])").sqlstate, "22003");
-  // Whole numbers written with a fraction or an exponent are whole.
-  EXPECT_EQ(ScheduleError(R"([{"action": "a", "every_ms": 2.50e1}])").sqlstate, "");
-  EXPECT_EQ(ScheduleError(R"([{"action": "a", "every_ms": 1E+3}])").sqlstate, "");
+  EXPECT_EQ(ScheduleError(R"([{"action": "a", "every_ms": 1}])").sqlstate, "");
+  EXPECT_EQ(ScheduleError(R"([{"action": "a", "every_ms": 31536000000}])").sqlstate, "");
 }
 
 TEST(Options, RejectsTimersMissingFields) {
