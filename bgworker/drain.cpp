@@ -27,6 +27,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 }
 
@@ -175,11 +176,17 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   const OpenActorMark mark = MarkOpenActor(run);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
+  const Oid worker_session = GetSessionUserId();
+  const TimestampTz started = GetCurrentTimestamp();
   PG_TRY();
   {
-    // The handler runs with the privileges of the role that sent the message; aborting the
-    // subtransaction restores the worker's identity, and so does the success path below.
+    // The message runs as the role that sent it, as session_user too, so that auditing sees
+    // the sender; the local user-id change that follows keeps its code from SET ROLE or SET
+    // SESSION AUTHORIZATION. Both are undone below, on success and on failure.
+    SetSessionAuthorization(p->run_as, superuser_arg(p->run_as));
     BecomeRole(p->run_as, &worker);
+    if (setting_handler_timeout_ms > 0)
+      enable_timeout_after(STATEMENT_TIMEOUT, setting_handler_timeout_ms);
     Jsonb *payload =
         p->has_payload
             ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id), p->payload,
@@ -194,21 +201,33 @@ bool RunMessage(BatchRun *run, const Pending *p) {
       RunProjection(run, p);
     } else {
       Jsonb *response = ActorRun(&run->open, &req);
-      if (p->reply_channel != nullptr)
-        StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, response,
-                   nullptr, nullptr);
+      if (p->reply_channel != nullptr) {
+        ReplyTarget target{p->id, run->system, run->actor, p->action, p->reply_channel, p->run_as};
+        StoreReply(run->cat, &target, response, nullptr, nullptr);
+      }
     }
+    disable_timeout(STATEMENT_TIMEOUT, false);
     RestoreUser(&worker);
+    SetSessionAuthorization(worker_session, true);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
   }
   PG_CATCH();
   {
+    disable_timeout(STATEMENT_TIMEOUT, false);
     MemoryContextSwitchTo(outer_context);
     run->failure = CopyErrorData();
+    const bool timed_out =
+        run->failure->sqlerrcode == ERRCODE_QUERY_CANCELED && setting_handler_timeout_ms > 0 &&
+        TimestampDifferenceExceeds(started, GetCurrentTimestamp(), setting_handler_timeout_ms);
+    if (timed_out)
+      run->failure->message =
+          psprintf("action \"%s\" ran longer than spawn.handler_timeout (%d ms) and was cancelled",
+                   p->action, setting_handler_timeout_ms);
     FlushErrorState();
     RollbackAndReleaseCurrentSubTransaction();
+    SetSessionAuthorization(worker_session, true);
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
     ResetOpenActor(run, mark);
@@ -246,8 +265,8 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
         2, types);
     ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
     if (p->reply_channel != nullptr) {
-      StoreReply(run->cat, p->id, run->system, run->actor, p->action, p->reply_channel, nullptr,
-                 e->message ? e->message : "unknown error", sqlstate);
+      ReplyTarget target{p->id, run->system, run->actor, p->action, p->reply_channel, p->run_as};
+      StoreReply(run->cat, &target, nullptr, e->message ? e->message : "unknown error", sqlstate);
       result->replied[result->replied_count++] = p->id;
     }
     ereport(LOG, (errmsg("spawn: message %lld to actor \"%s\" became a dead letter after %d "
@@ -304,11 +323,18 @@ int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool
   return ran;
 }
 
+// An actor whose next message is due, and the role that sent that message.
+struct Candidate {
+  char *system;
+  char *actor;
+  Oid role;
+};
+
 // Lists actors whose next message is due, oldest first.
-int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
+int FetchCandidates(const Catalog *cat, Candidate **out) {
   SPIPlanPtr plan =
       PrepareKept(&candidates_plan,
-                  "SELECT m.system, m.actor FROM spawn._mailbox m "
+                  "SELECT m.system, m.actor, m.run_as FROM spawn._mailbox m "
                   "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
                   // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of
                   // the whole mailbox.
@@ -318,13 +344,31 @@ int FetchCandidates(const Catalog *cat, char ***systems, char ***actors) {
                   0, nullptr);
   ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0, true);
   const int count = static_cast<int>(SPI_processed);
-  *systems = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
-  *actors = static_cast<char **>(palloc(sizeof(char *) * (count + 1)));
+  auto *candidates = static_cast<Candidate *>(palloc(sizeof(Candidate) * (count + 1)));
   for (int i = 0; i < count; ++i) {
-    (*systems)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-    (*actors)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+    HeapTuple row = SPI_tuptable->vals[i];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull;
+    candidates[i].system = SPI_getvalue(row, desc, 1);
+    candidates[i].actor = SPI_getvalue(row, desc, 2);
+    candidates[i].role = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
   }
+  *out = candidates;
   return count;
+}
+
+// True when `role` already occupies as many other workers as one role may (so that a role whose
+// handlers are slow always leaves a worker to the others).
+bool RoleAtItsShare(const ProcessSlot *self, Oid role) {
+  const int share =
+      setting_max_workers_per_role > 0 ? setting_max_workers_per_role : Max(setting_workers - 1, 1);
+  SharedState *shared = Shared();
+  int busy = 0;
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    const ProcessSlot *slot = &shared->processes[i];
+    if (slot != self && slot->pid != 0 && slot->busy_role == role) ++busy;
+  }
+  return busy >= share;
 }
 
 // Milliseconds until the next message becomes due, or -1 when the mailbox holds none.
@@ -354,17 +398,24 @@ void DrainBody(void *arg) {
   auto *work = static_cast<DrainWork *>(arg);
   DrainResult *result = work->result;
   Catalog *cat = CatalogAcquire();
-  char **systems, **actors;
-  const int candidates = FetchCandidates(cat, &systems, &actors);
+  Candidate *candidates;
+  const int count = FetchCandidates(cat, &candidates);
   bool blocked = false;
-  for (int i = 0; i < candidates && result->processed == 0; ++i) {
-    const Definition *def = CatalogFindByName(systems[i], actors[i]);
-    const bool pooled = def != nullptr && def->kind == ActorKind::kPooled;
-    if (!pooled && !ActorLockAcquire(systems[i], actors[i], false)) {
+  for (int i = 0; i < count && result->processed == 0; ++i) {
+    const Candidate *c = &candidates[i];
+    if (RoleAtItsShare(work->slot, c->role)) {
       blocked = true;
       continue;
     }
-    result->processed = ProcessActor(cat, systems[i], actors[i], pooled, result);
+    const Definition *def = CatalogFindByName(c->system, c->actor);
+    const bool pooled = def != nullptr && def->kind == ActorKind::kPooled;
+    if (!pooled && !ActorLockAcquire(c->system, c->actor, false)) {
+      blocked = true;
+      continue;
+    }
+    work->slot->busy_role = c->role;
+    result->processed = ProcessActor(cat, c->system, c->actor, pooled, result);
+    work->slot->busy_role = InvalidOid;
   }
   if (result->processed == 0) result->next_due_ms = blocked ? 50 : NextDueMs(cat);
   auto *kept = static_cast<int64 *>(
@@ -384,6 +435,7 @@ bool DrainOnce(ProcessSlot *slot, DrainResult *result) {
   const TimestampTz started = GetCurrentTimestamp();
   DrainWork work{slot, result, CurrentMemoryContext};
   const bool ok = RunTransaction("draining the mailbox", DrainBody, &work);
+  slot->busy_role = InvalidOid;  // also after an error that skipped DrainBody's reset
   if (!ok) {
     result->processed = result->failed = 0;
     result->replied_count = 0;

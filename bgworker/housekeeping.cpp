@@ -149,20 +149,48 @@ void DeactivateIdle(void *arg) {
   }
 }
 
-// Snapshots states that changed since their last snapshot, at most once per snapshot_timeout.
+// Snapshots states that changed since their last snapshot, at most once per snapshot_timeout,
+// each under its actor's lock (skipping actors in use), so the row's snapshot mark never races
+// an invocation.
 void TakeSnapshots(void *arg) {
+  int *taken = static_cast<int *>(arg);
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
   ExecuteAsOwner(cat,
-                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
-                 "SELECT i.system, i.name, i.revision, i.key_id, i.nonce, i.ciphertext "
-                 "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
-                 "WHERE i.ciphertext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spawn._history h "
-                 "  WHERE h.system = i.system AND h.actor = i.name AND (h.revision = i.revision "
-                 "  OR h.recorded_at > now() - d.snapshot_timeout * interval '1 millisecond')) "
-                 "ON CONFLICT DO NOTHING",
-                 0, nullptr, nullptr, nullptr, false);
-  *static_cast<int *>(arg) = static_cast<int>(SPI_processed);
+                 "SELECT i.system, i.name FROM spawn._instances i "
+                 "JOIN spawn._definitions d ON d.id = i.definition_id "
+                 "WHERE i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
+                 "AND NOT EXISTS (SELECT 1 FROM spawn._history h WHERE h.system = i.system "
+                 "  AND h.actor = i.name "
+                 "  AND h.recorded_at > now() - d.snapshot_timeout * interval '1 millisecond') "
+                 "LIMIT 1000",
+                 0, nullptr, nullptr, nullptr, true);
+  const int count = static_cast<int>(SPI_processed);
+  auto **names = static_cast<char **>(palloc(sizeof(char *) * 2 * (count + 1)));
+  for (int i = 0; i < count; ++i) {
+    names[2 * i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+    names[2 * i + 1] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+  }
+  for (int i = 0; i < count; ++i) {
+    const char *system = names[2 * i];
+    const char *name = names[2 * i + 1];
+    if (!ActorLockAcquire(system, name, false)) continue;
+    InstanceRow row;
+    if (!StateFetch(cat, system, name, &row) || !row.has_state ||
+        row.revision <= row.snapshot_revision)
+      continue;
+    Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
+    Datum values[6] = {CStringGetTextDatum(system), CStringGetTextDatum(name),
+                       Int64GetDatum(row.revision), Int64GetDatum(row.key_id),
+                       PointerGetDatum(row.nonce),  PointerGetDatum(row.ciphertext)};
+    ExecuteAsOwner(
+        cat,
+        "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        6, types, values, nullptr, false);
+    StateMarkSnapshotted(cat, &row);
+    ++*taken;
+  }
 }
 
 // Deletes what is past its retention.

@@ -27,6 +27,7 @@ struct ProcessSlot {
   uint32 max_batch;
   uint64 busy_us;
   TimestampTz started_at;
+  Oid busy_role;  // the role whose messages the worker is running, or InvalidOid
 };
 
 // A backend in spawn.wait.

@@ -64,8 +64,14 @@ SELECT spawn.invoke('v-a', 'get');
 -- The key setting is hidden and superuser-only.
 SHOW spawn.statestore_key;
 
--- Non-superusers invoke actors but cannot read the state table or call spawn.state.
+-- Non-superusers invoke actors only when granted, and cannot read the state table or call
+-- spawn.state without the read privilege.
 CREATE ROLE spawn_app;
+SET ROLE spawn_app;
+SELECT spawn.invoke('v-a', 'put', '{"by": "app"}');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT spawn.grant('invoke', 'vault', 'spawn_app');
 SET ROLE spawn_app;
 SELECT spawn.invoke('v-a', 'put', '{"by": "app"}');
 SELECT name, revision FROM spawn.actors WHERE name = 'v-a';
@@ -83,5 +89,6 @@ SET ROLE spawn_app;
 SELECT spawn.invoke('v-a', 'put', '{"by": "app"}');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+SELECT spawn.revoke('all', 'vault', 'spawn_app');
 DROP OWNED BY spawn_app;
 DROP ROLE spawn_app;

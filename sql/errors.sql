@@ -28,6 +28,10 @@ SELECT spawn.invoke('acc', E'add\n');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.invoke('acc', 'add', system => '');
 \echo :LAST_ERROR_SQLSTATE
+SELECT spawn.register_actor('   ', actions => '{"add": "acc_add"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.register_actor(E'acc\u200B', actions => '{"add": "acc_add"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT spawn.invoke(NULL, 'add');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.invoke('acc', NULL);

@@ -47,6 +47,12 @@ SELECT spawn.cast('mb', 'add', '{}', system => 'nowhere');
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.cast('mb', 'add', '{}', delay_ms => -1);
 \echo :LAST_ERROR_SQLSTATE
+SELECT spawn.cast('mb', 'add', '{}', delay_ms => 9223372036854775807);
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.cast('mb', 'add', '{}', scheduled_to => 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT spawn.cast('mb', 'add', '{}', scheduled_to => '-infinity');
+\echo :LAST_ERROR_SQLSTATE
 SELECT spawn.cast('mb', 'add', '{}', delay_ms => 5, scheduled_to => now());
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.cast('', 'add');

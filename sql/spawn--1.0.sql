@@ -47,17 +47,25 @@ COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name i
 CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
+REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
 
 CREATE FUNCTION spawn._caller() RETURNS oid
   LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_caller';
+CREATE FUNCTION spawn._may(privilege text, system text, actor text, role oid DEFAULT spawn._caller())
+  RETURNS boolean
+  LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'spawn_may';
+COMMENT ON FUNCTION spawn._may(text, text, text, oid)
+  IS 'Whether the role (by default the caller) holds the privilege (invoke, read, spawn, admin or any) on an actor or instance';
+
 COMMENT ON FUNCTION spawn._caller() IS 'The session''s current role (after SET ROLE), also inside SECURITY DEFINER functions';
 
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
   options jsonb NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  owner regrole NOT NULL DEFAULT current_user::regrole  -- regrole: dumped and restored by name
 );
-COMMENT ON TABLE spawn.systems IS 'Actor systems: namespaces of actors';
+COMMENT ON TABLE spawn.systems IS 'Actor systems: namespaces of actors, each with an owner';
 GRANT SELECT ON spawn.systems TO PUBLIC;
 INSERT INTO spawn.systems (name) VALUES ('spawn-system');
 
@@ -75,7 +83,7 @@ CREATE TABLE spawn._definitions (
   channels jsonb NOT NULL,
   tags jsonb NOT NULL,
   journal boolean NOT NULL DEFAULT false,  -- keep an event journal of state changes
-  registered_by oid NOT NULL,  -- the role that registered it; timers run as this role
+  registered_by regrole NOT NULL,  -- its owner: the role that registered it; timers run as it
   registered_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (system, name)
@@ -107,6 +115,7 @@ CREATE TABLE spawn._instances (
   activated_at timestamptz,
   last_activity timestamptz,
   state_updated_at timestamptz,
+  snapshot_revision bigint NOT NULL DEFAULT 0,  -- the newest revision in spawn._history
   UNIQUE (system, name)
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state (internal; read spawn.actors)';
@@ -123,17 +132,19 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._instances_id_seq', '');
 -- users' own text columns; the tables keep "C" for fast lookups.
 CREATE VIEW spawn.definitions AS
   SELECT system COLLATE "default" AS system, name COLLATE "default" AS name, kind, state_type, stateful, actions, timers, channels, tags,
-         journal, deactivate_timeout, snapshot_timeout, registered_at, updated_at
-  FROM spawn._definitions;
-COMMENT ON VIEW spawn.definitions IS 'Registered actor definitions';
+         journal, deactivate_timeout, snapshot_timeout, registered_by AS owner, registered_at, updated_at
+  FROM spawn._definitions
+  WHERE spawn._may('any', system, name);
+COMMENT ON VIEW spawn.definitions IS 'Registered actor definitions the viewer holds a privilege on';
 GRANT SELECT ON spawn.definitions TO PUBLIC;
 
 CREATE VIEW spawn.actors AS
   SELECT i.system COLLATE "default" AS system, i.name COLLATE "default" AS name, d.kind,
          CASE WHEN d.kind = 'unnamed' THEN d.name END COLLATE "default" AS parent,
          i.revision, i.status, i.created_at, i.activated_at, i.last_activity, i.state_updated_at
-  FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id;
-COMMENT ON VIEW spawn.actors IS 'Actor instances with kind, parent, revision and activation status (no state)';
+  FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
+  WHERE spawn._may('any', d.system, d.name);
+COMMENT ON VIEW spawn.actors IS 'Actor instances the viewer holds a privilege on, with kind, parent, revision and activation status (no state)';
 GRANT SELECT ON spawn.actors TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
@@ -146,7 +157,13 @@ AS $$
 BEGIN
   PERFORM spawn._check_name('system', name);
   PERFORM spawn._check_options('system options', options);
-  INSERT INTO spawn.systems (name, options) VALUES (create_system.name, create_system.options);
+  IF NOT has_database_privilege(spawn._caller(), current_database(), 'CREATE') THEN
+    RAISE EXCEPTION 'permission denied to create actor system "%"', create_system.name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Creating a system needs the CREATE privilege on the database, like CREATE SCHEMA.';
+  END IF;
+  INSERT INTO spawn.systems (name, options, owner)
+    VALUES (create_system.name, create_system.options, spawn._caller());
 EXCEPTION WHEN unique_violation THEN
   RAISE EXCEPTION 'actor system "%" already exists', create_system.name
     USING ERRCODE = 'duplicate_object';
@@ -167,6 +184,144 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn._require_system(text) IS 'Raises 42704 unless the actor system exists';
+
+-- New actors go into spawn-system freely (a shared namespace, like the public schema); into
+-- another system only for its owner and holders of admin on the whole system.
+CREATE FUNCTION spawn._require_system_admin(system text, caller oid) RETURNS void
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  system_owner regrole;
+BEGIN
+  SELECT s.owner INTO system_owner FROM spawn.systems s WHERE s.name = _require_system_admin.system;
+  IF system = 'spawn-system' OR pg_has_role(caller, system_owner, 'USAGE')
+     OR EXISTS (SELECT 1 FROM spawn._grants g
+                WHERE g.system = _require_system_admin.system AND g.actor IS NULL
+                  AND g.privilege = 'admin'
+                  AND (g.grantee::oid = 0 OR pg_has_role(caller, g.grantee, 'USAGE'))) THEN
+    RETURN;
+  END IF;
+  RAISE EXCEPTION 'permission denied for actor system "%"', system
+    USING ERRCODE = 'insufficient_privilege',
+          HINT = format('Its owner, role %s, can grant admin on it with spawn.grant(''admin'', NULL, ''<role>'', %L).',
+                        system_owner, system);
+END
+$$;
+COMMENT ON FUNCTION spawn._require_system_admin(text, oid) IS 'Raises 42501 unless the role may add actors to the system';
+REVOKE ALL ON FUNCTION spawn._require_system_admin(text, oid) FROM PUBLIC;
+
+CREATE TABLE spawn._grants (
+  system text COLLATE "C" NOT NULL REFERENCES spawn.systems (name) ON DELETE CASCADE,
+  actor text COLLATE "C",            -- an actor or template; NULL: every actor of the system
+  privilege text NOT NULL CHECK (privilege IN ('invoke', 'read', 'spawn', 'admin')),
+  grantee regrole NOT NULL,          -- 0 (shown as -) is PUBLIC
+  granted_by regrole NOT NULL,
+  granted_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE NULLS NOT DISTINCT (system, actor, privilege, grantee)
+);
+COMMENT ON TABLE spawn._grants IS 'Privileges granted on actors and systems (internal; read spawn.grants)';
+SELECT pg_catalog.pg_extension_config_dump('spawn._grants', '');
+
+CREATE VIEW spawn.grants AS
+  SELECT g.system COLLATE "default" AS system, g.actor COLLATE "default" AS actor, g.privilege,
+         CASE WHEN g.grantee::oid = 0 THEN 'PUBLIC' ELSE g.grantee::text END AS grantee,
+         g.granted_by, g.granted_at
+  FROM spawn._grants g
+  WHERE (g.grantee::oid <> 0 AND pg_has_role(g.grantee, 'USAGE'))
+     OR (g.actor IS NULL AND pg_has_role((SELECT s.owner FROM spawn.systems s WHERE s.name = g.system), 'USAGE'))
+     OR (g.actor IS NOT NULL AND spawn._may('admin', g.system, g.actor));
+COMMENT ON VIEW spawn.grants IS 'Privileges on actors and systems, shown to their grantees and to those who administer them';
+GRANT SELECT ON spawn.grants TO PUBLIC;
+
+-- Resolves the target of a grant or revoke and checks that the caller may manage it; returns the
+-- privileges named (all four for 'all') and the grantee's oid (0 for PUBLIC).
+CREATE FUNCTION spawn._grant_target(privilege text, actor text, grantee text, system text,
+    OUT privileges text[], OUT grantee_oid oid)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  caller constant oid := spawn._caller();
+  def record;
+BEGIN
+  PERFORM spawn._require_system(system);
+  IF privilege IS NULL OR lower(privilege) NOT IN ('invoke', 'read', 'spawn', 'admin', 'all') THEN
+    RAISE EXCEPTION 'unknown actor privilege "%"', privilege
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The privileges are invoke, read, spawn, admin, or all of them.';
+  END IF;
+  privileges := CASE lower(privilege) WHEN 'all' THEN ARRAY['invoke', 'read', 'spawn', 'admin']
+                                      ELSE ARRAY[lower(privilege)] END;
+  IF grantee IS NULL OR grantee = '' THEN
+    RAISE EXCEPTION 'grantee must be a role name or PUBLIC' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF lower(grantee) = 'public' THEN
+    grantee_oid := 0;
+  ELSE
+    SELECT r.oid INTO grantee_oid FROM pg_roles r WHERE r.rolname = grantee;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'role "%" does not exist', grantee USING ERRCODE = 'undefined_object';
+    END IF;
+  END IF;
+  IF actor IS NULL THEN
+    IF NOT pg_has_role(caller, (SELECT s.owner FROM spawn.systems s WHERE s.name = system), 'USAGE') THEN
+      RAISE EXCEPTION 'permission denied for actor system "%"', system
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Only the system''s owner grants privileges on all its actors.';
+    END IF;
+    RETURN;
+  END IF;
+  PERFORM spawn._check_name('actor', actor);
+  SELECT d.id INTO def FROM spawn._definitions d
+    WHERE d.system = _grant_target.system AND d.name = _grant_target.actor;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor "%" does not exist in system "%"', actor, system
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Grant on a registered actor or template; a template''s grants cover its instances.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM spawn._definitions d JOIN spawn.systems s ON s.name = d.system COLLATE "C"
+                 WHERE d.id = def.id
+                   AND (pg_has_role(caller, d.registered_by, 'USAGE') OR pg_has_role(caller, s.owner, 'USAGE'))) THEN
+    RAISE EXCEPTION 'permission denied for actor "%"', actor
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only the actor''s owner (or the system''s owner) grants and revokes its privileges.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._grant_target(text, text, text, text) IS 'Checks a grant or revoke; returns its privileges and grantee';
+REVOKE ALL ON FUNCTION spawn._grant_target(text, text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION spawn.grant(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  target record;
+BEGIN
+  target := spawn._grant_target(privilege, actor, grantee, system);
+  INSERT INTO spawn._grants (system, actor, privilege, grantee, granted_by)
+    SELECT system, actor, p, target.grantee_oid, spawn._caller() FROM unnest(target.privileges) p
+    ON CONFLICT DO NOTHING;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.grant(text, text, text, text)
+  IS 'Grants invoke, read, spawn, admin (or all) on an actor, or with actor NULL on every actor of the system, to a role or PUBLIC';
+
+CREATE FUNCTION spawn.revoke(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  target record;
+BEGIN
+  target := spawn._grant_target(privilege, actor, grantee, system);
+  DELETE FROM spawn._grants g
+    WHERE g.system = revoke.system AND g.actor IS NOT DISTINCT FROM revoke.actor
+      AND g.privilege = ANY (target.privileges) AND g.grantee::oid = target.grantee_oid;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.revoke(text, text, text, text) IS 'Revokes what spawn.grant granted';
 
 -- Checks that a function has the shape of a handler: (jsonb, jsonb[, spawn.context]) returning
 -- spawn.value or jsonb. Runs again inside the privileged registration, whatever the caller passed.
@@ -233,26 +388,25 @@ END
 $$;
 COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves a handler function name with the caller''s search_path';
 
--- Only the role that registered an actor (or a member of it, or a superuser) may change or
--- remove it.
+-- Only the actor's owner (or a member, the system's owner, a holder of admin, a superuser) may
+-- change or remove it.
 CREATE FUNCTION spawn._require_registrant(definition_id integer, caller oid) RETURNS void
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  owner_role oid;
-  actor_name text;
+  def record;
 BEGIN
-  SELECT d.registered_by, d.name INTO owner_role, actor_name FROM spawn._definitions d
+  SELECT d.registered_by, d.name, d.system INTO def FROM spawn._definitions d
     WHERE d.id = definition_id;
-  IF caller IS NULL OR NOT pg_has_role(caller, owner_role, 'MEMBER') THEN
-    RAISE EXCEPTION 'permission denied for actor "%"', actor_name
+  IF caller IS NULL OR NOT spawn._may('admin', def.system, def.name, caller) THEN
+    RAISE EXCEPTION 'permission denied for actor "%"', def.name
       USING ERRCODE = 'insufficient_privilege',
-            HINT = format('Only role %s, which registered it, can change or remove it.',
-                          coalesce(pg_get_userbyid(owner_role), owner_role::text));
+            HINT = format('Its owner, role %s, can change or remove it, or grant admin with spawn.grant.',
+                          def.registered_by);
   END IF;
 END
 $$;
-COMMENT ON FUNCTION spawn._require_registrant(integer, oid) IS 'Raises 42501 unless the caller registered the actor';
+COMMENT ON FUNCTION spawn._require_registrant(integer, oid) IS 'Raises 42501 unless the caller holds admin on the actor';
 REVOKE ALL ON FUNCTION spawn._require_registrant(integer, oid) FROM PUBLIC;
 
 -- Checks an actions, tags or system options document (src/options.cpp).
@@ -300,13 +454,22 @@ BEGIN
     RAISE EXCEPTION 'unsupported state type "%"', state_type
       USING ERRCODE = 'feature_not_supported', HINT = 'States are JSON: use state_type => ''json''.';
   END IF;
-  IF deactivate_timeout IS NULL OR deactivate_timeout < 1 OR snapshot_timeout IS NULL OR snapshot_timeout < 1 THEN
-    RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be positive milliseconds'
+  IF deactivate_timeout IS NULL OR deactivate_timeout NOT BETWEEN 1 AND 315360000000
+     OR snapshot_timeout IS NULL OR snapshot_timeout NOT BETWEEN 1 AND 315360000000 THEN
+    RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be between 1 and 315360000000 milliseconds (10 years)'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM spawn._check_options('tags', tags);
   IF journal IS NULL THEN
     RAISE EXCEPTION 'journal must be true or false' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF stateful IS NULL THEN
+    RAISE EXCEPTION 'stateful must be true or false' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF actions IS NULL OR jsonb_typeof(actions) <> 'object' OR handlers IS NULL
+     OR jsonb_typeof(handlers) <> 'object' THEN
+    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
   END IF;
   IF journal AND (kind = 'pooled' OR NOT stateful) THEN
     RAISE EXCEPTION 'actor "%" has no state to journal', name
@@ -331,6 +494,8 @@ BEGIN
     WHERE d.system = _register_actor.system AND d.name = _register_actor.name;
   IF FOUND THEN
     PERFORM spawn._require_registrant(def_id, registered_by);
+  ELSE
+    PERFORM spawn._require_system_admin(system, registered_by);
   END IF;
   IF FOUND AND old_kind <> kind
      AND EXISTS (SELECT 1 FROM spawn._instances i WHERE i.definition_id = def_id AND i.name <> _register_actor.name) THEN
@@ -348,7 +513,7 @@ BEGIN
           deactivate_timeout = EXCLUDED.deactivate_timeout,
           snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
           timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
-          journal = EXCLUDED.journal, registered_by = EXCLUDED.registered_by, updated_at = now()
+          journal = EXCLUDED.journal, updated_at = now()  -- the owner stays
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
@@ -435,6 +600,7 @@ BEGIN
   END IF;
   PERFORM spawn._require_registrant(def_id, spawn._caller());
   DELETE FROM spawn._definitions d WHERE d.id = def_id;
+  DELETE FROM spawn._grants g WHERE g.system = unregister_actor.system AND g.actor = unregister_actor.name;
   PERFORM spawn._catalog_changed();
 END
 $$;
@@ -460,6 +626,11 @@ BEGIN
   IF template.kind <> 'unnamed' THEN
     RAISE EXCEPTION 'actor "%" is a % actor, not an unnamed template', parent, template.kind
       USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF NOT spawn._may('spawn', system, parent) THEN
+    RAISE EXCEPTION 'permission denied for actor "%"', parent
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Its owner can grant it with spawn.grant(''spawn'', %L, ''<role>'').', parent);
   END IF;
   IF EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.system = spawn_actor.system AND d.name = spawn_actor.name) THEN
     RAISE EXCEPTION 'actor name "%" is taken by a registered actor', name
@@ -495,8 +666,7 @@ COMMENT ON FUNCTION spawn.invoke(text, text, jsonb, text, jsonb, text)
 
 CREATE FUNCTION spawn.state(actor text, system text DEFAULT 'spawn-system') RETURNS jsonb
   LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_state';
-COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an actor (privileged)';
-REVOKE ALL ON FUNCTION spawn.state(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an actor (read privilege)';
 
 -- ---------------------------------------------------------------------------------------------
 -- Mailbox, replies and dead letters (drained by the scheduler's workers)
@@ -513,7 +683,7 @@ CREATE TABLE spawn._mailbox (
   payload bytea,                     -- NULL for a NULL payload
   metadata jsonb,
   reply_channel text,                -- set for spawn.invoke_async: the reply is stored and notified
-  run_as oid NOT NULL,               -- the role that sent it; its handler runs with this role
+  run_as regrole NOT NULL,           -- the role that sent it; its handler runs with this role
   source text NOT NULL DEFAULT 'cast'
     CHECK (source IN ('cast', 'async', 'timer', 'schedule', 'effect', 'broadcast', 'projection')),
   deliver_at timestamptz NOT NULL DEFAULT now(),  -- delivery order is (deliver_at, id) per actor
@@ -537,7 +707,7 @@ CREATE TABLE spawn._dead_letters (
   payload bytea,
   metadata jsonb,
   reply_channel text,
-  run_as oid NOT NULL,
+  run_as regrole NOT NULL,
   source text NOT NULL,
   deliver_at timestamptz NOT NULL,
   attempts integer NOT NULL,
@@ -558,7 +728,8 @@ CREATE TABLE spawn._replies (
   response bytea,
   error text,
   sqlstate text,
-  completed_at timestamptz NOT NULL DEFAULT now()
+  completed_at timestamptz NOT NULL DEFAULT now(),
+  requester regrole NOT NULL         -- the role that asked; only it (or its members) reads the reply
 );
 COMMENT ON TABLE spawn._replies IS 'Replies to spawn.invoke_async, kept for spawn.reply_retention';
 CREATE INDEX ON spawn._replies (completed_at);
@@ -569,9 +740,10 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._dead_letters', '');
 
 CREATE VIEW spawn.dead_letters AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
-         attempts, last_error, created_at, failed_at
-  FROM spawn._dead_letters;
-COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads)';
+         attempts, last_error, run_as AS sender, created_at, failed_at
+  FROM spawn._dead_letters
+  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads), shown to their sender and the actor''s admins';
 GRANT SELECT ON spawn.dead_letters TO PUBLIC;
 
 CREATE VIEW spawn.mailbox_stats AS
@@ -585,8 +757,8 @@ CREATE VIEW spawn.mailbox_stats AS
          count(*) FILTER (WHERE NOT dead AND retry_at > now()) AS retrying,
          count(*) FILTER (WHERE dead) AS dead_letters,
          now() - min(deliver_at) FILTER (WHERE NOT dead AND deliver_at <= now()) AS oldest_pending_age
-  FROM messages GROUP BY system, actor;
-COMMENT ON VIEW spawn.mailbox_stats IS 'Pending, scheduled, retrying and dead messages per system and actor';
+  FROM messages WHERE spawn._may('any', system, actor) GROUP BY system, actor;
+COMMENT ON VIEW spawn.mailbox_stats IS 'Pending, scheduled, retrying and dead messages per system and actor, for actors the viewer holds a privilege on';
 GRANT SELECT ON spawn.mailbox_stats TO PUBLIC;
 
 CREATE FUNCTION spawn.cast(actor text, action text, payload jsonb DEFAULT NULL,
@@ -614,10 +786,36 @@ CREATE FUNCTION spawn.wait(id bigint, timeout_ms integer DEFAULT 5000) RETURNS j
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wait';
 COMMENT ON FUNCTION spawn.wait(bigint, integer) IS 'Waits for the reply of an asynchronous request and returns it (raises its error)';
 
+-- Raises 42704 unless the dead letter exists, 42501 unless the caller sent it (a retry runs as
+-- the sender) or, with admin_may, administers its actor.
+CREATE FUNCTION spawn._require_dead_letter(id bigint, admin_may boolean) RETURNS void
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  letter record;
+BEGIN
+  SELECT d.system, d.actor, d.run_as INTO letter FROM spawn._dead_letters d WHERE d.id = _require_dead_letter.id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dead letter % does not exist', id
+      USING ERRCODE = 'undefined_object', HINT = 'See spawn.dead_letters for the parked messages.';
+  END IF;
+  IF NOT pg_has_role(spawn._caller(), letter.run_as, 'USAGE')
+     AND NOT (admin_may AND spawn._may('admin', letter.system, letter.actor)) THEN
+    RAISE EXCEPTION 'permission denied for dead letter %', id
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = CASE WHEN admin_may THEN 'Its sender or an admin of its actor can discard it.'
+                        ELSE format('Only its sender, role %s, can retry it: it runs as the sender.', letter.run_as) END;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._require_dead_letter(bigint, boolean) IS 'Checks that the caller may retry or discard a dead letter';
+REVOKE ALL ON FUNCTION spawn._require_dead_letter(bigint, boolean) FROM PUBLIC;
+
 CREATE FUNCTION spawn.retry_dead_letter(id bigint) RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  PERFORM spawn._require_dead_letter(id, false);
   WITH moved AS (DELETE FROM spawn._dead_letters d WHERE d.id = retry_dead_letter.id RETURNING d.*)
   INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, payload,
                               metadata, reply_channel, run_as, source, deliver_at, attempts, created_at)
@@ -637,6 +835,7 @@ CREATE FUNCTION spawn.discard_dead_letter(id bigint) RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  PERFORM spawn._require_dead_letter(id, true);
   DELETE FROM spawn._dead_letters d WHERE d.id = discard_dead_letter.id;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'dead letter % does not exist', id
@@ -649,6 +848,7 @@ COMMENT ON FUNCTION spawn.discard_dead_letter(bigint) IS 'Deletes a dead letter'
 CREATE FUNCTION spawn._wake_workers() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wake_workers';
 COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler (workers and launcher) when this transaction commits';
+REVOKE ALL ON FUNCTION spawn._wake_workers() FROM PUBLIC;
 
 CREATE FUNCTION spawn.worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
     OUT processed bigint, OUT failed bigint, OUT batches bigint, OUT max_batch integer,
@@ -682,7 +882,7 @@ CREATE TABLE spawn._schedules (
   actor text COLLATE "C" NOT NULL,
   action text NOT NULL,
   cron text NOT NULL,
-  run_as oid NOT NULL,               -- the role that scheduled it
+  run_as regrole NOT NULL,           -- the role that scheduled it
   key_id bigint,
   nonce bytea,
   payload bytea,
@@ -696,9 +896,10 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._schedules_id_seq', '');
 
 CREATE VIEW spawn.schedules AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, cron,
-         next_fire_at, created_at
-  FROM spawn._schedules;
-COMMENT ON VIEW spawn.schedules IS 'Permanent cron schedules (no payloads)';
+         next_fire_at, run_as AS scheduled_by, created_at
+  FROM spawn._schedules
+  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+COMMENT ON VIEW spawn.schedules IS 'Permanent cron schedules (no payloads), shown to their creator and the actor''s admins';
 GRANT SELECT ON spawn.schedules TO PUBLIC;
 
 CREATE FUNCTION spawn.schedule(actor text, action text, cron_expression text,
@@ -711,12 +912,21 @@ COMMENT ON FUNCTION spawn.schedule(text, text, text, jsonb, text)
 CREATE FUNCTION spawn.unschedule(id bigint) RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  sched record;
 BEGIN
-  DELETE FROM spawn._schedules s WHERE s.id = unschedule.id;
+  SELECT s.system, s.actor, s.run_as INTO sched FROM spawn._schedules s WHERE s.id = unschedule.id;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'schedule % does not exist', id
       USING ERRCODE = 'undefined_object', HINT = 'See spawn.schedules.';
   END IF;
+  IF NOT pg_has_role(spawn._caller(), sched.run_as, 'USAGE')
+     AND NOT spawn._may('admin', sched.system, sched.actor) THEN
+    RAISE EXCEPTION 'permission denied for schedule %', id
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Its creator or an admin of its actor can remove it.';
+  END IF;
+  DELETE FROM spawn._schedules s WHERE s.id = unschedule.id;
 END
 $$;
 COMMENT ON FUNCTION spawn.unschedule(bigint) IS 'Removes a cron schedule';
@@ -740,14 +950,12 @@ CREATE FUNCTION spawn.state_history(actor text, system text DEFAULT 'spawn-syste
     OUT revision bigint, OUT recorded_at timestamptz, OUT state jsonb)
   RETURNS SETOF record
   LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_state_history';
-COMMENT ON FUNCTION spawn.state_history(text, text) IS 'Snapshotted revisions of an actor with their states (privileged)';
-REVOKE ALL ON FUNCTION spawn.state_history(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION spawn.state_history(text, text) IS 'Snapshotted revisions of an actor with their states (read privilege)';
 
 CREATE FUNCTION spawn.restore(actor text, revision bigint, system text DEFAULT 'spawn-system')
   RETURNS jsonb
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_restore';
 COMMENT ON FUNCTION spawn.restore(text, bigint, text) IS 'Makes a snapshotted revision the current state again (as a new revision)';
-REVOKE ALL ON FUNCTION spawn.restore(text, bigint, text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Workflows: side effects, broadcasts, pipe and forward
@@ -844,8 +1052,7 @@ CREATE FUNCTION spawn.journal(actor text, system text DEFAULT 'spawn-system',
     OUT metadata jsonb, OUT restored_from bigint, OUT recorded_at timestamptz)
   RETURNS SETOF record
   LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_journal';
-COMMENT ON FUNCTION spawn.journal(text, text, bigint) IS 'The journaled state changes of an actor, decrypted (privileged)';
-REVOKE ALL ON FUNCTION spawn.journal(text, text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION spawn.journal(text, text, bigint) IS 'The journaled state changes of an actor, decrypted (read privilege)';
 
 CREATE FUNCTION spawn.replay(actor text, to_revision bigint DEFAULT NULL,
     system text DEFAULT 'spawn-system',
@@ -853,8 +1060,7 @@ CREATE FUNCTION spawn.replay(actor text, to_revision bigint DEFAULT NULL,
     OUT from_snapshot bigint, OUT replayed integer)
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_replay';
 COMMENT ON FUNCTION spawn.replay(text, bigint, text)
-  IS 'Rebuilds a revision by re-running the journal from the nearest snapshot; reports whether it matches (privileged)';
-REVOKE ALL ON FUNCTION spawn.replay(text, bigint, text) FROM PUBLIC;
+  IS 'Rebuilds a revision by re-running the journal from the nearest snapshot; reports whether it matches (read privilege)';
 
 -- ---------------------------------------------------------------------------------------------
 -- Projections (CQRS read models)
@@ -868,7 +1074,7 @@ CREATE TABLE spawn._projections (
   handler regprocedure NOT NULL,     -- handler(actor text, state jsonb, revision bigint)
   signature text NOT NULL,           -- the handler as created, for messages after it is dropped
   mode text NOT NULL CHECK (mode IN ('strict', 'async')),
-  owner oid NOT NULL,                -- the role that created it; the handler runs as this role
+  owner regrole NOT NULL,            -- the role that created it; the handler runs as this role
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (system, name)
 );
@@ -892,8 +1098,9 @@ CREATE VIEW spawn.projections AS
          ARRAY(SELECT d.name COLLATE "default" FROM spawn._projection_sources s
                JOIN spawn._definitions d ON d.id = s.definition_id
                WHERE s.projection_id = p.id ORDER BY d.name) AS actors,
-         p.owner::regrole AS owner, p.created_at
-  FROM spawn._projections p;
+         p.owner, p.created_at
+  FROM spawn._projections p
+  WHERE pg_has_role(p.owner, 'USAGE');
 COMMENT ON VIEW spawn.projections IS 'Projections with their read-model table, handler, mode and source actors';
 GRANT SELECT ON spawn.projections TO PUBLIC;
 
@@ -947,6 +1154,16 @@ BEGIN
   IF actors IS NULL OR cardinality(actors) = 0 OR array_position(actors, NULL) IS NOT NULL THEN
     RAISE EXCEPTION 'a projection needs at least one actor, and no null names'
       USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF handler IS NULL THEN
+    RAISE EXCEPTION 'projection handler must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = handler AND p.prokind = 'f' AND NOT p.proretset
+                 AND p.pronargs = 3 AND p.proargtypes[0] = 'text'::regtype
+                 AND p.proargtypes[1] = 'jsonb'::regtype AND p.proargtypes[2] = 'int8'::regtype) THEN
+    RAISE EXCEPTION 'projection handler % has the wrong signature', handler
+      USING ERRCODE = 'invalid_function_definition',
+            HINT = 'A projection handler takes (actor text, state jsonb, revision bigint).';
   END IF;
   IF read_model IS NULL OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = read_model AND c.relkind IN ('r', 'p')) THEN
     RAISE EXCEPTION 'read model % is not a table', read_model

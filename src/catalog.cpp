@@ -107,19 +107,6 @@ void LoadExtensionObjects(Catalog *cat) {
   MemoryContextSwitchTo(old);
 }
 
-// Resolves a handler function: its FmgrInfo and, for LANGUAGE sql, its prepared body. Returns
-// the function, or InvalidOid when it was dropped.
-Oid ResolveFunction(Oid function, FmgrInfo *flinfo, SqlHandlerPlan *sql, bool result_ignored) {
-  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function))) return InvalidOid;
-  fmgr_info_cxt(function, flinfo, cache_context);
-  if (PrepareSqlHandler(function, cache_context, sql, result_ignored)) {
-    MemoryContext old = MemoryContextSwitchTo(cache_context);
-    cache_plans = lappend(cache_plans, sql->plan);
-    MemoryContextSwitchTo(old);
-  }
-  return function;
-}
-
 // Grows an array kept in the cache by one zeroed element and returns it.
 template <typename T>
 T *AppendZeroed(T **array, int *count) {
@@ -140,7 +127,7 @@ void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
   strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
   h->takes_context = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
   h->returns_jsonb = DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
-  h->function = ResolveFunction(DatumGetObjectId(fn), &h->flinfo, &h->sql, false);
+  h->call.function = DatumGetObjectId(fn);
 }
 
 // Loads every definition with its handlers into the hash tables.
@@ -149,13 +136,14 @@ void LoadDefinitions(const Catalog *cat) {
   BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
-      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal "
-      "FROM spawn._definitions d LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
+      "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal, "
+      "d.registered_by::oid, s.owner::oid "
+      "FROM spawn._definitions d JOIN spawn.systems s ON s.name = d.system "
+      "LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
   RestoreUser(&saved);
-  // Preparing SQL handlers below runs SPI, which switches CurrentMemoryContext to SPI's own:
-  // everything kept is allocated in cache_context explicitly.
+  // Everything kept is allocated in cache_context explicitly.
   SPITupleTable *rows = SPI_tuptable;
   const uint64 row_count = SPI_processed;
   TupleDesc desc = rows->tupdesc;
@@ -174,6 +162,8 @@ void LoadDefinitions(const Catalog *cat) {
       def->stateful = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
       def->has_timers = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
       def->journal = DatumGetBool(SPI_getbinval(row, desc, 13, &isnull));
+      def->owner = DatumGetObjectId(SPI_getbinval(row, desc, 14, &isnull));
+      def->system_owner = DatumGetObjectId(SPI_getbinval(row, desc, 15, &isnull));
       Jsonb *tags = DatumGetJsonbP(SPI_getbinval(row, desc, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));
@@ -199,8 +189,7 @@ void AddProjection(TupleDesc desc, HeapTuple row) {
   p->strict = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
   strlcpy(p->handler_name, SPI_getvalue(row, desc, 6), sizeof p->handler_name);
   p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
-  p->handler = ResolveFunction(DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull)), &p->flinfo,
-                               &p->sql, true);
+  p->call.function = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
 }
 
 // Loads the projections of every definition.
@@ -213,10 +202,35 @@ void LoadProjections(const Catalog *cat) {
       "JOIN spawn._projections p ON p.id = s.projection_id ORDER BY s.definition_id, p.id";
   if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load projections");
   RestoreUser(&saved);
-  // Preparing SQL handlers runs SPI, which replaces SPI_tuptable.
   SPITupleTable *rows = SPI_tuptable;
   const uint64 row_count = SPI_processed;
   for (uint64 i = 0; i < row_count; ++i) AddProjection(rows->tupdesc, rows->vals[i]);
+}
+
+// Adds one grant row (of the definition, or of its whole system) to its definition.
+void AddGrant(TupleDesc desc, HeapTuple row) {
+  bool isnull;
+  int32 definition_id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+  auto *entry = static_cast<ByIdEntry *>(hash_search(by_id, &definition_id, HASH_FIND, nullptr));
+  if (entry == nullptr) return;  // registered after the definitions were read
+  ActorGrant *g = AppendZeroed(&entry->definition.grants, &entry->definition.grant_count);
+  g->grantee = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+  g->privileges = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+}
+
+// Loads the grants that apply to each definition.
+void LoadGrants(const Catalog *cat) {
+  SavedUser saved;
+  BecomeOwner(cat, &saved);
+  const char *sql =
+      "SELECT d.id, g.grantee::oid, "
+      "1 << (array_position(ARRAY['invoke', 'read', 'spawn', 'admin'], g.privilege) - 1) "
+      "FROM spawn._grants g "
+      "JOIN spawn._definitions d ON d.system = g.system AND (g.actor IS NULL OR g.actor = d.name) "
+      "ORDER BY d.id";
+  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load grants");
+  RestoreUser(&saved);
+  for (uint64 i = 0; i < SPI_processed; ++i) AddGrant(SPI_tuptable->tupdesc, SPI_tuptable->vals[i]);
 }
 
 // Creates empty hash tables in the cache context.
@@ -261,6 +275,7 @@ void Rebuild() {
   MemoryContextSwitchTo(old);
   LoadDefinitions(cat);
   LoadProjections(cat);
+  LoadGrants(cat);
   catalog = cat;
 }
 
@@ -317,6 +332,21 @@ const Handler *DefinitionFindHandler(const Definition *definition, const char *a
   for (int i = 0; i < definition->handler_count; ++i)
     if (strcmp(definition->handlers[i].action, action) == 0) return &definition->handlers[i];
   return nullptr;
+}
+
+// Fills in the FmgrInfo and, for LANGUAGE sql, the prepared body, in the cache's memory.
+void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored) {
+  if (cached->resolved) return;
+  auto *entry = const_cast<CachedFunction *>(cached);  // the cache owns it
+  fmgr_info_cxt(entry->function, &entry->flinfo, cache_context);
+  SqlHandlerPlan sql{};
+  if (PrepareSqlHandler(entry->function, cache_context, &sql, result_ignored)) {
+    MemoryContext old = MemoryContextSwitchTo(cache_context);
+    cache_plans = lappend(cache_plans, sql.plan);
+    MemoryContextSwitchTo(old);
+    entry->sql = sql;
+  }
+  entry->resolved = true;
 }
 
 // Saves the identity, then switches to the role.

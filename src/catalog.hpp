@@ -1,4 +1,4 @@
-// The per-backend cache of actor definitions and their resolved handlers.
+// The per-backend cache of actor definitions and their handlers.
 //
 // Definitions are few; instances are many and never cached, so backend memory stays flat however
 // many instances a session touches. The cache is marked stale by a relcache invalidation of
@@ -18,15 +18,22 @@ namespace spawn {
 
 enum class ActorKind : char { kNamed = 'n', kUnnamed = 'u', kPooled = 'p' };
 
+// A user function the cache calls, looked up on its first call (never when the cache is
+// built): a broken function then fails only the calls of its own actor or projection.
+struct CachedFunction {
+  Oid function;   // as registered; it may have been dropped since
+  bool resolved;  // flinfo and sql are filled in
+  FmgrInfo flinfo;
+  SqlHandlerPlan sql;  // sql.plan is set for LANGUAGE sql functions on the fast path
+};
+
 // One action of a definition and the function that handles it.
 struct Handler {
   char action[NAMEDATALEN];
-  Oid function;  // InvalidOid when the function was dropped after registration
   char function_name[2 * NAMEDATALEN + 2];
   bool takes_context;  // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
-  FmgrInfo flinfo;
-  SqlHandlerPlan sql;  // sql.plan is set for LANGUAGE sql handlers on the fast path
+  CachedFunction call;
 };
 
 // A projection that follows a definition's state changes.
@@ -34,11 +41,15 @@ struct Projection {
   int32 id;
   char name[NAMEDATALEN];
   bool strict;  // runs in the invoking transaction; else through the mailbox
-  Oid handler;  // InvalidOid when the function was dropped
   char handler_name[2 * NAMEDATALEN + 2];
-  Oid owner;  // the role that created it; the handler runs as this role
-  FmgrInfo flinfo;
-  SqlHandlerPlan sql;  // sql.plan is set for single-statement LANGUAGE sql handlers
+  Oid owner;            // the role that created it; the handler runs as this role
+  CachedFunction call;  // single-statement LANGUAGE sql handlers take the fast path
+};
+
+// A privilege granted on a definition (or on its whole system) with spawn.grant.
+struct ActorGrant {
+  Oid grantee;     // InvalidOid for PUBLIC
+  int privileges;  // Privilege bits (privilege.hpp)
 };
 
 // An actor definition as registered.
@@ -49,7 +60,11 @@ struct Definition {
   ActorKind kind;
   bool stateful;
   bool has_timers;
-  bool journal;  // every state change is appended to spawn._journal
+  bool journal;      // every state change is appended to spawn._journal
+  Oid owner;         // the role that registered it
+  Oid system_owner;  // the owner of its system
+  int grant_count;
+  ActorGrant *grants;
   Jsonb *tags;
   int handler_count;
   Handler *handlers;
@@ -105,6 +120,12 @@ const Projection *DefinitionFindProjection(const Definition *definition, const c
 
 // Finds the handler of an action; NULL if the definition has none of that name.
 const Handler *DefinitionFindHandler(const Definition *definition, const char *action);
+
+// Looks up a cached function on its first call, as the current user, so that errors in its
+// body (a dropped table, a schema the user may not use) belong to this call; the caller has
+// checked that the function exists. With `result_ignored` (projections) a single INSERT,
+// UPDATE or DELETE body takes the fast path too. SPI must be connected.
+void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored);
 
 // Saved user identity while the extension's own tables are accessed as their owner.
 struct SavedUser {

@@ -2,6 +2,8 @@
 // owner only around spawn's own statements (state_store.cpp), never around user code.
 #include "dispatch.hpp"
 
+#include "acting_role.hpp"
+
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -9,6 +11,7 @@ extern "C" {
 #include "funcapi.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace spawn {
@@ -89,50 +92,71 @@ void HandlerErrorContext(void *arg) {
   errcontext("spawn actor \"%s\", action \"%s\"", call->actor, call->action);
 }
 
+// One call of a handler's function: its arguments and, after the call, its result.
+struct FunctionRun {
+  const Catalog *catalog;
+  const Handler *handler;
+  FunctionCallInfo fcinfo;
+  int nargs;
+  Datum value;
+  bool isnull;
+};
+
+// Calls the function, through its prepared body for LANGUAGE sql, else through fmgr.
+void RunFunction(void *arg) {
+  auto *run = static_cast<FunctionRun *>(arg);
+  FunctionCallInfo fcinfo = run->fcinfo;
+  const SqlHandlerPlan *sql = &run->handler->call.sql;
+  if (sql->plan != nullptr) {
+    Datum values[3] = {fcinfo->args[0].value, fcinfo->args[1].value, fcinfo->args[2].value};
+    bool nulls[3] = {false, fcinfo->args[1].isnull, false};
+    Oid types[3] = {JSONBOID, JSONBOID, run->catalog->context_type};
+    run->value = ExecuteSqlHandler(sql, run->nargs, values, nulls, types, &run->isnull);
+  } else {
+    run->value = FunctionCallInvoke(fcinfo);
+    run->isnull = fcinfo->isnull;
+  }
+}
+
 }  // namespace
 
-// Calls the handler function through its cached FmgrInfo.
-void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result) {
-  const Handler *h = call->handler;
-  if (!OidIsValid(h->function))
+// The function must still exist, and the current user must hold EXECUTE on it.
+void RequireHandlerCallable(const Definition *def, const Handler *h) {
+  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(h->call.function)))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
                     errmsg("handler function %s of action \"%s\" no longer exists",
-                           h->function_name, call->action),
-                    errhint("Re-register actor \"%s\" with an existing function.",
-                            call->definition->name)));
-  AclResult acl = pg_proc_aclcheck(h->function, GetUserId(), ACL_EXECUTE);
-  if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->function));
+                           h->function_name, h->action),
+                    errhint("Re-register actor \"%s\" with an existing function.", def->name)));
+  const AclResult acl = pg_proc_aclcheck(h->call.function, GetUserId(), ACL_EXECUTE);
+  if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->call.function));
+}
+
+// Resolves the handler on its first call and calls it as the current user, who is also the
+// acting role of spawn functions it calls; errors carry the actor's and action's names.
+void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result) {
+  const Handler *h = call->handler;
+  ErrorContextCallback context{error_context_stack, HandlerErrorContext,
+                               const_cast<HandlerCall *>(call)};
+  error_context_stack = &context;
+  RequireHandlerCallable(call->definition, h);
+  CachedFunctionResolve(&h->call, false);
 
   const int nargs = h->takes_context ? 3 : 2;
   LOCAL_FCINFO(fcinfo, 3);
-  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&h->flinfo), nargs, InvalidOid, nullptr,
-                           nullptr);
+  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&h->call.flinfo), nargs, InvalidOid,
+                           nullptr, nullptr);
   fcinfo->args[0].value = PointerGetDatum(call->state);
   fcinfo->args[0].isnull = false;
   fcinfo->args[1].value = PointerGetDatum(call->payload);
   fcinfo->args[1].isnull = call->payload == nullptr;
-  if (h->takes_context) {
-    fcinfo->args[2].value = BuildContext(catalog, call);
-    fcinfo->args[2].isnull = false;
-  }
-  Datum value = 0;
-  bool isnull = true;
-  bool skipped_strict = h->flinfo.fn_strict && call->payload == nullptr;
-  if (!skipped_strict) {
-    ErrorContextCallback context{error_context_stack, HandlerErrorContext,
-                                 const_cast<HandlerCall *>(call)};
-    error_context_stack = &context;
-    if (h->sql.plan != nullptr) {
-      Datum values[3] = {fcinfo->args[0].value, fcinfo->args[1].value, fcinfo->args[2].value};
-      bool nulls[3] = {false, fcinfo->args[1].isnull, false};
-      Oid types[3] = {JSONBOID, JSONBOID, catalog->context_type};
-      value = ExecuteSqlHandler(&h->sql, nargs, values, nulls, types, &isnull);
-    } else {
-      value = FunctionCallInvoke(fcinfo);
-      isnull = fcinfo->isnull;
-    }
-    error_context_stack = context.previous;
-  }
+  fcinfo->args[2].value = h->takes_context ? BuildContext(catalog, call) : 0;
+  fcinfo->args[2].isnull = !h->takes_context;
+  FunctionRun run{catalog, h, fcinfo, nargs, 0, true};
+  const bool skipped_strict = h->call.flinfo.fn_strict && call->payload == nullptr;
+  if (!skipped_strict) WithActingRole(GetUserId(), RunFunction, &run);
+  const Datum value = run.value;
+  const bool isnull = run.isnull;
+  error_context_stack = context.previous;
   if (skipped_strict || isnull)
     ereport(ERROR,
             (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -26,6 +26,10 @@ struct HandlerResult {
   Jsonb *workflow;
 };
 
+// Raises 42883 when the handler's function was dropped, 42501 when the current user may not
+// EXECUTE it.
+void RequireHandlerCallable(const Definition *definition, const Handler *handler);
+
 // Calls the handler as the current user (after an EXECUTE privilege check) and splits its
 // spawn.value (or jsonb object) into a HandlerResult. Raises on NULL or a wrong shape.
 void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result);

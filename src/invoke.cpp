@@ -11,6 +11,7 @@
 #include "journal.hpp"
 #include "name_check.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "projection.hpp"
 #include "timers.hpp"
 #include "workflow.hpp"
@@ -141,6 +142,7 @@ Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   const bool builtin_get = handler == nullptr && (strcmp(req->action, "get") == 0 ||
                                                   strcmp(req->action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
+  RequirePrivilege(def, builtin_get ? kPrivilegeRead : kPrivilegeInvoke, GetUserId(), req->actor);
   const Handler *init = DefinitionFindHandler(def, "init");
   Jsonb *volatile reply = nullptr;
   volatile bool entered = false;

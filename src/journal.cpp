@@ -212,4 +212,12 @@ int JournalRead(const Catalog *cat, const char *system, const char *actor, int64
   return count;
 }
 
+// The actor was registered without journal => true (or had it turned off).
+void RaiseNoJournal(const char *actor) {
+  ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                  errmsg("actor \"%s\" does not keep a journal", actor),
+                  errhint("Register it with journal => true.")));
+  pg_unreachable();
+}
+
 }  // namespace spawn

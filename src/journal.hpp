@@ -50,4 +50,7 @@ void JournalRestore(const Catalog *catalog, const InstanceRow *row, int64 restor
 int JournalRead(const Catalog *catalog, const char *system, const char *actor, int64 from, int64 to,
                 JournalEntry **out);
 
+// Raises 55000 for an actor registered without a journal that has no entries.
+[[noreturn]] void RaiseNoJournal(const char *actor);
+
 }  // namespace spawn

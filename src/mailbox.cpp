@@ -2,7 +2,9 @@
 // drawn from the sequence before the row is written.
 #include "mailbox.hpp"
 
+#include "dispatch.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
@@ -20,11 +22,15 @@ namespace {
 
 SPIPlanPtr insert_plan = nullptr;
 
-// Raises unless the definition has the action (or it is the built-in get).
+// Raises unless the definition has the action (or it is the built-in get) and the current user
+// may run it: the invoke (or read) privilege, and EXECUTE on the handler function.
 void RequireAction(const Definition *def, const char *actor, const char *action) {
-  if (DefinitionFindHandler(def, action) != nullptr) return;
-  if (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0) return;
-  RaiseUnknownAction(def, actor, action);
+  const Handler *handler = DefinitionFindHandler(def, action);
+  const bool builtin_get =
+      handler == nullptr && (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0);
+  if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, actor, action);
+  RequirePrivilege(def, builtin_get ? kPrivilegeRead : kPrivilegeInvoke, GetUserId(), actor);
+  if (handler != nullptr) RequireHandlerCallable(def, handler);
 }
 
 }  // namespace
@@ -52,6 +58,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
             (errcode(ERRCODE_UNDEFINED_OBJECT),
              errmsg("actor template \"%s\" does not exist in system \"%s\"", register_ref, system),
              errhint("Register it with spawn.register_actor(..., kind => 'unnamed').")));
+  RequirePrivilege(parent, kPrivilegeSpawn, GetUserId(), register_ref);
   RequireAction(parent, actor, action);
 }
 
@@ -97,6 +104,24 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   WakeWorkersAtCommit();
   return id;
+}
+
+// Range-checks the delay before adding it, so nothing overflows into a wrong time.
+TimestampTz DeliveryAfter(int64 delay_ms, const char *what) {
+  if (delay_ms < 0 || delay_ms > kMaxDelayMs)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("%s must be between 0 and %lld milliseconds (10 years)", what,
+                           static_cast<long long>(kMaxDelayMs)),
+                    errdetail("%s was %lld.", what, static_cast<long long>(delay_ms))));
+  return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
+}
+
+// Infinity and -infinity are valid timestamptz values, but no delivery time.
+void RequireFiniteTime(TimestampTz at, const char *what) {
+  if (TIMESTAMP_NOT_FINITE(at))
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a finite time", what),
+             errhint("Pass a time such as now() + interval '1 hour', or use delay_ms.")));
 }
 
 }  // namespace spawn

@@ -34,4 +34,14 @@ void ValidateTarget(const Catalog *catalog, const char *system, const char *acto
 // commit. Returns the message id. SPI must be connected.
 int64 Enqueue(const Catalog *catalog, const Message *message);
 
+// The longest delay a message may be sent with: 10 years, in milliseconds.
+inline constexpr int64 kMaxDelayMs = 10LL * 365 * 24 * 3600 * 1000;
+
+// The delivery time `delay_ms` from now; raises 22023 for a negative delay or one beyond
+// kMaxDelayMs (`what` names the argument in the message).
+TimestampTz DeliveryAfter(int64 delay_ms, const char *what);
+
+// Raises 22023 unless `at` is a finite time (an infinite one would never, or at once, come).
+void RequireFiniteTime(TimestampTz at, const char *what);
+
 }  // namespace spawn

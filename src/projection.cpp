@@ -4,6 +4,8 @@
 // committed (its state is read), and one that comes later waits and writes after it.
 #include "projection.hpp"
 
+#include "acting_role.hpp"
+
 #include "mailbox.hpp"
 #include "sealed.hpp"
 #include "spi_util.hpp"
@@ -13,6 +15,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace spawn {
@@ -46,7 +49,9 @@ ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
       "LEFT JOIN pg_catalog.pg_class c ON c.oid = p.read_model "
       "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE p.id = $1",
       1, types, values, nullptr, true);
-  if (SPI_processed != 1) elog(ERROR, "spawn: projection %d does not exist", id);
+  if (SPI_processed != 1)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("projection %d does not exist", id),
+                    errhint("See spawn.projections.")));
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   bool isnull;
@@ -65,8 +70,9 @@ ProjectionRow FetchProjection(const Catalog *cat, int32 id) {
   p->owner = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
   const Oid handler = DatumGetObjectId(SPI_getbinval(row, desc, 4, &isnull));
   if (!OidIsValid(get_func_namespace(handler))) RaiseHandlerDropped(p);
-  fmgr_info(handler, &p->flinfo);
-  p->handler = handler;
+  p->call.function = handler;
+  fmgr_info(handler, &p->call.flinfo);
+  p->call.resolved = true;  // called through fmgr: ProjectAll calls it once per instance
   return out;
 }
 
@@ -79,31 +85,46 @@ void ExecuteOnReadModel(const ProjectionRow *row, const char *sql_format) {
   RestoreUser(&saved);
 }
 
+// One call of a projection's handler.
+struct ProjectionInvocation {
+  const Projection *projection;
+  const char *actor;
+  const Jsonb *state;
+  int64 revision;
+};
+
+// Calls a projection's handler; its result is ignored.
+void RunProjectionHandler(void *arg) {
+  const auto *call = static_cast<const ProjectionInvocation *>(arg);
+  const Projection *p = call->projection;
+  if (pg_proc_aclcheck(p->call.function, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
+    aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, p->handler_name);
+  CachedFunctionResolve(&p->call, true);
+  Datum args[3] = {CStringGetTextDatum(call->actor), PointerGetDatum(call->state),
+                   Int64GetDatum(call->revision)};
+  bool nulls[3] = {false, false, false};
+  if (p->call.sql.plan != nullptr) {
+    Oid types[3] = {TEXTOID, JSONBOID, INT8OID};
+    ExecuteSqlStatement(&p->call.sql, 3, args, nulls, types);
+    return;
+  }
+  LOCAL_FCINFO(fcinfo, 3);
+  InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&p->call.flinfo), 3, InvalidOid, nullptr,
+                           nullptr);
+  for (int i = 0; i < 3; ++i) {
+    fcinfo->args[i].value = args[i];
+    fcinfo->args[i].isnull = nulls[i];
+  }
+  FunctionCallInvoke(fcinfo);
+}
+
 }  // namespace
 
-// Calls the handler with the owner's identity; its result is ignored.
+// Runs the handler as the projection's owner, with the owner's fixed search_path.
 void ProjectionCall(const Projection *p, const char *actor, const Jsonb *state, int64 revision) {
-  if (!OidIsValid(p->handler)) RaiseHandlerDropped(p);
-  SavedUser saved;
-  BecomeRole(p->owner, &saved);
-  if (pg_proc_aclcheck(p->handler, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
-    aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, p->handler_name);
-  Datum args[3] = {CStringGetTextDatum(actor), PointerGetDatum(state), Int64GetDatum(revision)};
-  bool nulls[3] = {false, false, false};
-  if (p->sql.plan != nullptr) {
-    Oid types[3] = {TEXTOID, JSONBOID, INT8OID};
-    ExecuteSqlStatement(&p->sql, 3, args, nulls, types);
-  } else {
-    LOCAL_FCINFO(fcinfo, 3);
-    InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo *>(&p->flinfo), 3, InvalidOid, nullptr,
-                             nullptr);
-    for (int i = 0; i < 3; ++i) {
-      fcinfo->args[i].value = args[i];
-      fcinfo->args[i].isnull = nulls[i];
-    }
-    FunctionCallInvoke(fcinfo);
-  }
-  RestoreUser(&saved);
+  if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(p->call.function))) RaiseHandlerDropped(p);
+  ProjectionInvocation call{p, actor, state, revision};
+  RunAsOwner(p->owner, RunProjectionHandler, &call);
 }
 
 // Strict ones now; async ones as one mailbox message each, behind the actor's other messages.

@@ -7,6 +7,7 @@
 #include "history.hpp"
 #include "journal.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "spi_util.hpp"
 #include "state_store.hpp"
 
@@ -99,7 +100,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
             ReplayResult *out) {
   InstanceRow row;
   if (!StateFetch(cat, system, actor, &row)) RaiseActorNotFound(system, actor);
-  const Definition *def = CatalogFindById(row.definition_id);
+  const Definition *def = RequireInstancePrivilege(&row, kPrivilegeRead);
   if (def == nullptr) RaiseActorNotFound(system, actor);
   const int64 target = to_revision < 0 ? row.revision : to_revision;
   if (target > row.revision)
@@ -117,6 +118,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
     elog(ERROR, "spawn: snapshot %lld vanished", static_cast<long long>(out->from_snapshot));
   JournalEntry *entries;
   const int count = JournalRead(cat, system, actor, out->from_snapshot + 1, target, &entries);
+  if (count == 0 && target > 0 && !def->journal) RaiseNoJournal(actor);
   if (count != target - out->from_snapshot) {
     int64 missing = out->from_snapshot + 1;
     for (int i = 0; i < count && entries[i].revision == missing; ++i) ++missing;

@@ -1,5 +1,5 @@
-// The notification carries {"id", "status"} plus "response" (or "error") when the whole payload
-// fits in PostgreSQL's notification limit; otherwise the listener fetches it with spawn.reply.
+// Replies belong to their requester: the notification carries only {"id", "status"} (and the
+// SQLSTATE of an error), and reading a reply checks the requester.
 #include "replies.hpp"
 
 #include "lookup.hpp"
@@ -11,6 +11,7 @@ extern "C" {
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/json.h"
 }
 
@@ -33,34 +34,29 @@ enum ReplyColumn {
   kError,
   kSqlstate,
   kCompletedAt,
-  kColumnCount = kCompletedAt
+  kRequester,
+  kColumnCount = kRequester
 };
 
-// Largest notification payload PostgreSQL accepts, with room to spare.
-constexpr int kNotifyLimit = 7900;
+// Columns of spawn._mailbox read here: a request has a reply channel, a cast none.
+constexpr int kMailboxReplyChannel = 10;
+constexpr int kMailboxRunAs = 11;
 
-// Builds the notification JSON; the response or error only when it fits.
-char *NotificationPayload(int64 id, const char *status, const Jsonb *response, const char *error) {
-  StringInfoData head;
-  initStringInfo(&head);
-  appendStringInfo(&head, "{\"id\": %lld, \"status\": \"%s\"", static_cast<long long>(id), status);
-  StringInfoData full;
-  initStringInfo(&full);
-  appendBinaryStringInfo(&full, head.data, head.len);
-  if (response != nullptr) {
-    appendStringInfoString(&full, ", \"response\": ");
-    appendStringInfoString(
-        &full,
-        JsonbToCString(nullptr, const_cast<JsonbContainer *>(&response->root), VARSIZE(response)));
-  }
-  if (error != nullptr) {
-    appendStringInfoString(&full, ", \"error\": ");
-    escape_json(&full, error);
-  }
-  appendStringInfoChar(&full, '}');
-  if (full.len < kNotifyLimit) return full.data;
-  appendStringInfoString(&head, ", \"truncated\": true}");
-  return head.data;
+// Builds the notification JSON: the id and status only, because any role may LISTEN on any
+// channel; the requester reads the response with spawn.reply or spawn.wait.
+char *NotificationPayload(int64 id, const char *status, const char *sqlstate) {
+  if (sqlstate == nullptr)
+    return psprintf("{\"id\": %lld, \"status\": \"%s\"}", static_cast<long long>(id), status);
+  return psprintf("{\"id\": %lld, \"status\": \"%s\", \"sqlstate\": \"%s\"}",
+                  static_cast<long long>(id), status, sqlstate);
+}
+
+// Raises 42501 unless the current user may read the replies of `requester`.
+void RequireRequester(int64 id, Oid requester) {
+  if (has_privs_of_role(GetUserId(), requester)) return;
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("permission denied for request %lld", static_cast<long long>(id)),
+                  errhint("Only the role that made a request can read its reply.")));
 }
 
 }  // namespace
@@ -71,6 +67,8 @@ Reply ReadReply(const Catalog *cat, int64 id) {
   bool nulls[kColumnCount];
   Reply reply{};
   if (FetchLatestByKey(cat->replies_relid, cat->replies_pkey, id, values, nulls)) {
+    reply.requester = DatumGetObjectId(values[kRequester - 1]);
+    RequireRequester(id, reply.requester);
     const char *system = TextDatumGetCString(values[kSystem - 1]);
     reply.actor = TextDatumGetCString(values[kActor - 1]);
     reply.action = TextDatumGetCString(values[kAction - 1]);
@@ -90,6 +88,13 @@ Reply ReadReply(const Catalog *cat, int64 id) {
   bool inserted_here = false;
   if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_pkey, id, mailbox_values, mailbox_nulls,
                        &inserted_here)) {
+    reply.requester = DatumGetObjectId(mailbox_values[kMailboxRunAs - 1]);
+    RequireRequester(id, reply.requester);
+    if (mailbox_nulls[kMailboxReplyChannel - 1])
+      ereport(ERROR,
+              (errcode(ERRCODE_UNDEFINED_OBJECT),
+               errmsg("message %lld is a cast, which has no reply", static_cast<long long>(id)),
+               errhint("Send requests with spawn.invoke_async to get a reply.")));
     reply.status = "pending";
     reply.uncommitted = inserted_here;
     return reply;
@@ -102,20 +107,20 @@ Reply ReadReply(const Catalog *cat, int64 id) {
 }
 
 // Inserts (or, after a dead letter was retried, replaces) the reply and queues the NOTIFY.
-void StoreReply(const Catalog *cat, int64 id, const char *system, const char *actor,
-                const char *action, const char *channel, const Jsonb *response, const char *error,
-                const char *sqlstate) {
+void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *response,
+                const char *error, const char *sqlstate) {
   const char *status = error == nullptr ? "ok" : "error";
-  Datum values[10];
-  char nulls[10];
+  Datum values[11];
+  char nulls[11];
   memset(nulls, ' ', sizeof nulls);
-  values[0] = Int64GetDatum(id);
-  values[1] = CStringGetTextDatum(system);
-  values[2] = CStringGetTextDatum(actor);
-  values[3] = CStringGetTextDatum(action);
+  values[0] = Int64GetDatum(target->id);
+  values[1] = CStringGetTextDatum(target->system);
+  values[2] = CStringGetTextDatum(target->actor);
+  values[3] = CStringGetTextDatum(target->action);
   values[4] = CStringGetTextDatum(status);
   if (response != nullptr) {
-    SealedValue sealed = SealJsonb(MakeBinding("reply", system, actor, id), response);
+    SealedValue sealed =
+        SealJsonb(MakeBinding("reply", target->system, target->actor, target->id), response);
     values[5] = Int64GetDatum(sealed.key_id);
     values[6] = PointerGetDatum(sealed.nonce);
     values[7] = PointerGetDatum(sealed.ciphertext);
@@ -126,18 +131,21 @@ void StoreReply(const Catalog *cat, int64 id, const char *system, const char *ac
   values[9] = sqlstate ? CStringGetTextDatum(sqlstate) : static_cast<Datum>(0);
   nulls[8] = error ? ' ' : 'n';
   nulls[9] = sqlstate ? ' ' : 'n';
-  Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
-                   INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID};
+  values[10] = ObjectIdGetDatum(target->requester);
+  Oid types[11] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID, INT8OID,
+                   BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, OIDOID};
   SPIPlanPtr plan = PrepareKept(
       &insert_plan,
       "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
-      "response, error, sqlstate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "response, error, sqlstate, requester) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
       "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
       "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
       "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
-      10, types);
+      11, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
-  if (channel != nullptr) Async_Notify(channel, NotificationPayload(id, status, response, error));
+  if (target->channel != nullptr)
+    Async_Notify(target->channel, NotificationPayload(target->id, status, sqlstate));
 }
 
 }  // namespace spawn

@@ -15,17 +15,28 @@ struct Reply {
   const char *sqlstate;
   const char *actor;
   const char *action;
+  Oid requester;     // the role that made the request
   bool uncommitted;  // "pending" and sent by the current, not yet committed, transaction
 };
 
 // Reads the reply of request `id` with the latest snapshot; "pending" while the request is still
-// in the mailbox. Raises 42704 when no such request exists (or its reply has expired).
+// in the mailbox. Raises 42704 when no such request exists (or its reply has expired), 42501
+// unless the current user is the requester (or a member of it).
 Reply ReadReply(const Catalog *catalog, int64 id);
 
-// Stores a reply and sends NOTIFY on the request's channel (both take effect at commit). SPI
-// must be connected.
-void StoreReply(const Catalog *catalog, int64 id, const char *system, const char *actor,
-                const char *action, const char *channel, const Jsonb *response, const char *error,
-                const char *sqlstate);
+// A request's identity and where its reply goes.
+struct ReplyTarget {
+  int64 id;
+  const char *system;
+  const char *actor;
+  const char *action;
+  const char *channel;
+  Oid requester;
+};
+
+// Stores a reply, readable by the requester only, and sends NOTIFY with its id and status on
+// the request's channel (both take effect at commit). SPI must be connected.
+void StoreReply(const Catalog *catalog, const ReplyTarget *target, const Jsonb *response,
+                const char *error, const char *sqlstate);
 
 }  // namespace spawn

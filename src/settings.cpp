@@ -20,6 +20,8 @@ int setting_retry_base_ms = 1000;
 int setting_reply_retention_s = 3600;
 int setting_history_retention_s = 7 * 24 * 3600;
 int setting_journal_retention_s = 0;
+int setting_handler_timeout_ms = 60000;
+int setting_max_workers_per_role = 0;
 int setting_housekeeping_ms = 1000;
 
 namespace {
@@ -69,6 +71,15 @@ void DefineSettings() {
                           "Interval of deactivation, snapshot and retention sweeps.", nullptr,
                           &setting_housekeeping_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
                           nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.handler_timeout", "Longest a message's handler may run in a worker (0: no limit).",
+      "A message cancelled by it counts as a failed attempt.", &setting_handler_timeout_ms, 60000,
+      0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.max_workers_per_role",
+                          "Most workers one role's messages may occupy at once (0: all but one).",
+                          "Keeps a worker free for other roles while one role's handlers are slow.",
+                          &setting_max_workers_per_role, 0, 0, kMaxWorkers, PGC_SIGHUP, 0, nullptr,
+                          nullptr, nullptr);
   MarkGUCPrefixReserved("spawn");
 }
 

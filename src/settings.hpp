@@ -21,6 +21,11 @@ extern int setting_reply_retention_s;
 extern int setting_history_retention_s;
 extern int setting_journal_retention_s;  // 0: journal entries are kept forever
 
+// Longest a message's handler may run in a worker before it is cancelled; 0: no limit (reload).
+extern int setting_handler_timeout_ms;
+// Most workers one role's messages may occupy at once; 0: all but one (reload).
+extern int setting_max_workers_per_role;
+
 // Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
 extern int setting_housekeeping_ms;
 

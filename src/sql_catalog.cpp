@@ -1,6 +1,10 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
+#include "acting_role.hpp"
 #include "guard.hpp"
 #include "name_check.hpp"
+#include "names.hpp"
+#include "privilege.hpp"
+#include "state_store.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -14,7 +18,7 @@ SPAWN_FUNCTION(spawn_check_name) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("%s name must not be null",
                            PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0)))));
-  const char *what = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char *what = PG_ARGISNULL(0) ? "object" : text_to_cstring(PG_GETARG_TEXT_PP(0));
   text *name = PG_GETARG_TEXT_PP(1);
   spawn::RequireName(what, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
   PG_RETURN_VOID();
@@ -27,8 +31,29 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
   PG_RETURN_VOID();
 }
 
-// spawn._caller() RETURNS oid: the role set for the session (SET ROLE), which a SECURITY DEFINER
-// function does not change, so definitions record who really registered them.
+// spawn._caller() RETURNS oid: the role a request is attributed to (acting_role.hpp), which a
+// SECURITY DEFINER function of spawn's does not change, so definitions record who really
+// registered them.
 SPAWN_FUNCTION(spawn_caller) {
-  PG_RETURN_OID(GetOuterUserId());
+  PG_RETURN_OID(spawn::CallerRole());
+}
+
+// spawn._may(privilege, system, actor, role) RETURNS boolean: whether the role holds the
+// privilege on an actor, a template or an instance (false when none has that name).
+SPAWN_FUNCTION(spawn_may) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+    PG_RETURN_BOOL(false);
+  const int privilege = spawn::PrivilegeFromName(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+  const char *system = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  const char *actor = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  const Oid role = PG_GETARG_OID(3);
+  spawn::Catalog *catalog = spawn::CatalogConnect();
+  const spawn::Definition *def = spawn::CatalogFindByName(system, actor);
+  spawn::InstanceRow row;
+  if (def == nullptr && spawn::NameProblem(actor, strlen(actor)) == nullptr &&
+      spawn::StateFetch(catalog, system, actor, &row))
+    def = spawn::CatalogFindById(row.definition_id);
+  const bool may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
+  SPI_finish();
+  PG_RETURN_BOOL(may);
 }

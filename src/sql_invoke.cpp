@@ -3,6 +3,7 @@
 #include "guard.hpp"
 #include "invoke.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
 
@@ -35,6 +36,7 @@ SPAWN_FUNCTION(spawn_state) {
   spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::InstanceRow row;
   if (!spawn::StateFetch(catalog, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
   Jsonb *state = spawn::StateDecrypt(&row);
   MemoryContextSwitchTo(caller_context);
   Jsonb *copy = static_cast<Jsonb *>(palloc(VARSIZE(state)));

@@ -3,6 +3,7 @@
 #include "guard.hpp"
 #include "journal.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "replay.hpp"
 #include "sql_args.hpp"
 #include "state_store.hpp"
@@ -34,13 +35,10 @@ SPAWN_FUNCTION(spawn_journal) {
   spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  const spawn::Definition *def = spawn::CatalogFindById(row.definition_id);
+  const spawn::Definition *def = spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
   spawn::JournalEntry *entries;
   const int count = spawn::JournalRead(cat, system, actor, from, PG_INT64_MAX, &entries);
-  if (count == 0 && def != nullptr && !def->journal)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("actor \"%s\" does not keep a journal", actor),
-                    errhint("Register it with journal => true.")));
+  if (count == 0 && !def->journal) spawn::RaiseNoJournal(actor);
   for (int i = 0; i < count; ++i) {
     const spawn::JournalEntry *e = &entries[i];
     Datum values[7];

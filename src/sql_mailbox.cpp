@@ -64,17 +64,13 @@ SPAWN_FUNCTION(spawn_cast) {
   message.metadata = OptionalJsonb(fcinfo, 6);
   message.register_ref = OptionalText(fcinfo, 7);
   message.source = "cast";
-  if (delay_ms < 0)
-    ereport(ERROR,
-            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("delay_ms must not be negative"),
-             errdetail("delay_ms was %lld.", static_cast<long long>(delay_ms))));
   if (!PG_ARGISNULL(5) && delay_ms != 0)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("delay_ms and scheduled_to cannot both be given"),
                     errhint("Pass either a delay or a delivery time.")));
-  message.deliver_at = PG_ARGISNULL(5)
-                           ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms)
-                           : PG_GETARG_TIMESTAMPTZ(5);
+  if (!PG_ARGISNULL(5)) spawn::RequireFiniteTime(PG_GETARG_TIMESTAMPTZ(5), "scheduled_to");
+  message.deliver_at =
+      PG_ARGISNULL(5) ? spawn::DeliveryAfter(delay_ms, "delay_ms") : PG_GETARG_TIMESTAMPTZ(5);
   PG_RETURN_INT64(EnqueueChecked(&message));
 }
 

@@ -11,6 +11,7 @@
 #include "journal.hpp"
 #include "mailbox.hpp"
 #include "not_found.hpp"
+#include "privilege.hpp"
 #include "projection.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
@@ -99,6 +100,7 @@ SPAWN_FUNCTION(spawn_state_history) {
   spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
   Oid types[2] = {TEXTOID, TEXTOID};
   Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
   spawn::ExecuteAsOwner(
@@ -138,6 +140,7 @@ SPAWN_FUNCTION(spawn_restore) {
   spawn::ActorLockAcquire(system, actor, true);
   spawn::InstanceRow row;
   if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeAdmin);
   Jsonb *state;
   if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {
     Oid types[2] = {TEXTOID, TEXTOID};

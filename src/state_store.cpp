@@ -42,7 +42,8 @@ enum InstanceColumn {
   kActivatedAt,
   kLastActivity,
   kStateUpdatedAt,
-  kColumnCount = kStateUpdatedAt
+  kSnapshotRevision,
+  kColumnCount = kSnapshotRevision
 };
 
 void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
@@ -98,6 +99,7 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
     row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
     row->last_activity =
         nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
+    row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
   }
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);
@@ -156,6 +158,16 @@ void StateDeactivate(const Catalog *catalog, const InstanceRow *row) {
   bool replace[kColumnCount] = {};
   values[kStatus - 1] = CStringGetTextDatum("inactive");
   replace[kStatus - 1] = true;
+  UpdateInstance(catalog, row, values, nulls, replace);
+}
+
+// Records the revision just copied into spawn._history.
+void StateMarkSnapshotted(const Catalog *catalog, const InstanceRow *row) {
+  Datum values[kColumnCount] = {};
+  bool nulls[kColumnCount] = {};
+  bool replace[kColumnCount] = {};
+  values[kSnapshotRevision - 1] = Int64GetDatum(row->revision);
+  replace[kSnapshotRevision - 1] = true;
   UpdateInstance(catalog, row, values, nulls, replace);
 }
 

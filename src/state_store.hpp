@@ -24,6 +24,7 @@ struct InstanceRow {
   bytea *nonce;
   bytea *ciphertext;
   TimestampTz last_activity;  // 0 when never active
+  int64 snapshot_revision;    // the newest revision copied into spawn._history (0: none)
   HeapTuple tuple;            // the row as fetched, the base of the update
 };
 
@@ -42,6 +43,11 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
 
 // Marks an instance inactive (its next use runs init again). The caller holds its lock.
 void StateDeactivate(const Catalog *catalog, const InstanceRow *row);
+
+// Records that the row's revision was snapshotted. The caller holds its lock. Kept in the row,
+// so a dump restored into a running server carries it: the launcher then never snapshots a
+// revision that the dump's history, copied later, already holds.
+void StateMarkSnapshotted(const Catalog *catalog, const InstanceRow *row);
 
 // Returns an empty JSON object, the state of an actor that has none yet.
 Jsonb *EmptyState();

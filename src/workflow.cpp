@@ -114,6 +114,7 @@ void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
       delay = DatumGetInt64(
           DirectFunctionCall1(numeric_int8, NumericGetDatum(delay_value->val.numeric)));
       if (delay < 0) Malformed(psprintf("\"delay_ms\" of %s is negative.", where));
+      if (delay > kMaxDelayMs) Malformed(psprintf("\"delay_ms\" of %s is beyond 10 years.", where));
     }
     m.deliver_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
     InvokeRequest names{m.system, m.actor, m.action, nullptr, nullptr, m.register_ref};
@@ -187,18 +188,19 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
       "SELECT i.name, coalesce(c->>'action', 'receive') FROM spawn._definitions d "
       "CROSS JOIN LATERAL jsonb_array_elements(d.channels) c "
       "JOIN spawn._instances i ON i.definition_id = d.id "
-      "WHERE d.system = $1 AND c->>'topic' = $2";
-  Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
-  Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(channel),
+      "WHERE d.system = $1 AND c->>'topic' = $2 AND spawn._may('invoke', d.system, d.name, $3)";
+  Oid types[4] = {TEXTOID, TEXTOID, OIDOID, TEXTOID};
+  Datum args[4] = {CStringGetTextDatum(system), CStringGetTextDatum(channel),
+                   ObjectIdGetDatum(GetUserId()),
                    action ? CStringGetTextDatum(action) : static_cast<Datum>(0)};
   SPIPlanPtr plan =
       action == nullptr
-          ? PrepareKept(&subscribers_plan, subscribers, 2, types)
+          ? PrepareKept(&subscribers_plan, subscribers, 3, types)
           : PrepareKept(&subscribers_with_action_plan,
                         psprintf("%s AND EXISTS (SELECT 1 FROM spawn._handlers h WHERE "
-                                 "h.definition_id = d.id AND h.action = $3)",
+                                 "h.definition_id = d.id AND h.action = $4)",
                                  subscribers),
-                        3, types);
+                        4, types);
   ExecutePlanAsOwner(cat, plan, args, nullptr, true, 0);
   const int count = static_cast<int>(SPI_processed);
   if (count == 0) return 0;

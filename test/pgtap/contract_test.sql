@@ -32,12 +32,75 @@ SELECT results_eq($$ SELECT name FROM spawn.systems WHERE name = 'spawn-system' 
   ARRAY['spawn-system'], 'the default system exists after CREATE EXTENSION');
 SELECT table_privs_are('spawn', '_instances', 'public', ARRAY[]::text[],
   'PUBLIC has no privilege on the state table');
-SELECT function_privs_are('spawn', 'state', ARRAY['text', 'text'], 'public', ARRAY[]::text[],
-  'PUBLIC cannot read decrypted state');
-SELECT function_privs_are('spawn', 'journal', ARRAY['text', 'text', 'bigint'], 'public', ARRAY[]::text[],
-  'PUBLIC cannot read journals');
-SELECT function_privs_are('spawn', 'replay', ARRAY['text', 'bigint', 'text'], 'public', ARRAY[]::text[],
-  'PUBLIC cannot replay');
+-- Who may call each function. PUBLIC-callable functions check spawn's own privileges inside
+-- (the third column: what the caller must hold on the actor, docs/security.md); the others are
+-- internal to spawn's SECURITY DEFINER functions. A function missing here fails the test.
+CREATE TEMP TABLE callers (signature text, public_may_call boolean, checks text);
+INSERT INTO callers VALUES
+  ('spawn."cast"(text,text,jsonb,text,bigint,timestamp with time zone,jsonb,text)', true, 'invoke'),
+  ('spawn."grant"(text,text,text,text)', true, 'owner of the actor or system'),
+  ('spawn._caller()', true, 'none'),
+  ('spawn._catalog_changed()', false, 'internal'),
+  ('spawn._check_name(text,text)', true, 'none'),
+  ('spawn._check_schedules(jsonb,jsonb,jsonb)', true, 'none'),
+  ('spawn._create_projection(text,text[],regprocedure,regclass,text,text)', true, 'admin'),
+  ('spawn._grant_target(text,text,text,text)', false, 'internal'),
+  ('spawn._handler_hint()', true, 'none'),
+  ('spawn._handler_shape(text,regprocedure)', true, 'none'),
+  ('spawn._may(text,text,text,oid)', true, 'none'),
+  ('spawn._project_all(integer,boolean)', true, 'projection owner'),
+  ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn._require_dead_letter(bigint,boolean)', false, 'internal'),
+  ('spawn._require_projection(text,text)', true, 'projection owner'),
+  ('spawn._require_registrant(integer,oid)', false, 'internal'),
+  ('spawn._require_system(text)', true, 'none'),
+  ('spawn._require_system_admin(text,oid)', false, 'internal'),
+  ('spawn._resolve_handler(text,text)', true, 'none'),
+  ('spawn._resolve_projection_handler(text)', true, 'none'),
+  ('spawn._route(spawn.value,text,text,text,text)', true, 'none'),
+  ('spawn._wake_workers()', false, 'internal'),
+  ('spawn.broadcast(text,text,jsonb,text)', true, 'invoke (others skipped)'),
+  ('spawn.create_projection(text,text[],text,regclass,text,text,boolean)', true, 'admin'),
+  ('spawn.create_system(text,jsonb)', true, 'CREATE on the database'),
+  ('spawn.discard_dead_letter(bigint)', true, 'sender or admin'),
+  ('spawn.drop_projection(text,text)', true, 'projection owner'),
+  ('spawn.effect(text,text,jsonb,bigint,text,text)', true, 'none'),
+  ('spawn.forward(spawn.value,text,text,text)', true, 'none'),
+  ('spawn.invoke(text,text,jsonb,text,jsonb,text)', true, 'invoke, or read for get'),
+  ('spawn.invoke_async(text,text,jsonb,text,text,jsonb,text)', true, 'invoke, or read for get'),
+  ('spawn.journal(text,text,bigint)', true, 'read'),
+  ('spawn.noreply(jsonb)', true, 'none'),
+  ('spawn.pipe(spawn.value,text,text,text)', true, 'none'),
+  ('spawn.rebuild_projection(text,text)', true, 'projection owner'),
+  ('spawn.register_actor(text,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn.replay(text,bigint,text)', true, 'read'),
+  ('spawn.reply(bigint)', true, 'requester'),
+  ('spawn.reply(jsonb,jsonb)', true, 'none'),
+  ('spawn.restore(text,bigint,text)', true, 'admin'),
+  ('spawn.retry_dead_letter(bigint)', true, 'sender'),
+  ('spawn.revoke(text,text,text,text)', true, 'owner of the actor or system'),
+  ('spawn.schedule(text,text,text,jsonb,text)', true, 'invoke'),
+  ('spawn.spawn_actor(text,text,text)', true, 'spawn'),
+  ('spawn.state(text,text)', true, 'read'),
+  ('spawn.state_history(text,text)', true, 'read'),
+  ('spawn.unregister_actor(text,text)', true, 'admin'),
+  ('spawn.unschedule(bigint)', true, 'creator or admin'),
+  ('spawn.wait(bigint,integer)', true, 'requester'),
+  ('spawn.with_broadcast(spawn.value,text,text,jsonb)', true, 'none'),
+  ('spawn.with_effects(spawn.value,jsonb[])', true, 'none'),
+  ('spawn.worker_stats()', true, 'none');
+SELECT set_eq(
+  $$ SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'spawn'::regnamespace $$,
+  $$ SELECT signature FROM callers $$,
+  'every function of schema spawn says who may call it');
+SELECT results_eq(
+  $$ SELECT signature, has_function_privilege('public', signature::regprocedure, 'EXECUTE')
+     FROM callers ORDER BY signature $$,
+  $$ SELECT signature, public_may_call FROM callers ORDER BY signature $$,
+  'PUBLIC may call exactly the functions listed as public');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'spawn'::regnamespace
+           AND p.prosecdef AND (p.proconfig IS NULL OR NOT p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'])),
+  0, 'every SECURITY DEFINER function fixes its search_path');
 SELECT table_privs_are('spawn', '_journal', 'public', ARRAY[]::text[],
   'PUBLIC has no privilege on the journal table');
 SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

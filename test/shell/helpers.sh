@@ -23,6 +23,19 @@ q() {
   psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres "$@"
 }
 
+# as ROLE [psql args]: psql as another (ordinary) role, in a new session.
+as() {
+  local role=$1
+  shift
+  psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U "$role" -d postgres "$@"
+}
+
+# sqlstate ROLE SQL: the SQLSTATE the statement fails with as that role, or nothing.
+sqlstate() {
+  as "$1" -v ON_ERROR_STOP=0 -c "\\set VERBOSITY sqlstate" -c "$2" 2>&1 >/dev/null |
+    grep -oE '^ERROR:  [0-9A-Z]{5}' | awk '{print $2}' || true
+}
+
 # check DESCRIPTION EXPECTED ACTUAL: counts a failure when they differ.
 check() {
   if [ "$2" == "$3" ]; then

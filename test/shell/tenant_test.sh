@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Tenants do not starve each other in the scheduler: bob's handlers sleep in both workers' way,
+# yet alice's asynchronous request is answered within a second; bob's sleeping messages are
+# cancelled by spawn.handler_timeout, counted as attempts and parked as dead letters.
+set -euo pipefail
+source "$(dirname "$0")/helpers.sh"
+test_cluster tenant 54482 "spawn.workers = 2
+spawn.retry_base_ms = 100
+spawn.max_attempts = 2
+spawn.handler_timeout = '3s'"
+
+q <<'SQL' >/dev/null
+CREATE ROLE alice LOGIN;
+CREATE ROLE bob LOGIN;
+GRANT CREATE ON DATABASE postgres TO alice, bob;
+SQL
+as alice <<'SQL' >/dev/null
+CREATE SCHEMA alice;
+CREATE FUNCTION alice.add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + 1 AS t) s
+$$;
+SELECT spawn.register_actor('alice-counter', actions => '{"add": "alice.add"}');
+SQL
+as bob <<'SQL' >/dev/null
+CREATE SCHEMA bob;
+CREATE FUNCTION bob.sleep(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN spawn.noreply(state); END $$;
+SELECT spawn.register_actor('bob-sleeper-1', actions => '{"sleep": "bob.sleep"}');
+SELECT spawn.register_actor('bob-sleeper-2', actions => '{"sleep": "bob.sleep"}');
+SELECT spawn.cast('bob-sleeper-1', 'sleep');
+SELECT spawn.cast('bob-sleeper-2', 'sleep');
+SQL
+sleep 0.5
+started=$(date +%s%N)
+reply=$(as alice -c "SELECT spawn.invoke_async('alice-counter', 'add')")
+answer=$(as alice -c "SELECT spawn.wait($reply, 5000)")
+elapsed_ms=$((($(date +%s%N) - started) / 1000000))
+check "alice's request was answered" '{"total": 1}' "$answer"
+check "within a second although bob's handlers sleep (took ${elapsed_ms} ms)" "yes" \
+  "$([ "$elapsed_ms" -lt 1000 ] && echo yes || echo no)"
+check "one of bob's sleepers holds a worker, the other waits its turn" "1" \
+  "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")"
+
+# Each sleeping message is cancelled after 3 s, twice (spawn.max_attempts = 2), then parked.
+for _ in $(seq 1 150); do
+  [ "$(q -c "SELECT count(*) FROM spawn.dead_letters")" == 2 ] && break
+  sleep 0.2
+done
+check "bob's sleeping messages became dead letters after their timeouts" "2|2" \
+  "$(q -c "SELECT count(*) || '|' || min(attempts) FROM spawn.dead_letters")"
+check "the dead letter says why" "1" \
+  "$(q -c "SELECT count(DISTINCT last_error) FROM spawn.dead_letters WHERE last_error LIKE '%ran longer than spawn.handler_timeout (3000 ms)%'")"
+finish

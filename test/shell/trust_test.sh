@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The trust model, tried as the attacker: bob, an ordinary role, tries every door against
+# alice's actors (sync, through a worker, through a timer, through a projection) and must get
+# 42501 with alice's state unchanged; what bob's own code does runs as bob, never as the
+# worker's superuser.
+set -euo pipefail
+source "$(dirname "$0")/helpers.sh"
+test_cluster trust 54481 "spawn.retry_base_ms = 100
+spawn.max_attempts = 2
+spawn.housekeeping_interval = 200"
+
+q <<'SQL' >/dev/null
+CREATE ROLE alice LOGIN;
+CREATE ROLE bob LOGIN;
+GRANT CREATE ON DATABASE postgres TO alice, bob;
+SQL
+
+as alice <<'SQL' >/dev/null
+CREATE SCHEMA alice;
+GRANT USAGE ON SCHEMA alice TO PUBLIC;
+CREATE FUNCTION alice.add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t, 'secret', 's3cret'))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + 1 AS t) s
+$$;
+CREATE FUNCTION alice.fail(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'alice fails'; END $$;
+CREATE TABLE alice.view (actor text PRIMARY KEY, label text);
+-- A projection handler written the usual way: unqualified names.
+CREATE FUNCTION alice.project(who text, state jsonb, revision bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO alice.view VALUES (who, lower('TOTAL ' || (state->>'total')))
+  ON CONFLICT (actor) DO UPDATE SET label = excluded.label;
+END $$;
+SELECT spawn.register_actor('alice-counter', actions => '{"add": "alice.add", "fail": "alice.fail"}',
+  journal => true, channels => '[{"topic": "news", "action": "add"}]');
+SELECT spawn.register_actor('alice-template', actions => '{"add": "alice.add"}', kind => 'unnamed');
+SELECT spawn.register_actor('alice-projected', actions => '{"add": "alice.add"}');
+SELECT spawn.create_projection('alice-view', ARRAY['alice-projected'], 'alice.project', 'alice.view');
+SELECT spawn.invoke('alice-counter', 'add');
+SELECT spawn.schedule('alice-counter', 'add', '0 0 1 1 *');
+SQL
+alice_request=$(as alice -c "SELECT spawn.invoke_async('alice-counter', 'get')")
+alice_failure=$(as alice -c "SELECT spawn.cast('alice-counter', 'fail')")
+alice_schedule=$(q -c "SELECT id FROM spawn._schedules WHERE actor = 'alice-counter'")
+wait_mailbox_empty 15
+
+state_before=$(q -c "SELECT spawn.state('alice-counter')")
+denied() { check "$1" "42501" "$(sqlstate bob "$2")"; }
+
+# Reading alice's state, journal, history and replies.
+denied "bob cannot get alice's state synchronously" "SELECT spawn.invoke('alice-counter', 'get')"
+denied "bob cannot get_state either" "SELECT spawn.invoke('alice-counter', 'get_state')"
+denied "bob cannot ask for it asynchronously" "SELECT spawn.invoke_async('alice-counter', 'get')"
+denied "bob cannot call spawn.state" "SELECT spawn.state('alice-counter')"
+denied "bob cannot read the journal" "SELECT * FROM spawn.journal('alice-counter')"
+denied "bob cannot read the history" "SELECT * FROM spawn.state_history('alice-counter')"
+denied "bob cannot replay" "SELECT * FROM spawn.replay('alice-counter')"
+denied "bob cannot wait for alice's reply" "SELECT spawn.wait($alice_request)"
+denied "bob cannot poll alice's reply" "SELECT * FROM spawn.reply($alice_request)"
+check "alice reads her own reply" "ok" "$(as alice -c "SELECT status FROM spawn.reply($alice_request)")"
+
+# Acting on alice's actors.
+denied "bob cannot invoke alice's actor" "SELECT spawn.invoke('alice-counter', 'add')"
+denied "bob cannot cast to it" "SELECT spawn.cast('alice-counter', 'add')"
+denied "bob cannot schedule it" "SELECT spawn.schedule('alice-counter', 'add', '* * * * *')"
+denied "bob cannot spawn instances of alice's template" "SELECT spawn.spawn_actor('mine', 'alice-template')"
+denied "bob cannot spawn them on the fly" "SELECT spawn.invoke('mine', 'add', register_ref => 'alice-template')"
+denied "bob cannot re-register alice's actor" \
+  "SELECT spawn.register_actor('alice-counter', actions => '{\"add\": \"alice.add\"}')"
+denied "bob cannot unregister it" "SELECT spawn.unregister_actor('alice-counter')"
+denied "bob cannot restore it" "SELECT spawn.restore('alice-counter', 1)"
+denied "bob cannot grant himself" "SELECT spawn.grant('invoke', 'alice-counter', 'bob')"
+denied "bob cannot drop alice's projection" "SELECT spawn.drop_projection('alice-view')"
+denied "bob cannot retry alice's dead letter" "SELECT spawn.retry_dead_letter($alice_failure)"
+denied "bob cannot discard it" "SELECT spawn.discard_dead_letter($alice_failure)"
+denied "bob cannot unschedule alice's schedule" "SELECT spawn.unschedule($alice_schedule)"
+check "bob's broadcast reaches none of alice's actors" "0" "$(as bob -c "SELECT spawn.broadcast('news')")"
+q -c "REVOKE CREATE ON DATABASE postgres FROM bob" >/dev/null
+denied "bob cannot create systems without CREATE on the database" "SELECT spawn.create_system('bobs')"
+q -c "GRANT CREATE ON DATABASE postgres TO bob" >/dev/null
+as alice -c "SELECT spawn.create_system('alices')" >/dev/null
+denied "bob cannot add actors to alice's system" \
+  "SELECT spawn.register_actor('x', actions => '{\"add\": \"alice.add\"}', system => 'alices')"
+
+# Views show bob nothing of alice's.
+check "bob sees none of alice's actors, definitions, dead letters, schedules or stats" "0|0|0|0|0|0" \
+  "$(as bob -c "SELECT (SELECT count(*) FROM spawn.actors) || '|' || (SELECT count(*) FROM spawn.definitions)
+    || '|' || (SELECT count(*) FROM spawn.dead_letters) || '|' || (SELECT count(*) FROM spawn.schedules)
+    || '|' || (SELECT count(*) FROM spawn.mailbox_stats) || '|' || (SELECT count(*) FROM spawn.projections)")"
+check "alice sees her own" "t" \
+  "$(as alice -c "SELECT (SELECT count(*) FROM spawn.actors) > 0 AND (SELECT count(*) FROM spawn.dead_letters) = 1
+    AND (SELECT count(*) FROM spawn.schedules) = 1")"
+
+# Grants: alice lets bob invoke, but not read; EXECUTE on the handler is checked when casting.
+as alice -c "SELECT spawn.grant('invoke', 'alice-counter', 'bob')" >/dev/null
+check "with the invoke grant bob invokes" "2" "$(as bob -c "SELECT spawn.invoke('alice-counter', 'add')->>'total'")"
+denied "but still cannot read the state" "SELECT spawn.invoke('alice-counter', 'get')"
+check "the grant shows in spawn.grants for both" "invoke|invoke" \
+  "$(as bob -c "SELECT privilege FROM spawn.grants")|$(as alice -c "SELECT privilege FROM spawn.grants")"
+as alice -c "REVOKE EXECUTE ON FUNCTION alice.add(jsonb, jsonb) FROM PUBLIC" >/dev/null
+denied "a cast is refused when it is made, without EXECUTE on the handler" \
+  "SELECT spawn.cast('alice-counter', 'add')"
+as alice -c "GRANT EXECUTE ON FUNCTION alice.add(jsonb, jsonb) TO PUBLIC" >/dev/null
+as alice -c "SELECT spawn.revoke('invoke', 'alice-counter', 'bob')" >/dev/null
+denied "after the revoke bob is refused again" "SELECT spawn.invoke('alice-counter', 'add')"
+
+# Identity in workers: bob's handler, run by a worker, registers and escalates as bob only.
+as bob <<'SQL' >/dev/null
+CREATE SCHEMA bob;
+CREATE FUNCTION bob.sneak(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+DECLARE who text := session_user || '/' || current_user;
+BEGIN
+  PERFORM spawn.register_actor('bob-made', actions => '{"go": "bob.sneak"}');
+  BEGIN
+    EXECUTE 'ALTER ROLE bob SUPERUSER';
+  EXCEPTION WHEN insufficient_privilege THEN NULL;
+  END;
+  BEGIN
+    PERFORM spawn.unregister_actor('alice-counter');
+  EXCEPTION WHEN insufficient_privilege THEN who := who || '/denied';
+  END;
+  RETURN spawn.noreply(jsonb_build_object('who', who));
+END $$;
+SELECT spawn.register_actor('bob-sneak', actions => '{"go": "bob.sneak"}');
+SELECT spawn.cast('bob-sneak', 'go');
+SQL
+wait_mailbox_empty 15
+check "bob's handler in a worker runs as bob, session_user included, and is refused alice's actor" \
+  "bob/bob/denied" "$(q -c "SELECT spawn.state('bob-sneak')->>'who'")"
+check "what it registered belongs to bob" "bob" \
+  "$(q -c "SELECT owner FROM spawn.definitions WHERE name = 'bob-made'")"
+check "bob did not become superuser" "f" "$(q -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'bob'")"
+
+# A projection runs as its owner with a fixed search_path: bob's lower() is never called.
+as bob <<'SQL' >/dev/null
+GRANT USAGE ON SCHEMA bob TO PUBLIC;
+CREATE TABLE bob.pwned (who text);
+GRANT INSERT ON bob.pwned TO PUBLIC;
+CREATE FUNCTION bob.lower(text) RETURNS text LANGUAGE sql
+  AS $$ INSERT INTO bob.pwned VALUES (current_user) RETURNING 'pwned' $$;
+GRANT EXECUTE ON FUNCTION bob.lower(text) TO PUBLIC;
+SQL
+as alice -c "SELECT spawn.grant('invoke', 'alice-projected', 'bob')" >/dev/null
+as bob -c "SET search_path = bob, pg_catalog; SELECT spawn.invoke('alice-projected', 'add')" >/dev/null
+check "the projection ran with alice's fixed search_path" "0|total 1" \
+  "$(q -c "SELECT (SELECT count(*) FROM bob.pwned) || '|' || (SELECT label FROM alice.view)")"
+
+check "alice's state is as she left it, but for the invoke she granted" \
+  "$(echo "$state_before" | sed 's/"total": 1/"total": 2/')" "$(q -c "SELECT spawn.state('alice-counter')")"
+finish
