@@ -254,8 +254,7 @@ void RequireName(const char *what, const std::string &name) {
   const char *problem = NameProblem(name.data(), name.size());
   if (problem == nullptr) return;
   throw SpawnError(sqlstate::kInvalidName, "invalid " + std::string(what) + " name",
-                   "The " + std::string(what) + " name " + problem + ".",
-                   "Names are 1 to 63 bytes without control characters.");
+                   "The " + std::string(what) + " name " + problem + ".", kNameRuleHint);
 }
 
 // How a number fares as a timer period.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "names.hpp"
 #include "options.hpp"
 
 namespace {
@@ -71,7 +72,7 @@ TEST(Options, ActionsMessages) {
   EXPECT_EQ(e.sqlstate, "42602");
   EXPECT_EQ(e.message, "invalid action name");
   EXPECT_EQ(e.detail, "The action name is empty.");
-  EXPECT_EQ(e.hint, "Names are 1 to 63 bytes without control characters.");
+  EXPECT_EQ(e.hint, spawn::kNameRuleHint);
   e = Fails([] { options::CheckActions(R"({"a\u0000b": "f"})"); });
   EXPECT_EQ(e.detail, "The action name contains a control character.");
   e = Fails([] { options::CheckActions("{\"" + std::string(64, 'x') + "\": \"f\"}"); });
