@@ -382,7 +382,7 @@ void CheckDocument(std::string_view kind, std::string_view document) {
     CheckSystemOptions(document);
   } else {
     throw SpawnError(sqlstate::kInvalidParameterValue,
-                     "unknown option document kind \"" + std::string(kind) + "\"", {},
+                     "unknown option document kind \"" + Shorten(std::string(kind)) + "\"", {},
                      "The kind is actions, tags or system options.");
   }
 }

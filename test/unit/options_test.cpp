@@ -188,6 +188,8 @@ TEST(Options, TagsAndSystemOptions) {
   e = Fails([] { options::CheckDocument("timers", "[]"); });
   EXPECT_EQ(e.sqlstate, "22023");
   EXPECT_EQ(e.message, "unknown option document kind \"timers\"");
+  e = Fails([] { options::CheckDocument(std::string(100000, 'k'), "{}"); });
+  EXPECT_LT(e.message.size(), 320u);
 }
 
 TEST(Options, RejectsMalformedText) {
