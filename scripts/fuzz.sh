@@ -6,7 +6,7 @@
 # exception other than SpawnError, a 10-second input) fails the run; the input that caused it
 # is kept in build-fuzz/findings/ and replays with build-fuzz/<target>_fuzz <file>.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 build=$top/build-fuzz
 
