@@ -162,10 +162,7 @@ CREATE FUNCTION spawn.create_system(name text, options jsonb DEFAULT '{}') RETUR
 AS $$
 BEGIN
   PERFORM spawn._check_name('system', name);
-  IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-    RAISE EXCEPTION 'system options must be a jsonb object'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass options => ''{}''.';
-  END IF;
+  PERFORM spawn._check_options('system options', options);
   IF NOT has_database_privilege(spawn._caller(), current_database(), 'CREATE') THEN
     RAISE EXCEPTION 'permission denied to create actor system "%"', create_system.name
       USING ERRCODE = 'insufficient_privilege',
@@ -418,49 +415,14 @@ $$;
 COMMENT ON FUNCTION spawn._require_registrant(integer, oid) IS 'Raises 42501 unless the caller holds admin on the actor';
 REVOKE ALL ON FUNCTION spawn._require_registrant(integer, oid) FROM PUBLIC;
 
--- Checks the timers and channels options against the actor's actions.
+-- Checks an actions, tags or system options document (src/options.cpp).
+CREATE FUNCTION spawn._check_options(kind text, document jsonb) RETURNS void
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_options';
+COMMENT ON FUNCTION spawn._check_options(text, jsonb) IS 'Validates an actions, tags or system options document';
+
+-- Checks the timers and channels options against the actor's actions (src/options.cpp).
 CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jsonb) RETURNS void
-  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  item jsonb;
-BEGIN
-  IF timers IS NULL OR jsonb_typeof(timers) <> 'array' THEN
-    RAISE EXCEPTION 'timers must be a jsonb array'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"action": "tick", "every_ms": 1000}].';
-  END IF;
-  FOR item IN SELECT * FROM jsonb_array_elements(timers) LOOP
-    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'action') <> 'string'
-       OR jsonb_typeof(item->'every_ms') <> 'number' OR (item->>'every_ms')::numeric < 1
-       OR (item->>'every_ms')::numeric <> trunc((item->>'every_ms')::numeric) THEN
-      RAISE EXCEPTION 'invalid timer %', item
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'A timer is {"action": "<action>", "every_ms": <positive integer>}.';
-    END IF;
-    IF NOT actions ? (item->>'action') THEN
-      RAISE EXCEPTION 'timer action "%" is not one of the actor''s actions', item->>'action'
-        USING ERRCODE = 'undefined_function';
-    END IF;
-  END LOOP;
-  IF channels IS NULL OR jsonb_typeof(channels) <> 'array' THEN
-    RAISE EXCEPTION 'channels must be a jsonb array'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"topic": "news", "action": "receive"}].';
-  END IF;
-  FOR item IN SELECT * FROM jsonb_array_elements(channels) LOOP
-    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'topic') <> 'string'
-       OR (item ? 'action' AND jsonb_typeof(item->'action') <> 'string') THEN
-      RAISE EXCEPTION 'invalid channel subscription %', item
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'A subscription is {"topic": "<channel>", "action": "<action>"}; action defaults to "receive".';
-    END IF;
-    PERFORM spawn._check_name('channel', item->>'topic');
-    IF NOT actions ? coalesce(item->>'action', 'receive') THEN
-      RAISE EXCEPTION 'channel action "%" is not one of the actor''s actions', coalesce(item->>'action', 'receive')
-        USING ERRCODE = 'undefined_function';
-    END IF;
-  END LOOP;
-END
-$$;
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_schedules';
 COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
 
 CREATE FUNCTION spawn._register_actor(
@@ -503,9 +465,7 @@ BEGIN
     RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be between 1 and 315360000000 milliseconds (10 years)'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN
-    RAISE EXCEPTION 'tags must be a jsonb object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
+  PERFORM spawn._check_options('tags', tags);
   IF journal IS NULL THEN
     RAISE EXCEPTION 'journal must be true or false' USING ERRCODE = 'null_value_not_allowed';
   END IF;
@@ -624,16 +584,8 @@ DECLARE
   entry record;
 BEGIN
   PERFORM spawn._check_name('actor', name);
-  IF actions IS NULL OR pg_catalog.jsonb_typeof(actions) OPERATOR(pg_catalog.<>) 'object' THEN
-    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-  END IF;
+  PERFORM spawn._check_options('actions', actions);
   FOR entry IN SELECT * FROM pg_catalog.jsonb_each(actions) LOOP
-    PERFORM spawn._check_name('action', entry.key);
-    IF pg_catalog.jsonb_typeof(entry.value) OPERATOR(pg_catalog.<>) 'string' THEN
-      RAISE EXCEPTION 'handler of action "%" must be a function name', entry.key
-        USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-    END IF;
     handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
       spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
   END LOOP;
