@@ -8,6 +8,7 @@
 #include "mailbox.hpp"
 #include "name_check.hpp"
 #include "sealed.hpp"
+#include "served_database.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
 
@@ -184,6 +185,7 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *req, Jsonb *workflow, 
 // One set-based insert of one sealed message per subscriber.
 int64 Broadcast(const Catalog *cat, const char *system, const char *channel, const char *action,
                 Jsonb *payload) {
+  RequireSchedulerDatabase("A broadcast");
   const char *subscribers =
       "SELECT i.name, coalesce(c->>'action', 'receive') FROM spawn._definitions d "
       "CROSS JOIN LATERAL jsonb_array_elements(d.channels) c "
