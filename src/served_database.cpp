@@ -35,15 +35,14 @@ void RequireSchedulerDatabase(const char *what) {
   const char *here = get_database_name(MyDatabaseId);
   if (here == nullptr) here = "";
   const char *served_name = setting_database != nullptr ? setting_database : "";
-  ereport(ERROR,
-          (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-           errmsg("spawn's scheduler does not serve database \"%s\"", here),
-           errdetail("%s here would never run: the scheduler works in database \"%s\" "
-                     "(spawn.database) only.",
-                     what, served_name),
-           errhint("Use spawn in database \"%s\", or set spawn.database = '%s' in "
-                   "postgresql.conf and restart the server.",
-                   served_name, here)));
+  ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                  errmsg("spawn's scheduler does not serve database \"%s\"", here),
+                  errdetail("%s here would never run: the scheduler works in database \"%s\" "
+                            "(spawn.database) only.",
+                            what, served_name),
+                  errhint("Use spawn in database \"%s\", or set spawn.database = '%s' in "
+                          "postgresql.conf and restart the server.",
+                          served_name, here)));
 }
 
 }  // namespace spawn
