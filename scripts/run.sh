@@ -40,6 +40,9 @@ cat <<MSG
 
 spawn is running in $dir (port $port). Connect with:
   psql -h $dir -p $port -U postgres postgres
+or set the environment once, then run any example from the top of the checkout:
+  export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+  psql -X -v ON_ERROR_STOP=1 -f docs/examples/saga.sql
 Stop it with:
   $( [ "$(id -u)" -eq 0 ] && echo "runuser -u postgres -- ")$PG_BIN/pg_ctl -D $dir/data stop
 MSG
