@@ -75,7 +75,7 @@ void FireSchedules(void *arg) {
   ExecuteAsOwner(
       cat,
       "SELECT id, system, actor, action, cron, key_id, nonce, payload, "
-      "extract(epoch FROM now())::bigint FROM spawn._schedules "
+      "extract(epoch FROM now())::bigint, run_as FROM spawn._schedules "
       "WHERE next_fire_at <= now() ORDER BY next_fire_at LIMIT 100 FOR UPDATE SKIP LOCKED",
       0, nullptr, nullptr, nullptr, false);
   SPITupleTable *rows = SPI_tuptable;

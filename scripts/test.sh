@@ -23,9 +23,12 @@ echo "== C++ unit tests"
   ctest --test-dir "$top/build" --output-on-failure | tail -n 3; } || failed+=(unit)
 
 echo "== pg_regress"
+new_key > "$work/regress.key"
+chmod 600 "$work/regress.key"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$work/regress.key"
 cat > "$work/regress.conf" <<CONF
 shared_preload_libraries = 'spawn'
-spawn.statestore_key = '$(new_key)'
+spawn.statestore_key_file = '$work/regress.key'
 spawn.database = 'regression'
 spawn.max_attempts = 2
 spawn.retry_base_ms = 100

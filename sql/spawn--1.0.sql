@@ -63,7 +63,7 @@ CREATE FUNCTION spawn._may(privilege text, system text, actor text, role oid DEF
 COMMENT ON FUNCTION spawn._may(text, text, text, oid)
   IS 'Whether the role (by default the caller) holds the privilege (invoke, read, spawn, admin or any) on an actor or instance';
 
-COMMENT ON FUNCTION spawn._caller() IS 'The session''s current role (after SET ROLE), also inside SECURITY DEFINER functions';
+COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
 
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
@@ -158,7 +158,7 @@ GRANT SELECT ON spawn.actors TO PUBLIC;
 -- ---------------------------------------------------------------------------------------------
 
 CREATE FUNCTION spawn.create_system(name text, options jsonb DEFAULT '{}') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._check_name('system', name);
@@ -181,7 +181,7 @@ $$;
 COMMENT ON FUNCTION spawn.create_system(text, jsonb) IS 'Creates an actor system (a namespace of actors)';
 
 CREATE FUNCTION spawn._require_system(system text) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._check_name('system', system);
@@ -197,7 +197,7 @@ COMMENT ON FUNCTION spawn._require_system(text) IS 'Raises 42704 unless the acto
 -- New actors go into spawn-system freely (a shared namespace, like the public schema); into
 -- another system only for its owner and holders of admin on the whole system.
 CREATE FUNCTION spawn._require_system_admin(system text, caller oid) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   system_owner regrole;
@@ -246,7 +246,7 @@ GRANT SELECT ON spawn.grants TO PUBLIC;
 -- privileges named (all four for 'all') and the grantee's oid (0 for PUBLIC).
 CREATE FUNCTION spawn._grant_target(privilege text, actor text, grantee text, system text,
     OUT privileges text[], OUT grantee_oid oid)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   caller constant oid := spawn._caller();
@@ -301,7 +301,7 @@ REVOKE ALL ON FUNCTION spawn._grant_target(text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION spawn.grant(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   target record;
@@ -318,7 +318,7 @@ COMMENT ON FUNCTION spawn.grant(text, text, text, text)
 
 CREATE FUNCTION spawn.revoke(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   target record;
@@ -400,7 +400,7 @@ COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves a handler fu
 -- Only the actor's owner (or a member, the system's owner, a holder of admin, a superuser) may
 -- change or remove it.
 CREATE FUNCTION spawn._require_registrant(definition_id integer, caller oid) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   def record;
@@ -478,7 +478,7 @@ CREATE FUNCTION spawn._register_actor(
     tags jsonb DEFAULT '{}',
     journal boolean DEFAULT false)
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   registered_by constant oid := spawn._caller();
@@ -539,7 +539,13 @@ BEGIN
   SELECT d.id, d.kind INTO def_id, old_kind FROM spawn._definitions d
     WHERE d.system = _register_actor.system AND d.name = _register_actor.name;
   IF FOUND THEN
-    PERFORM spawn._require_registrant(def_id, registered_by);
+    -- Handlers and timers run as the owner (timers) or as callers who trust the owner: only the
+    -- owner (or a member) changes them, never a holder of admin.
+    IF NOT pg_has_role(registered_by, (SELECT d.registered_by FROM spawn._definitions d WHERE d.id = def_id), 'USAGE') THEN
+      RAISE EXCEPTION 'permission denied for actor "%"', name
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Only its owner can change its handlers and timers.';
+    END IF;
   ELSE
     PERFORM spawn._require_system_admin(system, registered_by);
   END IF;
@@ -642,7 +648,7 @@ COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean,
   IS 'Registers an actor definition, or updates it when it exists';
 
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   def_id integer;
@@ -665,7 +671,7 @@ $$;
 COMMENT ON FUNCTION spawn.unregister_actor(text, text) IS 'Removes an actor definition with all its instances and their state';
 
 CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   template record;
@@ -857,7 +863,7 @@ COMMENT ON FUNCTION spawn.wait(bigint, integer) IS 'Waits for the reply of an as
 -- Raises 42704 unless the dead letter exists, 42501 unless the caller sent it (a retry runs as
 -- the sender) or, with admin_may, administers its actor.
 CREATE FUNCTION spawn._require_dead_letter(id bigint, admin_may boolean) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   letter record;
@@ -880,7 +886,7 @@ COMMENT ON FUNCTION spawn._require_dead_letter(bigint, boolean) IS 'Checks that 
 REVOKE ALL ON FUNCTION spawn._require_dead_letter(bigint, boolean) FROM PUBLIC;
 
 CREATE FUNCTION spawn.retry_dead_letter(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._require_dead_letter(id, false);
@@ -900,7 +906,7 @@ $$;
 COMMENT ON FUNCTION spawn.retry_dead_letter(bigint) IS 'Moves a dead letter back into the mailbox with a fresh retry budget';
 
 CREATE FUNCTION spawn.discard_dead_letter(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._require_dead_letter(id, true);
@@ -978,7 +984,7 @@ COMMENT ON FUNCTION spawn.schedule(text, text, text, jsonb, text)
   IS 'Invokes an action on a cron schedule (5 fields, or 6 with seconds first; UTC)';
 
 CREATE FUNCTION spawn.unschedule(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   sched record;
@@ -1224,7 +1230,7 @@ COMMENT ON FUNCTION spawn._resolve_projection_handler(text) IS 'Resolves a proje
 CREATE FUNCTION spawn._create_projection(name text, actors text[], handler regprocedure,
     read_model regclass, mode text, system text)
   RETURNS integer
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   creator constant oid := spawn._caller();
@@ -1326,7 +1332,7 @@ COMMENT ON FUNCTION spawn.create_projection(text, text[], text, regclass, text, 
 
 -- Finds a projection the caller may manage; raises 42704 or 42501.
 CREATE FUNCTION spawn._require_projection(name text, system text) RETURNS integer
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   p record;
@@ -1360,7 +1366,7 @@ COMMENT ON FUNCTION spawn.rebuild_projection(text, text)
   IS 'Empties the read model and projects the current state of every followed actor; returns how many';
 
 CREATE FUNCTION spawn.drop_projection(name text, system text DEFAULT 'spawn-system') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   projection_id constant integer := spawn._require_projection(name, system);
@@ -1372,3 +1378,49 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn.drop_projection(text, text) IS 'Stops a projection (its read-model table is left as it is)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys (docs/security.md): which keys sealed this database's values, and online rotation
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._keys (
+  key_id bigint PRIMARY KEY,         -- the key's public id, recorded on every sealed value
+  first_used_at timestamptz NOT NULL DEFAULT now(),
+  retired_at timestamptz             -- set by spawn.retire_key once no value needs it
+);
+COMMENT ON TABLE spawn._keys IS 'State store keys this database''s values were sealed with (ids only, internal)';
+SELECT pg_catalog.pg_extension_config_dump('spawn._keys', '');
+
+CREATE FUNCTION spawn.rotate_key(batch_size integer DEFAULT 1000) RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_rotate_key';
+COMMENT ON FUNCTION spawn.rotate_key(integer)
+  IS 'Re-seals up to batch_size values of each table under the active key; returns how many (0: done)';
+REVOKE ALL ON FUNCTION spawn.rotate_key(integer) FROM PUBLIC;
+
+CREATE FUNCTION spawn.retire_key(key_id bigint) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_retire_key';
+COMMENT ON FUNCTION spawn.retire_key(bigint)
+  IS 'Records that an old key is no longer needed (refused while values are sealed under it)';
+REVOKE ALL ON FUNCTION spawn.retire_key(bigint) FROM PUBLIC;
+
+CREATE FUNCTION spawn._configured_keys(OUT key_id bigint, OUT active boolean) RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_configured_keys';
+COMMENT ON FUNCTION spawn._configured_keys() IS 'Ids of the keys this server was started with, the active one first';
+REVOKE ALL ON FUNCTION spawn._configured_keys() FROM PUBLIC;
+
+CREATE VIEW spawn.key_status AS
+  WITH sealed AS (
+    SELECT k.key_id, count(*) AS sealed_values FROM (
+      SELECT key_id FROM spawn._instances UNION ALL SELECT key_id FROM spawn._history
+      UNION ALL SELECT key_id FROM spawn._journal UNION ALL SELECT key_id FROM spawn._mailbox
+      UNION ALL SELECT key_id FROM spawn._dead_letters UNION ALL SELECT key_id FROM spawn._replies
+      UNION ALL SELECT key_id FROM spawn._schedules) k
+    WHERE k.key_id IS NOT NULL GROUP BY k.key_id)
+  SELECT coalesce(s.key_id, c.key_id, r.key_id) AS key_id, coalesce(c.active, false) AS active,
+         c.key_id IS NOT NULL AS configured, coalesce(s.sealed_values, 0) AS sealed_values,
+         r.first_used_at, r.retired_at
+  FROM sealed s
+  FULL JOIN spawn._configured_keys() c ON c.key_id = s.key_id
+  FULL JOIN spawn._keys r ON r.key_id = coalesce(s.key_id, c.key_id);
+COMMENT ON VIEW spawn.key_status IS 'Each key: configured, active, how many values it seals; a rotation is done when only the active key seals values';
+REVOKE ALL ON spawn.key_status FROM PUBLIC;

@@ -97,6 +97,9 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   nulls[9] = m->reply_channel ? ' ' : 'n';
   values[10] = CStringGetTextDatum(m->source);
   values[11] = TimestampTzGetDatum(m->deliver_at);
+  // A worker has no caller of its own: what it enqueues names its sender explicitly.
+  if (!OidIsValid(m->run_as) && IsBackgroundWorker)
+    elog(ERROR, "spawn: a message enqueued by a scheduler process names no sender");
   values[12] = ObjectIdGetDatum(OidIsValid(m->run_as) ? m->run_as : GetUserId());
   Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
                    BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, OIDOID};

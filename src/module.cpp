@@ -1,6 +1,7 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
 // in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "guard.hpp"
+#include "identity.hpp"
 #include "keyring.hpp"
 #include "pg.hpp"
 #include "registration.hpp"
@@ -24,5 +25,6 @@ void _PG_init(void) {
   spawn::DefineSettings();
   spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
   spawn::SharedInstallHooks();
+  spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
 }

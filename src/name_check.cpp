@@ -10,9 +10,11 @@ namespace spawn {
 void RequireName(const char *what, const char *name, std::size_t length) {
   const char *problem = NameProblem(name, length);
   if (problem == nullptr) return;
-  ereport(ERROR, (errcode(ERRCODE_INVALID_NAME), errmsg("invalid %s name", what),
-                  errdetail("The %s name %s.", what, problem),
-                  errhint("Names are 1 to 63 bytes, not blank, without control or invisible characters.")));
+  ereport(
+      ERROR,
+      (errcode(ERRCODE_INVALID_NAME), errmsg("invalid %s name", what),
+       errdetail("The %s name %s.", what, problem),
+       errhint("Names are 1 to 63 bytes, not blank, without control or invisible characters.")));
 }
 
 }  // namespace spawn
