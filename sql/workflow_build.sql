@@ -39,3 +39,23 @@ SELECT spawn.register_actor('wb_own_get', actions => '{"get": "wb_get"}');
 SELECT spawn.invoke('wb_own_get', 'nope');
 SELECT spawn.unregister_actor('wb_plain');
 SELECT spawn.unregister_actor('wb_own_get');
+
+-- A handler run by a worker (a cast) sends side effects and casts of its own, as its sender.
+CREATE FUNCTION wb_count(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.noreply(jsonb_build_object('n', coalesce((state->>'n')::int, 0) + 1)) $$;
+CREATE FUNCTION wb_relay(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM spawn.cast('wb_sink', 'count');
+  RETURN spawn.with_effects(spawn.noreply(state), spawn.effect('wb_sink', 'count'));
+END $$;
+SELECT spawn.register_actor('wb_sink', actions => '{"count": "wb_count"}');
+SELECT spawn.register_actor('wb_relay', actions => '{"relay": "wb_relay"}');
+SELECT spawn.cast('wb_relay', 'relay') > 0 AS queued;
+SELECT spawn.invoke_async('wb_relay', 'get') AS request \gset
+SELECT spawn.wait(:request, 10000);
+SELECT spawn.invoke_async('wb_sink', 'get') AS request \gset
+SELECT spawn.wait(:request, 10000);
+SELECT count(*) AS dead_letters FROM spawn.dead_letters WHERE actor LIKE 'wb_%';
+SELECT spawn.unregister_actor('wb_relay');
+SELECT spawn.unregister_actor('wb_sink');

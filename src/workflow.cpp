@@ -5,6 +5,7 @@
 // piping to each other in opposite order are stopped by PostgreSQL's deadlock detector.
 #include "workflow.hpp"
 
+#include "identity.hpp"
 #include "mailbox.hpp"
 #include "name_check.hpp"
 #include "sealed.hpp"
@@ -107,6 +108,7 @@ void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
     m.payload = Member(effect, "payload");
     m.metadata = Member(effect, "metadata");
     m.source = "effect";
+    m.run_as = CallerRole();  // the role the handler runs as (in a worker: the message's sender)
     int64 delay = 0;
     JsonbValue *delay_value = Key(effect, "delay_ms");
     if (delay_value != nullptr && delay_value->type != jbvNull) {
