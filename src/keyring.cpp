@@ -79,6 +79,37 @@ bool RunKeyCommand(const char *command, std::string *text) {
   return true;
 }
 
+// Zeroes `name=value` in the process's original environment block (what /proc/<pid>/environ
+// shows), which PostgreSQL leaves behind when it copies the environment at start-up. Linux
+// gives the block's bounds in /proc/self/stat (fields 50 and 51).
+void WipeOriginalEnvironment(const char *name) {
+  FILE *stat = std::fopen("/proc/self/stat", "r");
+  if (stat == nullptr) return;
+  char buffer[4096];
+  const std::size_t length = std::fread(buffer, 1, sizeof buffer - 1, stat);
+  std::fclose(stat);
+  buffer[length] = '\0';
+  char *fields = std::strrchr(buffer, ')');
+  if (fields == nullptr) return;
+  unsigned long long start = 0, end = 0;
+  char *save = nullptr;
+  int field = 2;  // the command, in parentheses, is field 2
+  for (char *token = strtok_r(fields + 1, " ", &save); token != nullptr;
+       token = strtok_r(nullptr, " ", &save)) {
+    ++field;
+    if (field == 50) start = std::strtoull(token, nullptr, 10);
+    if (field == 51) end = std::strtoull(token, nullptr, 10);
+  }
+  if (start == 0 || end <= start) return;
+  char *block = reinterpret_cast<char *>(start);
+  const std::size_t name_length = std::strlen(name);
+  for (char *entry = block; entry < reinterpret_cast<char *>(end);
+       entry += std::strlen(entry) + 1) {
+    if (std::strncmp(entry, name, name_length) == 0 && entry[name_length] == '=')
+      sodium_memzero(entry + name_length + 1, std::strlen(entry + name_length + 1));
+  }
+}
+
 // Finds the key text: environment, command, then file; also says where it came from.
 bool ReadKeyText(std::string *text, const char **source) {
   const char *environment = std::getenv("SPAWN_STATESTORE_KEY");
@@ -86,6 +117,7 @@ bool ReadKeyText(std::string *text, const char **source) {
     text->assign(environment);
     sodium_memzero(const_cast<char *>(environment), std::strlen(environment));
     unsetenv("SPAWN_STATESTORE_KEY");  // never seen by backends, programs or archive commands
+    WipeOriginalEnvironment("SPAWN_STATESTORE_KEY");
     *source = "SPAWN_STATESTORE_KEY";
     return true;
   }
