@@ -3,6 +3,12 @@
 
 GRANT USAGE ON SCHEMA spawn TO PUBLIC;
 
+-- The scheduler serves one database (spawn.database): elsewhere casts would wait forever.
+CREATE FUNCTION spawn._require_scheduler(what text) RETURNS void
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_require_scheduler';
+COMMENT ON FUNCTION spawn._require_scheduler(text) IS 'Raises 55000 unless the scheduler serves this database (spawn.database)';
+SELECT spawn._require_scheduler('Casts, async replies, timers and schedules');
+
 -- ---------------------------------------------------------------------------------------------
 -- Types a handler sees and returns
 -- ---------------------------------------------------------------------------------------------
@@ -539,22 +545,26 @@ BEGIN
       FROM spawn._handler_shape(action_name, (function_oid #>> '{}')::oid::regprocedure) shape;
   END LOOP;
 
-  -- Active instances follow the new timers at once; others get them when they activate.
-  DELETE FROM spawn._timers t USING spawn._instances i
-    WHERE i.definition_id = def_id AND t.system = i.system AND t.actor = i.name;
-  INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
-    SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
-           now() + (x->>'every_ms')::bigint * interval '1 millisecond'
-    FROM spawn._instances i, jsonb_array_elements(timers) x
-    WHERE i.definition_id = def_id AND i.status = 'active';
-  PERFORM spawn._wake_workers();
-
   IF kind = 'unnamed' THEN
     DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = _register_actor.name;
   ELSE
     INSERT INTO spawn._instances (system, name, definition_id)
       VALUES (system, name, def_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   END IF;
+
+  -- Timers tick from now on: a named actor's at once, every spawned instance's (spawn_actor
+  -- starts those of later ones); a pooled actor's once it is active.
+  IF jsonb_array_length(timers) > 0 THEN
+    PERFORM spawn._require_scheduler('A timer');
+  END IF;
+  DELETE FROM spawn._timers t USING spawn._instances i
+    WHERE i.definition_id = def_id AND t.system = i.system AND t.actor = i.name;
+  INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+    SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
+           now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+    FROM spawn._instances i, jsonb_array_elements(timers) x
+    WHERE i.definition_id = def_id AND (kind <> 'pooled' OR i.status = 'active');
+  PERFORM spawn._wake_workers();
   PERFORM spawn._catalog_changed();
 END
 $$;
@@ -653,6 +663,16 @@ BEGIN
   INSERT INTO spawn._instances (system, name, definition_id)
     VALUES (system, name, template.id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   IF FOUND THEN
+    -- The template's timers tick for the instance from its spawning on.
+    INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+      SELECT spawn_actor.system, spawn_actor.name, x->>'action', (x->>'every_ms')::bigint,
+             now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+      FROM spawn._definitions d, jsonb_array_elements(d.timers) x
+      WHERE d.id = template.id
+      ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      PERFORM spawn._wake_workers();
+    END IF;
     RETURN true;
   END IF;
   SELECT d.name INTO existing FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -978,12 +998,20 @@ COMMENT ON FUNCTION spawn.restore(text, bigint, text) IS 'Makes a snapshotted re
 CREATE FUNCTION spawn.effect(actor text, action text, payload jsonb DEFAULT NULL,
     delay_ms bigint DEFAULT 0, system text DEFAULT NULL, register_ref text DEFAULT NULL)
   RETURNS jsonb
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT jsonb_build_object('actor', actor, 'action', action, 'delay_ms', delay_ms)
+BEGIN
+  -- Refused where it is built, not later when the workflow runs.
+  IF delay_ms IS NULL OR delay_ms NOT BETWEEN 0 AND 315360000000 THEN
+    RAISE EXCEPTION 'delay_ms must be between 0 and 315360000000 milliseconds (10 years)'
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = format('delay_ms was %s.', coalesce(delay_ms::text, 'NULL')),
+            HINT = 'Pass delay_ms => 0 for an effect delivered as soon as the invocation commits.';
+  END IF;
+  RETURN jsonb_build_object('actor', actor, 'action', action, 'delay_ms', delay_ms)
     || CASE WHEN payload IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('payload', payload) END
     || CASE WHEN system IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('system', system) END
-    || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END
+    || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END;
+END
 $$;
 COMMENT ON FUNCTION spawn.effect(text, text, jsonb, bigint, text, text) IS 'One side effect: a cast the handler''s invocation sends when it commits';
 
@@ -1011,12 +1039,25 @@ COMMENT ON FUNCTION spawn.with_broadcast(spawn.value, text, text, jsonb) IS 'Add
 
 CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text)
   RETURNS spawn.value
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT ROW(value.state, value.response,
-             (coalesce(value.workflow, '{}'::jsonb) - 'pipe' - 'forward') || jsonb_build_object(kind,
+DECLARE
+  existing text := CASE WHEN value.workflow ? 'pipe' THEN 'pipe'
+                        WHEN value.workflow ? 'forward' THEN 'forward' END;
+BEGIN
+  -- One value leads to one target: a second pipe or forward would silently replace the first.
+  IF existing IS NOT NULL THEN
+    RAISE EXCEPTION 'the value already has a %', existing
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Adding a %s to %s.%s would replace its %s to %s.%s.', kind, actor, action,
+                            existing, value.workflow->existing->>'actor', value.workflow->existing->>'action'),
+            HINT = 'A workflow has one pipe or one forward; chain further steps in the target''s handler.';
+  END IF;
+  RETURN ROW(value.state, value.response,
+             coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object(kind,
                jsonb_build_object('actor', actor, 'action', action)
-               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value
+               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value;
+END
 $$;
 COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
 

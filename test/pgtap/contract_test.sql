@@ -60,6 +60,7 @@ INSERT INTO callers VALUES
   ('spawn._resolve_handler(text,text)', true, 'none'),
   ('spawn._resolve_projection_handler(text)', true, 'none'),
   ('spawn._route(spawn.value,text,text,text,text)', true, 'none'),
+  ('spawn._require_scheduler(text)', true, 'none'),
   ('spawn._wake_workers()', false, 'internal'),
   ('spawn.broadcast(text,text,jsonb,text)', true, 'invoke (others skipped)'),
   ('spawn.create_projection(text,text[],text,regclass,text,text,boolean)', true, 'admin'),
