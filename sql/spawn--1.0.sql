@@ -52,24 +52,34 @@ COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name i
 
 CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
+COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
+REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
+
 CREATE FUNCTION spawn._lock_name(system text, name text) RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_lock_name';
 COMMENT ON FUNCTION spawn._lock_name(text, text)
   IS 'Takes the actor lock of a name until the transaction ends: registrations of one name, and instances of that name, go one at a time';
 REVOKE ALL ON FUNCTION spawn._lock_name(text, text) FROM PUBLIC;
 
-COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
-REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
-
 CREATE FUNCTION spawn._caller() RETURNS oid
   LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_caller';
+COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
+
 CREATE FUNCTION spawn._may(privilege text, system text, actor text, role oid DEFAULT spawn._caller())
   RETURNS boolean
   LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'spawn_may';
 COMMENT ON FUNCTION spawn._may(text, text, text, oid)
   IS 'Whether the role (by default the caller) holds the privilege (invoke, read, spawn, admin or any) on an actor or instance';
 
-COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
+-- Whether the caller may manage a queued item (a dead letter, a schedule) that `sender` made
+-- for an actor: as its sender (or a member), or, with admin_may, as an admin of the actor.
+CREATE FUNCTION spawn._may_manage(sender regrole, system text, actor text, admin_may boolean)
+  RETURNS boolean
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT pg_has_role(spawn._caller(), sender, 'USAGE')
+               OR (admin_may AND spawn._may('admin', system, actor)) $$;
+COMMENT ON FUNCTION spawn._may_manage(regrole, text, text, boolean)
+  IS 'Whether the caller sent a queued item or, with admin_may, administers its actor';
 
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
@@ -776,7 +786,7 @@ CREATE VIEW spawn.dead_letters AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
          attempts, last_error, run_as AS sender, created_at, failed_at
   FROM spawn._dead_letters
-  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+  WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads), shown to their sender and the actor''s admins';
 GRANT SELECT ON spawn.dead_letters TO PUBLIC;
 
@@ -833,8 +843,7 @@ BEGIN
     RAISE EXCEPTION 'dead letter % does not exist', id
       USING ERRCODE = 'undefined_object', HINT = 'See spawn.dead_letters for the parked messages.';
   END IF;
-  IF NOT pg_has_role(spawn._caller(), letter.run_as, 'USAGE')
-     AND NOT (admin_may AND spawn._may('admin', letter.system, letter.actor)) THEN
+  IF NOT spawn._may_manage(letter.run_as, letter.system, letter.actor, admin_may) THEN
     RAISE EXCEPTION 'permission denied for dead letter %', id
       USING ERRCODE = 'insufficient_privilege',
             HINT = CASE WHEN admin_may THEN 'Its sender or an admin of its actor can discard it.'
@@ -932,7 +941,7 @@ CREATE VIEW spawn.schedules AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, cron,
          next_fire_at, run_as AS scheduled_by, created_at
   FROM spawn._schedules
-  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+  WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.schedules IS 'Permanent cron schedules (no payloads), shown to their creator and the actor''s admins';
 GRANT SELECT ON spawn.schedules TO PUBLIC;
 
@@ -954,8 +963,7 @@ BEGIN
     RAISE EXCEPTION 'schedule % does not exist', id
       USING ERRCODE = 'undefined_object', HINT = 'See spawn.schedules.';
   END IF;
-  IF NOT pg_has_role(spawn._caller(), sched.run_as, 'USAGE')
-     AND NOT spawn._may('admin', sched.system, sched.actor) THEN
+  IF NOT spawn._may_manage(sched.run_as, sched.system, sched.actor, true) THEN
     RAISE EXCEPTION 'permission denied for schedule %', id
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Its creator or an admin of its actor can remove it.';

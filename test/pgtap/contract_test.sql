@@ -50,6 +50,7 @@ INSERT INTO callers VALUES
   ('spawn._handler_shape(text,regprocedure)', true, 'none'),
   ('spawn._lock_name(text,text)', false, 'internal'),
   ('spawn._may(text,text,text,oid)', true, 'none'),
+  ('spawn._may_manage(regrole,text,text,boolean)', true, 'none'),
   ('spawn._project_all(integer,boolean)', true, 'projection owner'),
   ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
   ('spawn._require_dead_letter(bigint,boolean)', false, 'internal'),
