@@ -7,9 +7,13 @@ LANGUAGE sql AS $$ SELECT spawn.reply(payload, state) $$;
 
 -- A period is a whole number of milliseconds written as one (1.0 would not cast to bigint when
 -- the timer is armed), at most one year.
-SELECT spawn.register_actor('o1', actions => '{"a": "opt_ok"}',
-  timers => '[{"action": "a", "every_ms": 1e3}, {"action": "a", "every_ms": 31536000000}]');
+SELECT spawn.register_actor('o1', actions => '{"a": "opt_ok", "b": "opt_ok"}',
+  timers => '[{"action": "a", "every_ms": 1e3}, {"action": "b", "every_ms": 31536000000}]');
 SELECT timers FROM spawn.definitions WHERE name = 'o1';
+-- One timer per action: the timer table keeps one per (actor, action).
+SELECT spawn.register_actor('o1dup', actions => '{"a": "opt_ok"}',
+  timers => '[{"action": "a", "every_ms": 1000}, {"action": "a", "every_ms": 2000}]');
+\echo :LAST_ERROR_SQLSTATE
 SELECT spawn.register_actor('o2', actions => '{"a": "opt_ok"}',
   timers => '[{"action": "a", "every_ms": 1.0}]');
 \echo :LAST_ERROR_SQLSTATE

@@ -353,7 +353,15 @@ void CheckSchedules(std::string_view actions, std::string_view timers, std::stri
   if (timer_list.type != Node::Type::kArray)
     throw SpawnError(sqlstate::kInvalidParameterValue, "timers must be a jsonb array", {},
                      "Example: [{\"action\": \"tick\", \"every_ms\": 1000}].");
-  for (const Node &item : timer_list.children) CheckTimer(item, names);
+  std::set<std::string> timed;
+  for (const Node &item : timer_list.children) {
+    CheckTimer(item, names);
+    if (!timed.insert(Member(item, "action")->text).second)
+      throw SpawnError(
+          sqlstate::kInvalidParameterValue,
+          "timer action \"" + Shorten(Member(item, "action")->text) + "\" is listed twice", {},
+          "An action has at most one timer.");
+  }
   const Node channel_list = Parse(channels, "channels");
   if (channel_list.type != Node::Type::kArray)
     throw SpawnError(sqlstate::kInvalidParameterValue, "channels must be a jsonb array", {},

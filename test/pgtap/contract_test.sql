@@ -42,6 +42,7 @@ INSERT INTO callers VALUES
   ('spawn._caller()', true, 'none'),
   ('spawn._catalog_changed()', false, 'internal'),
   ('spawn._check_name(text,text)', true, 'none'),
+  ('spawn._check_options(text,jsonb)', true, 'none'),
   ('spawn._check_schedules(jsonb,jsonb,jsonb)', true, 'none'),
   ('spawn._configured_keys()', false, 'superuser'),
   ('spawn._create_projection(text,text[],regprocedure,regclass,text,text)', true, 'admin'),

@@ -49,7 +49,7 @@ TEST(Options, AcceptsGoodDocuments) {
   EXPECT_TRUE(options::CheckActions("{}").empty());
   EXPECT_NO_THROW(options::CheckSchedules(
       R"({"a": "f", "receive": "g"})",
-      R"([{"action": "a", "every_ms": 1000}, {"action": "a", "every_ms": 10}])",
+      R"([{"action": "a", "every_ms": 1000}, {"action": "receive", "every_ms": 10}])",
       R"([{"topic": "news"}, {"topic": "caf\u00e9", "action": "a"}])"));
   EXPECT_NO_THROW(options::CheckSchedules(R"({"a": "f"})",
                                           R"([{"action": "a", "every_ms": 31536000000}])", "[]"));
@@ -92,6 +92,13 @@ TEST(Options, TimerMessages) {
   EXPECT_EQ(e.hint, R"(Example: [{"action": "tick", "every_ms": 1000}].)");
   e = ScheduleError("null");
   EXPECT_EQ(e.message, "timers must be a jsonb array");
+}
+
+TEST(Options, RejectsTwoTimersOfOneAction) {
+  const Raised e =
+      ScheduleError(R"([{"action": "a", "every_ms": 1}, {"action": "a", "every_ms": 2}])");
+  EXPECT_EQ(e.sqlstate, "22023");
+  EXPECT_EQ(e.message, "timer action \"a\" is listed twice");
 }
 
 TEST(Options, RejectsBadPeriods) {
