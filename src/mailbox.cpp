@@ -4,6 +4,7 @@
 
 #include "dispatch.hpp"
 #include "not_found.hpp"
+#include "pool.hpp"
 #include "privilege.hpp"
 #include "sealed.hpp"
 #include "shared.hpp"
@@ -64,6 +65,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
 
 // Draws an id, seals the payload and inserts the row as the extension's owner.
 int64 Enqueue(const Catalog *cat, const Message *m) {
+  if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
   SavedUser saved;
   BecomeOwner(cat, &saved);
   const int64 id =
