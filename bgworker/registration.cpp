@@ -14,7 +14,6 @@
 extern "C" {
 #include "lib/ilist.h"
 #include "postmaster/bgworker_internals.h"
-#include "replication/logicallauncher.h"
 }
 
 namespace spawn {
@@ -35,13 +34,12 @@ void Describe(BackgroundWorker *worker, const char *name, const char *type, cons
   worker->bgw_main_arg = Int32GetDatum(arg);
 }
 
-// Background worker slots already promised to others when spawn registers: static workers
-// registered before it, and the logical replication launcher that registers after it.
+// Background worker slots already promised to others when spawn registers: the static workers
+// registered before it (the logical replication launcher registers before any library).
 int SlotsTaken() {
   int taken = 0;
   for (slist_node *node = BackgroundWorkerList.head.next; node != nullptr; node = node->next)
     ++taken;
-  if (max_logical_replication_workers > 0) ++taken;
   return taken;
 }
 
