@@ -4,7 +4,7 @@
 # with a deadlock. CREATE EXTENSION brings the workers back.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster dropext "${SPAWN_TEST_PORT:-55504}" "spawn.workers = 3
+test_cluster dropext 55504 "spawn.workers = 3
 spawn.max_workers_per_role = 3
 spawn.batch_size = 50"
 

@@ -4,7 +4,7 @@
 # and runs every message once the right key is back.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster keypause "${SPAWN_TEST_PORT:-55502}" "spawn.workers = 2
+test_cluster keypause 55502 "spawn.workers = 2
 spawn.retry_base_ms = 100
 spawn.max_attempts = 2"
 conf=$DIR/data/postgresql.conf

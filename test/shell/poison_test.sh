@@ -5,7 +5,7 @@
 # messages ran exactly once and each poison message became a dead letter after max_attempts.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster poison "${SPAWN_TEST_PORT:-55501}" "spawn.workers = 2
+test_cluster poison 55501 "spawn.workers = 2
 spawn.max_workers_per_role = 2
 spawn.max_attempts = 3
 spawn.retry_base_ms = 100

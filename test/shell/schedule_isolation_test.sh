@@ -4,7 +4,7 @@
 # loop), and fires again once repaired. Schedules run as the role that created them.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster schedules "${SPAWN_TEST_PORT:-55503}" "spawn.housekeeping_interval = 200"
+test_cluster schedules 55503 "spawn.housekeeping_interval = 200"
 q <<'SQL' >/dev/null
 CREATE ROLE app;
 CREATE FUNCTION public.log_append(state jsonb, payload jsonb) RETURNS spawn.value

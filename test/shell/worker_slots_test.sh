@@ -4,7 +4,7 @@
 # at all, casts and invoke_async are refused instead of queued for nobody.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster slots "${SPAWN_TEST_PORT:-55505}" "max_worker_processes = 4
+test_cluster slots 55505 "max_worker_processes = 4
 spawn.workers = 6"
 conf=$DIR/data/postgresql.conf
 create_incrementor
