@@ -26,4 +26,4 @@ include $(PGXS)
 
 .PHONY: format
 format:
-	clang-format -i $(SOURCES) $(wildcard src/*.hpp bgworker/*.hpp test/unit/*.cpp)
+	clang-format -i $(SOURCES) $(wildcard src/*.hpp bgworker/*.hpp test/unit/*.cpp test/fuzz/*.cpp)

@@ -142,8 +142,12 @@ Schedule Parse(const std::string &expression) {
   return s;
 }
 
-// Walks forward from after + 1 second.
+// Walks forward from after + 1 second. Starting times outside years 1 to 9999 get -1, so the
+// arithmetic below cannot overflow (a fuzzing finding for after = INT64_MAX).
 std::int64_t Next(const Schedule &s, std::int64_t after) {
+  constexpr std::int64_t kFirst = -62135596800;  // 0001-01-01 00:00:00
+  constexpr std::int64_t kLast = 253402300799;   // 9999-12-31 23:59:59
+  if (after < kFirst || after > kLast) return -1;
   std::time_t t = static_cast<std::time_t>(after + 1);
   const std::time_t limit = t + 5LL * 366 * 24 * 3600;
   std::tm tm{};

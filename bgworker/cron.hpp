@@ -26,7 +26,7 @@ struct Schedule {
 Schedule Parse(const std::string &expression);
 
 // The first time strictly after `after` (Unix seconds, UTC) that matches, or -1 when none
-// exists within five years (e.g. "0 0 31 2 *").
+// exists within five years (e.g. "0 0 31 2 *") or `after` lies outside years 1 to 9999.
 std::int64_t Next(const Schedule &schedule, std::int64_t after);
 
 }  // namespace spawn::cron

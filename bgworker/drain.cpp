@@ -59,6 +59,7 @@ SPIPlanPtr delete_plan = nullptr;
 SPIPlanPtr retry_plan = nullptr;
 SPIPlanPtr dead_letter_plan = nullptr;
 SPIPlanPtr next_due_plan = nullptr;
+TimeoutId handler_terminate_timeout = MAX_TIMEOUTS;  // registered on a message's first timeout
 
 // One message of a batch.
 struct Pending {
@@ -187,6 +188,29 @@ void ResetOpenActor(BatchRun *run, const OpenActorMark &mark) {
   open->journal = list_truncate(open->journal, mark.journal_length);
 }
 
+// Ends the worker process: the handler caught the cancellation of spawn.handler_timeout.
+void TerminateStuckHandler() {
+  kill(MyProcPid, SIGTERM);  // async-signal-safe; the worker exits at the next interrupt check
+}
+
+// Cancels the handler at spawn.handler_timeout (a catchable error) and, should it catch that
+// and go on, terminates the worker a second later (which no handler can catch).
+void ArmHandlerTimeout() {
+  static TimeoutId terminate_timeout = MAX_TIMEOUTS;
+  if (setting_handler_timeout_ms <= 0) return;
+  if (terminate_timeout == MAX_TIMEOUTS)
+    terminate_timeout = RegisterTimeout(USER_TIMEOUT, TerminateStuckHandler);
+  enable_timeout_after(STATEMENT_TIMEOUT, setting_handler_timeout_ms);
+  enable_timeout_after(terminate_timeout, setting_handler_timeout_ms + 1000);
+  handler_terminate_timeout = terminate_timeout;
+}
+
+// Stops both timers of ArmHandlerTimeout.
+void DisarmHandlerTimeout() {
+  disable_timeout(STATEMENT_TIMEOUT, false);
+  if (handler_terminate_timeout != MAX_TIMEOUTS) disable_timeout(handler_terminate_timeout, false);
+}
+
 // Runs one message in a subtransaction; returns false (with run->failure set, or
 // run->paused_key when the actor's state is sealed under a key that is not configured) if it
 // failed. In close_each mode the state is written back inside the message's subtransaction.
@@ -196,6 +220,8 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
   volatile bool ok = true;
   SavedUser worker;
   const OpenActorMark mark = MarkOpenActor(run);
+  // Settings a handler changes (even with is_local = false) end with its message.
+  const int guc_level = NewGUCNestLevel();
   SlotRunning(slot, p->id, p->attempts);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
@@ -204,12 +230,13 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
   PG_TRY();
   {
     // The message runs as the role that sent it, as session_user too, so that auditing sees
-    // the sender; the local user-id change that follows keeps its code from SET ROLE or SET
-    // SESSION AUTHORIZATION. Both are undone below, on success and on failure.
+    // the sender, inside a security-restricted operation: its code can neither SET ROLE or
+    // SET SESSION AUTHORIZATION nor leave anything that would run later as the worker or the
+    // next message's sender (temporary objects, WITH HOLD cursors, deferred triggers, which
+    // PostgreSQL refuses there). Both are undone below, on success and on failure.
     SetSessionAuthorization(p->run_as, superuser_arg(p->run_as));
-    BecomeRole(p->run_as, &worker);
-    if (setting_handler_timeout_ms > 0)
-      enable_timeout_after(STATEMENT_TIMEOUT, setting_handler_timeout_ms);
+    BecomeRestricted(p->run_as, &worker);
+    ArmHandlerTimeout();
     Jsonb *payload =
         p->has_payload
             ? OpenJsonb(MakeBinding("mailbox", run->system, run->actor, p->id), p->payload,
@@ -229,7 +256,7 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
         StoreReply(run->cat, &target, response, nullptr, nullptr);
       }
     }
-    disable_timeout(STATEMENT_TIMEOUT, false);
+    DisarmHandlerTimeout();
     RestoreUser(&worker);
     SetSessionAuthorization(worker_session, true);
     if (run->close_each) {
@@ -237,12 +264,13 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
       run->opened = false;
     }
     ReleaseCurrentSubTransaction();
+    AtEOXact_GUC(false, guc_level);
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
   }
   PG_CATCH();
   {
-    disable_timeout(STATEMENT_TIMEOUT, false);
+    DisarmHandlerTimeout();
     MemoryContextSwitchTo(outer_context);
     run->failure = CopyErrorData();
     const bool timed_out =
@@ -255,6 +283,7 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
     FlushErrorState();
     RollbackAndReleaseCurrentSubTransaction();
     SetSessionAuthorization(worker_session, true);
+    AtEOXact_GUC(false, guc_level);
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
     // A state that cannot be opened for want of its key is no failure of the message.
@@ -631,8 +660,8 @@ bool KeyReady() {
   shared->pool.no_key_logged = !configured;
   LWLockRelease(shared->lock);
   if (changed && !configured)
-    ereport(WARNING, (errmsg("spawn: no state store key is configured; the mailbox workers "
-                             "wait for one and run no message until then"),
+    ereport(WARNING, (errmsg("spawn: the mailbox workers wait for a state store key and run no "
+                             "message until one is configured"),
                       errdetail("No message is counted as a failed attempt meanwhile."),
                       errhint("Configure the state store key and restart the server.")));
   else if (changed)

@@ -37,10 +37,18 @@ port = $port
 listen_addresses = 'localhost'
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'spawn'
-spawn.statestore_key = '$(new_key)'
+spawn.statestore_key_file = 'spawn.key'
 max_connections = 100
 $extra
 CONF
+  write_key_file "$dir/data/spawn.key" "$(new_key)"
+}
+
+# write_key_file PATH KEYS: writes the state store keys (one per line, the active one first) to
+# a file only the server's user can read.
+write_key_file() {
+  printf '%s\n' "$2" | as_pg tee "$1" >/dev/null
+  as_pg chmod 600 "$1"
 }
 
 # cluster_start DIR: starts the cluster if it is not running.

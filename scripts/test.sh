@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite: C++ unit tests (ctest), pg_regress on a temporary instance, pgTAP
+# Runs every test suite: C++ unit tests (ctest, under ASan and UBSan), a short libFuzzer run of
+# every parser (scripts/fuzz.sh short), pg_regress on a temporary instance, pgTAP
 # (pg_prove) and the shell tests (concurrency, crash and restart) against real servers.
 # Installs missing packages and builds first. Exits non-zero if any suite fails.
 set -uo pipefail
@@ -22,10 +23,16 @@ echo "== C++ unit tests"
   cmake --build "$top/build" -j"$(nproc)" >/dev/null &&
   ctest --test-dir "$top/build" --output-on-failure | tail -n 3; } || failed+=(unit)
 
+echo "== fuzz (short)"
+"$top/scripts/fuzz.sh" short || failed+=(fuzz)
+
 echo "== pg_regress"
+new_key > "$work/regress.key"
+chmod 600 "$work/regress.key"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$work/regress.key"
 cat > "$work/regress.conf" <<CONF
 shared_preload_libraries = 'spawn'
-spawn.statestore_key = '$(new_key)'
+spawn.statestore_key_file = '$work/regress.key'
 spawn.database = 'regression'
 spawn.max_attempts = 2
 spawn.retry_base_ms = 100

@@ -46,6 +46,12 @@ COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name i
 
 CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
+CREATE FUNCTION spawn._lock_name(system text, name text) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_lock_name';
+COMMENT ON FUNCTION spawn._lock_name(text, text)
+  IS 'Takes the actor lock of a name until the transaction ends: registrations of one name, and instances of that name, go one at a time';
+REVOKE ALL ON FUNCTION spawn._lock_name(text, text) FROM PUBLIC;
+
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
 
@@ -57,7 +63,7 @@ CREATE FUNCTION spawn._may(privilege text, system text, actor text, role oid DEF
 COMMENT ON FUNCTION spawn._may(text, text, text, oid)
   IS 'Whether the role (by default the caller) holds the privilege (invoke, read, spawn, admin or any) on an actor or instance';
 
-COMMENT ON FUNCTION spawn._caller() IS 'The session''s current role (after SET ROLE), also inside SECURITY DEFINER functions';
+COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
 
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
@@ -152,14 +158,11 @@ GRANT SELECT ON spawn.actors TO PUBLIC;
 -- ---------------------------------------------------------------------------------------------
 
 CREATE FUNCTION spawn.create_system(name text, options jsonb DEFAULT '{}') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._check_name('system', name);
-  IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-    RAISE EXCEPTION 'system options must be a jsonb object'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass options => ''{}''.';
-  END IF;
+  PERFORM spawn._check_options('system options', options);
   IF NOT has_database_privilege(spawn._caller(), current_database(), 'CREATE') THEN
     RAISE EXCEPTION 'permission denied to create actor system "%"', create_system.name
       USING ERRCODE = 'insufficient_privilege',
@@ -175,7 +178,7 @@ $$;
 COMMENT ON FUNCTION spawn.create_system(text, jsonb) IS 'Creates an actor system (a namespace of actors)';
 
 CREATE FUNCTION spawn._require_system(system text) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._check_name('system', system);
@@ -191,7 +194,7 @@ COMMENT ON FUNCTION spawn._require_system(text) IS 'Raises 42704 unless the acto
 -- New actors go into spawn-system freely (a shared namespace, like the public schema); into
 -- another system only for its owner and holders of admin on the whole system.
 CREATE FUNCTION spawn._require_system_admin(system text, caller oid) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   system_owner regrole;
@@ -240,7 +243,7 @@ GRANT SELECT ON spawn.grants TO PUBLIC;
 -- privileges named (all four for 'all') and the grantee's oid (0 for PUBLIC).
 CREATE FUNCTION spawn._grant_target(privilege text, actor text, grantee text, system text,
     OUT privileges text[], OUT grantee_oid oid)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   caller constant oid := spawn._caller();
@@ -295,7 +298,7 @@ REVOKE ALL ON FUNCTION spawn._grant_target(text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION spawn.grant(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   target record;
@@ -312,7 +315,7 @@ COMMENT ON FUNCTION spawn.grant(text, text, text, text)
 
 CREATE FUNCTION spawn.revoke(privilege text, actor text, grantee text, system text DEFAULT 'spawn-system')
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   target record;
@@ -394,7 +397,7 @@ COMMENT ON FUNCTION spawn._resolve_handler(text, text) IS 'Resolves a handler fu
 -- Only the actor's owner (or a member, the system's owner, a holder of admin, a superuser) may
 -- change or remove it.
 CREATE FUNCTION spawn._require_registrant(definition_id integer, caller oid) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   def record;
@@ -412,49 +415,14 @@ $$;
 COMMENT ON FUNCTION spawn._require_registrant(integer, oid) IS 'Raises 42501 unless the caller holds admin on the actor';
 REVOKE ALL ON FUNCTION spawn._require_registrant(integer, oid) FROM PUBLIC;
 
--- Checks the timers and channels options against the actor's actions.
+-- Checks an actions, tags or system options document (src/options.cpp).
+CREATE FUNCTION spawn._check_options(kind text, document jsonb) RETURNS void
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_options';
+COMMENT ON FUNCTION spawn._check_options(text, jsonb) IS 'Validates an actions, tags or system options document';
+
+-- Checks the timers and channels options against the actor's actions (src/options.cpp).
 CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jsonb) RETURNS void
-  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  item jsonb;
-BEGIN
-  IF timers IS NULL OR jsonb_typeof(timers) <> 'array' THEN
-    RAISE EXCEPTION 'timers must be a jsonb array'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"action": "tick", "every_ms": 1000}].';
-  END IF;
-  FOR item IN SELECT * FROM jsonb_array_elements(timers) LOOP
-    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'action') <> 'string'
-       OR jsonb_typeof(item->'every_ms') <> 'number' OR (item->>'every_ms')::numeric < 1
-       OR (item->>'every_ms')::numeric <> trunc((item->>'every_ms')::numeric) THEN
-      RAISE EXCEPTION 'invalid timer %', item
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'A timer is {"action": "<action>", "every_ms": <positive integer>}.';
-    END IF;
-    IF NOT actions ? (item->>'action') THEN
-      RAISE EXCEPTION 'timer action "%" is not one of the actor''s actions', item->>'action'
-        USING ERRCODE = 'undefined_function';
-    END IF;
-  END LOOP;
-  IF channels IS NULL OR jsonb_typeof(channels) <> 'array' THEN
-    RAISE EXCEPTION 'channels must be a jsonb array'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: [{"topic": "news", "action": "receive"}].';
-  END IF;
-  FOR item IN SELECT * FROM jsonb_array_elements(channels) LOOP
-    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'topic') <> 'string'
-       OR (item ? 'action' AND jsonb_typeof(item->'action') <> 'string') THEN
-      RAISE EXCEPTION 'invalid channel subscription %', item
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'A subscription is {"topic": "<channel>", "action": "<action>"}; action defaults to "receive".';
-    END IF;
-    PERFORM spawn._check_name('channel', item->>'topic');
-    IF NOT actions ? coalesce(item->>'action', 'receive') THEN
-      RAISE EXCEPTION 'channel action "%" is not one of the actor''s actions', coalesce(item->>'action', 'receive')
-        USING ERRCODE = 'undefined_function';
-    END IF;
-  END LOOP;
-END
-$$;
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_schedules';
 COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
 
 CREATE FUNCTION spawn._register_actor(
@@ -472,7 +440,7 @@ CREATE FUNCTION spawn._register_actor(
     tags jsonb DEFAULT '{}',
     journal boolean DEFAULT false)
   RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   registered_by constant oid := spawn._caller();
@@ -497,9 +465,7 @@ BEGIN
     RAISE EXCEPTION 'deactivate_timeout and snapshot_timeout must be between 1 and 315360000000 milliseconds (10 years)'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF tags IS NULL OR jsonb_typeof(tags) <> 'object' THEN
-    RAISE EXCEPTION 'tags must be a jsonb object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
+  PERFORM spawn._check_options('tags', tags);
   IF journal IS NULL THEN
     RAISE EXCEPTION 'journal must be true or false' USING ERRCODE = 'null_value_not_allowed';
   END IF;
@@ -518,8 +484,9 @@ BEGIN
   END IF;
   PERFORM spawn._check_schedules(actions, timers, channels);
 
-  -- One registration at a time: definitions and instance names are checked together.
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
+  -- so definitions and instance names are checked together; other names are not held up.
+  PERFORM spawn._lock_name(system, name);
 
   SELECT i.name, d.name AS parent INTO clash
     FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -533,7 +500,13 @@ BEGIN
   SELECT d.id, d.kind INTO def_id, old_kind FROM spawn._definitions d
     WHERE d.system = _register_actor.system AND d.name = _register_actor.name;
   IF FOUND THEN
-    PERFORM spawn._require_registrant(def_id, registered_by);
+    -- Handlers and timers run as the owner (timers) or as callers who trust the owner: only the
+    -- owner (or a member) changes them, never a holder of admin.
+    IF NOT pg_has_role(registered_by, (SELECT d.registered_by FROM spawn._definitions d WHERE d.id = def_id), 'USAGE') THEN
+      RAISE EXCEPTION 'permission denied for actor "%"', name
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Only its owner can change its handlers and timers.';
+    END IF;
   ELSE
     PERFORM spawn._require_system_admin(system, registered_by);
   END IF;
@@ -611,16 +584,8 @@ DECLARE
   entry record;
 BEGIN
   PERFORM spawn._check_name('actor', name);
-  IF actions IS NULL OR pg_catalog.jsonb_typeof(actions) OPERATOR(pg_catalog.<>) 'object' THEN
-    RAISE EXCEPTION 'actions must be a jsonb object mapping action names to handler functions'
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-  END IF;
+  PERFORM spawn._check_options('actions', actions);
   FOR entry IN SELECT * FROM pg_catalog.jsonb_each(actions) LOOP
-    PERFORM spawn._check_name('action', entry.key);
-    IF pg_catalog.jsonb_typeof(entry.value) OPERATOR(pg_catalog.<>) 'string' THEN
-      RAISE EXCEPTION 'handler of action "%" must be a function name', entry.key
-        USING ERRCODE = 'invalid_parameter_value', HINT = 'Example: {"add": "public.incrementor_add"}.';
-    END IF;
     handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
       spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
   END LOOP;
@@ -632,14 +597,14 @@ COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean,
   IS 'Registers an actor definition, or updates it when it exists';
 
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   def_id integer;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._require_system(system);
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
+  PERFORM spawn._lock_name(system, name);
   SELECT d.id INTO def_id FROM spawn._definitions d
     WHERE d.system = unregister_actor.system AND d.name = unregister_actor.name;
   IF NOT FOUND THEN
@@ -655,7 +620,7 @@ $$;
 COMMENT ON FUNCTION spawn.unregister_actor(text, text) IS 'Removes an actor definition with all its instances and their state';
 
 CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   template record;
@@ -664,6 +629,7 @@ BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._check_name('actor', parent);
   PERFORM spawn._require_system(system);
+  PERFORM spawn._lock_name(system, name);
   SELECT d.id, d.kind INTO template FROM spawn._definitions d
     WHERE d.system = spawn_actor.system AND d.name = spawn_actor.parent;
   IF NOT FOUND THEN
@@ -837,7 +803,7 @@ COMMENT ON FUNCTION spawn.wait(bigint, integer) IS 'Waits for the reply of an as
 -- Raises 42704 unless the dead letter exists, 42501 unless the caller sent it (a retry runs as
 -- the sender) or, with admin_may, administers its actor.
 CREATE FUNCTION spawn._require_dead_letter(id bigint, admin_may boolean) RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   letter record;
@@ -860,7 +826,7 @@ COMMENT ON FUNCTION spawn._require_dead_letter(bigint, boolean) IS 'Checks that 
 REVOKE ALL ON FUNCTION spawn._require_dead_letter(bigint, boolean) FROM PUBLIC;
 
 CREATE FUNCTION spawn.retry_dead_letter(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._require_dead_letter(id, false);
@@ -880,7 +846,7 @@ $$;
 COMMENT ON FUNCTION spawn.retry_dead_letter(bigint) IS 'Moves a dead letter back into the mailbox with a fresh retry budget';
 
 CREATE FUNCTION spawn.discard_dead_letter(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 BEGIN
   PERFORM spawn._require_dead_letter(id, true);
@@ -967,7 +933,7 @@ COMMENT ON FUNCTION spawn.schedule(text, text, text, jsonb, text)
   IS 'Invokes an action on a cron schedule (5 fields, or 6 with seconds first; UTC)';
 
 CREATE FUNCTION spawn.unschedule(id bigint) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   sched record;
@@ -1192,7 +1158,7 @@ COMMENT ON FUNCTION spawn._resolve_projection_handler(text) IS 'Resolves a proje
 CREATE FUNCTION spawn._create_projection(name text, actors text[], handler regprocedure,
     read_model regclass, mode text, system text)
   RETURNS integer
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   creator constant oid := spawn._caller();
@@ -1238,11 +1204,11 @@ BEGIN
     RAISE EXCEPTION 'projection "%" already exists in system "%"', name, system
       USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with spawn.drop_projection.';
   END IF;
-  LOCK TABLE spawn._definitions IN SHARE ROW EXCLUSIVE MODE;
   INSERT INTO spawn._projections (system, name, read_model, handler, signature, mode, owner)
     VALUES (system, name, read_model, handler, handler::text, mode, creator) RETURNING id INTO projection_id;
   FOREACH source_name IN ARRAY actors LOOP
     PERFORM spawn._check_name('actor', source_name);
+    PERFORM spawn._lock_name(system, source_name);
     SELECT d.id, d.kind, d.stateful INTO source FROM spawn._definitions d
       WHERE d.system = _create_projection.system AND d.name = source_name;
     IF NOT FOUND THEN
@@ -1294,7 +1260,7 @@ COMMENT ON FUNCTION spawn.create_projection(text, text[], text, regclass, text, 
 
 -- Finds a projection the caller may manage; raises 42704 or 42501.
 CREATE FUNCTION spawn._require_projection(name text, system text) RETURNS integer
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   p record;
@@ -1328,7 +1294,7 @@ COMMENT ON FUNCTION spawn.rebuild_projection(text, text)
   IS 'Empties the read model and projects the current state of every followed actor; returns how many';
 
 CREATE FUNCTION spawn.drop_projection(name text, system text DEFAULT 'spawn-system') RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
   projection_id constant integer := spawn._require_projection(name, system);
@@ -1340,3 +1306,49 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn.drop_projection(text, text) IS 'Stops a projection (its read-model table is left as it is)';
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys (docs/security.md): which keys sealed this database's values, and online rotation
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE spawn._keys (
+  key_id bigint PRIMARY KEY,         -- the key's public id, recorded on every sealed value
+  first_used_at timestamptz NOT NULL DEFAULT now(),
+  retired_at timestamptz             -- set by spawn.retire_key once no value needs it
+);
+COMMENT ON TABLE spawn._keys IS 'State store keys this database''s values were sealed with (ids only, internal)';
+SELECT pg_catalog.pg_extension_config_dump('spawn._keys', '');
+
+CREATE FUNCTION spawn.rotate_key(batch_size integer DEFAULT 1000) RETURNS bigint
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_rotate_key';
+COMMENT ON FUNCTION spawn.rotate_key(integer)
+  IS 'Re-seals up to batch_size values of each table under the active key; returns how many (0: done)';
+REVOKE ALL ON FUNCTION spawn.rotate_key(integer) FROM PUBLIC;
+
+CREATE FUNCTION spawn.retire_key(key_id bigint) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_retire_key';
+COMMENT ON FUNCTION spawn.retire_key(bigint)
+  IS 'Records that an old key is no longer needed (refused while values are sealed under it)';
+REVOKE ALL ON FUNCTION spawn.retire_key(bigint) FROM PUBLIC;
+
+CREATE FUNCTION spawn._configured_keys(OUT key_id bigint, OUT active boolean) RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_configured_keys';
+COMMENT ON FUNCTION spawn._configured_keys() IS 'Ids of the keys this server was started with, the active one first';
+REVOKE ALL ON FUNCTION spawn._configured_keys() FROM PUBLIC;
+
+CREATE VIEW spawn.key_status AS
+  WITH sealed AS (
+    SELECT k.key_id, count(*) AS sealed_values FROM (
+      SELECT key_id FROM spawn._instances UNION ALL SELECT key_id FROM spawn._history
+      UNION ALL SELECT key_id FROM spawn._journal UNION ALL SELECT key_id FROM spawn._mailbox
+      UNION ALL SELECT key_id FROM spawn._dead_letters UNION ALL SELECT key_id FROM spawn._replies
+      UNION ALL SELECT key_id FROM spawn._schedules) k
+    WHERE k.key_id IS NOT NULL GROUP BY k.key_id)
+  SELECT coalesce(s.key_id, c.key_id, r.key_id) AS key_id, coalesce(c.active, false) AS active,
+         c.key_id IS NOT NULL AS configured, coalesce(s.sealed_values, 0) AS sealed_values,
+         r.first_used_at, r.retired_at
+  FROM sealed s
+  FULL JOIN spawn._configured_keys() c ON c.key_id = s.key_id
+  FULL JOIN spawn._keys r ON r.key_id = coalesce(s.key_id, c.key_id);
+COMMENT ON VIEW spawn.key_status IS 'Each key: configured, active, how many values it seals; a rotation is done when only the active key seals values';
+REVOKE ALL ON spawn.key_status FROM PUBLIC;

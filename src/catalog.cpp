@@ -12,6 +12,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "utils/hsearch.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -87,8 +88,10 @@ void LoadExtensionObjects(Catalog *cat) {
       "'spawn._mailbox_pkey'::regclass::oid, 'spawn._replies'::regclass::oid, "
       "'spawn._replies_pkey'::regclass::oid "
       "FROM pg_catalog.pg_class c WHERE c.oid = 'spawn._instances'::regclass";
+  const int level = PinInternalSearchPath();
   if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
     elog(ERROR, "spawn: extension objects are missing");
+  AtEOXact_GUC(true, level);
   bool isnull;
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
@@ -349,20 +352,11 @@ void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored) {
   entry->resolved = true;
 }
 
-// Saves the identity, then switches to the role.
-void BecomeRole(Oid role, SavedUser *saved) {
-  GetUserIdAndSecContext(&saved->user, &saved->security_context);
-  SetUserIdAndSecContext(role, saved->security_context | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-// Switches to the owner of the extension's tables for the next statements.
+// Switches to the owner of the extension's tables for the next statements, which resolve
+// names with the pinned search_path only.
 void BecomeOwner(const Catalog *cat, SavedUser *saved) {
   BecomeRole(cat->owner, saved);
-}
-
-// Restores the caller's identity.
-void RestoreUser(const SavedUser *saved) {
-  SetUserIdAndSecContext(saved->user, saved->security_context);
+  saved->guc_level = PinInternalSearchPath();
 }
 
 }  // namespace spawn

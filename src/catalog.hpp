@@ -6,6 +6,7 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
+#include "identity.hpp"
 #include "pg.hpp"
 #include "sql_handler.hpp"
 
@@ -127,19 +128,7 @@ const Handler *DefinitionFindHandler(const Definition *definition, const char *a
 // UPDATE or DELETE body takes the fast path too. SPI must be connected.
 void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored);
 
-// Saved user identity while the extension's own tables are accessed as their owner.
-struct SavedUser {
-  Oid user;
-  int security_context;
-};
-
-// Switches to `role` for the next statements (like SECURITY DEFINER), saving the current user.
-void BecomeRole(Oid role, SavedUser *saved);
-
-// Switches to the owner of the extension's tables.
+// Switches to the owner of the extension's tables, with search_path pinned.
 void BecomeOwner(const Catalog *catalog, SavedUser *saved);
-
-// Switches back to the saved user.
-void RestoreUser(const SavedUser *saved);
 
 }  // namespace spawn

@@ -2,8 +2,6 @@
 // owner only around spawn's own statements (state_store.cpp), never around user code.
 #include "dispatch.hpp"
 
-#include "acting_role.hpp"
-
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -92,32 +90,6 @@ void HandlerErrorContext(void *arg) {
   errcontext("spawn actor \"%s\", action \"%s\"", call->actor, call->action);
 }
 
-// One call of a handler's function: its arguments and, after the call, its result.
-struct FunctionRun {
-  const Catalog *catalog;
-  const Handler *handler;
-  FunctionCallInfo fcinfo;
-  int nargs;
-  Datum value;
-  bool isnull;
-};
-
-// Calls the function, through its prepared body for LANGUAGE sql, else through fmgr.
-void RunFunction(void *arg) {
-  auto *run = static_cast<FunctionRun *>(arg);
-  FunctionCallInfo fcinfo = run->fcinfo;
-  const SqlHandlerPlan *sql = &run->handler->call.sql;
-  if (sql->plan != nullptr) {
-    Datum values[3] = {fcinfo->args[0].value, fcinfo->args[1].value, fcinfo->args[2].value};
-    bool nulls[3] = {false, fcinfo->args[1].isnull, false};
-    Oid types[3] = {JSONBOID, JSONBOID, run->catalog->context_type};
-    run->value = ExecuteSqlHandler(sql, run->nargs, values, nulls, types, &run->isnull);
-  } else {
-    run->value = FunctionCallInvoke(fcinfo);
-    run->isnull = fcinfo->isnull;
-  }
-}
-
 }  // namespace
 
 // The function must still exist, and the current user must hold EXECUTE on it.
@@ -131,8 +103,8 @@ void RequireHandlerCallable(const Definition *def, const Handler *h) {
   if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(h->call.function));
 }
 
-// Resolves the handler on its first call and calls it as the current user, who is also the
-// acting role of spawn functions it calls; errors carry the actor's and action's names.
+// Resolves the handler on its first call and calls it as the current user (also the caller of
+// spawn functions it calls); errors carry the actor's and action's names.
 void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult *result) {
   const Handler *h = call->handler;
   ErrorContextCallback context{error_context_stack, HandlerErrorContext,
@@ -151,11 +123,18 @@ void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult 
   fcinfo->args[1].isnull = call->payload == nullptr;
   fcinfo->args[2].value = h->takes_context ? BuildContext(catalog, call) : 0;
   fcinfo->args[2].isnull = !h->takes_context;
-  FunctionRun run{catalog, h, fcinfo, nargs, 0, true};
+  Datum value = 0;
+  bool isnull = true;
   const bool skipped_strict = h->call.flinfo.fn_strict && call->payload == nullptr;
-  if (!skipped_strict) WithActingRole(GetUserId(), RunFunction, &run);
-  const Datum value = run.value;
-  const bool isnull = run.isnull;
+  if (!skipped_strict && h->call.sql.plan != nullptr) {
+    Datum values[3] = {fcinfo->args[0].value, fcinfo->args[1].value, fcinfo->args[2].value};
+    bool nulls[3] = {false, fcinfo->args[1].isnull, false};
+    Oid types[3] = {JSONBOID, JSONBOID, catalog->context_type};
+    value = ExecuteSqlHandler(&h->call.sql, nargs, values, nulls, types, &isnull);
+  } else if (!skipped_strict) {
+    value = FunctionCallInvoke(fcinfo);
+    isnull = fcinfo->isnull;
+  }
   error_context_stack = context.previous;
   if (skipped_strict || isnull)
     ereport(ERROR,

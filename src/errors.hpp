@@ -11,6 +11,11 @@ namespace spawn {
 // SQLSTATE codes used by the C++ zone, spelled as PostgreSQL spells them.
 namespace sqlstate {
 inline constexpr const char *kInvalidParameterValue = "22023";
+inline constexpr const char *kInvalidTextRepresentation = "22P02";
+inline constexpr const char *kNumericValueOutOfRange = "22003";
+inline constexpr const char *kInvalidName = "42602";
+inline constexpr const char *kUndefinedFunction = "42883";
+inline constexpr const char *kStatementTooComplex = "54001";
 inline constexpr const char *kInternal = "XX000";
 inline constexpr const char *kOutOfMemory = "53200";
 }  // namespace sqlstate

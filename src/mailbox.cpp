@@ -94,6 +94,10 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
   nulls[9] = m->reply_channel ? ' ' : 'n';
   values[10] = CStringGetTextDatum(m->source);
   values[11] = TimestampTzGetDatum(m->deliver_at);
+  // A scheduler process has no caller of its own: outside a message (which runs restricted, as
+  // its sender) what it enqueues names its sender explicitly.
+  if (!OidIsValid(m->run_as) && IsBackgroundWorker && !InSecurityRestrictedOperation())
+    elog(ERROR, "spawn: a message enqueued by a scheduler process names no sender");
   values[12] = ObjectIdGetDatum(OidIsValid(m->run_as) ? m->run_as : GetUserId());
   Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
                    BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, OIDOID};

@@ -2,6 +2,7 @@
 // in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "drop_guard.hpp"
 #include "guard.hpp"
+#include "identity.hpp"
 #include "keyring.hpp"
 #include "pg.hpp"
 #include "registration.hpp"
@@ -25,6 +26,7 @@ void _PG_init(void) {
   spawn::DefineSettings();
   spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
   spawn::SharedInstallHooks();
+  spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
   spawn::InstallDropGuard();
 }

@@ -11,8 +11,7 @@ void RequireName(const char *what, const char *name, std::size_t length) {
   const char *problem = NameProblem(name, length);
   if (problem == nullptr) return;
   ereport(ERROR, (errcode(ERRCODE_INVALID_NAME), errmsg("invalid %s name", what),
-                  errdetail("The %s name %s.", what, problem),
-                  errhint("Names are 1 to 63 bytes, not blank, without control or invisible characters.")));
+                  errdetail("The %s name %s.", what, problem), errhint("%s", kNameRuleHint)));
 }
 
 }  // namespace spawn

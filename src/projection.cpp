@@ -4,7 +4,7 @@
 // committed (its state is read), and one that comes later waits and writes after it.
 #include "projection.hpp"
 
-#include "acting_role.hpp"
+#include "identity.hpp"
 
 #include "mailbox.hpp"
 #include "sealed.hpp"

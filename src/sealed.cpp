@@ -1,6 +1,8 @@
 // The plaintext is the binary jsonb body, so opening a value needs no parsing.
 #include "sealed.hpp"
 
+#include "key_check.hpp"
+
 #include "keyring.hpp"
 
 namespace spawn {
@@ -27,10 +29,11 @@ envelope::Binding MakeBinding(const char *purpose, const char *system, const cha
   return envelope::Binding{purpose, system, strlen(system), actor, strlen(actor), number};
 }
 
-// Seals with a fresh nonce.
+// Seals with a fresh nonce under the active key, once it is known to be this database's.
 SealedValue SealJsonb(const envelope::Binding &binding, const Jsonb *value) {
   uint32_t key_id;
   const unsigned char *key = KeyringRequire(&key_id);
+  RequireDatabaseKeys();
   const size_t length = VARSIZE(value) - VARHDRSZ;
   SealedValue sealed{key_id, NewBytea(envelope::kNonceBytes),
                      NewBytea(envelope::SealedLength(length))};
@@ -39,16 +42,19 @@ SealedValue SealJsonb(const envelope::Binding &binding, const Jsonb *value) {
   return sealed;
 }
 
-// Checks the key id, then decrypts and authenticates.
+// Finds the key by id, then decrypts and authenticates.
 Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, const char *what) {
-  uint32_t key_id;
-  const unsigned char *key = KeyringRequire(&key_id);
-  if (sealed.key_id != static_cast<int64>(key_id))
+  uint32_t active_id;
+  KeyringRequire(&active_id);
+  const unsigned char *key = KeyringFind(sealed.key_id);
+  if (key == nullptr)
     ereport(ERROR,
             (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s was encrypted with another key", what),
-             errdetail("It has key id %lld; the configured key has id %u.",
-                       static_cast<long long>(sealed.key_id), key_id),
-             errhint("Start the server with the key that wrote it.")));
+             errdetail("It has key id %lld, which is not configured (the active key has "
+                       "id %u).",
+                       static_cast<long long>(sealed.key_id), active_id),
+             errhint("Configure the key that wrote it, after the active key if you are "
+                     "rotating keys.")));
   const size_t length = VARSIZE_ANY_EXHDR(sealed.ciphertext);
   if (VARSIZE_ANY_EXHDR(sealed.nonce) != envelope::kNonceBytes || length < envelope::kTagBytes)
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s is malformed", what)));

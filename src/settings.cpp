@@ -11,7 +11,9 @@ extern "C" {
 
 namespace spawn {
 
-char *setting_statestore_key = nullptr;
+char *setting_statestore_key_file = nullptr;
+char *setting_statestore_key_command = nullptr;
+char *refused_statestore_key = nullptr;
 char *setting_database = nullptr;
 int setting_workers = 2;
 int setting_batch_size = 100;
@@ -22,13 +24,21 @@ int setting_history_retention_s = 7 * 24 * 3600;
 int setting_journal_retention_s = 0;
 int setting_handler_timeout_ms = 60000;
 int setting_max_workers_per_role = 0;
+bool setting_run_as_owner = false;
 int setting_housekeeping_ms = 1000;
 
 namespace {
 
-// Shows the key setting without revealing it.
-const char *ShowHiddenKey() {
-  return (setting_statestore_key && setting_statestore_key[0]) ? "(hidden)" : "";
+// Refuses a key given as a setting: without the library preloaded, any role could read it as
+// a placeholder. The value is never shown or logged.
+bool RefuseKeySetting(char **newval, void **, GucSource) {
+  if (*newval == nullptr || (*newval)[0] == '\0') return true;
+  GUC_check_errmsg("spawn.statestore_key is not supported; the key it holds is not used");
+  GUC_check_errdetail("A key in a setting can be read by any role as a placeholder setting.");
+  GUC_check_errhint(
+      "Put the key in a file that only the server's user can read and set "
+      "spawn.statestore_key_file to it.");
+  return false;
 }
 
 }  // namespace
@@ -36,10 +46,21 @@ const char *ShowHiddenKey() {
 // Defines the settings.
 void DefineSettings() {
   DefineCustomStringVariable(
-      "spawn.statestore_key", "Key that encrypts actor state (32 bytes, base64).",
-      "SPAWN_STATESTORE_KEY in the server's environment takes precedence.", &setting_statestore_key,
-      "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr,
-      nullptr, ShowHiddenKey);
+      "spawn.statestore_key", "Not supported: keys come from a file or a command.", nullptr,
+      &refused_statestore_key, "", PGC_POSTMASTER,
+      GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, RefuseKeySetting, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "spawn.statestore_key_file",
+      "File holding the state store keys (base64, one per line, the active key first).",
+      "Relative paths start at the data directory; the file must be readable by the server's "
+      "user only. SPAWN_STATESTORE_KEY and spawn.statestore_key_command take precedence.",
+      &setting_statestore_key_file, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+      nullptr);
+  DefineCustomStringVariable(
+      "spawn.statestore_key_command",
+      "Command run once at start-up that prints the state store keys, like the key file.",
+      "SPAWN_STATESTORE_KEY takes precedence.", &setting_statestore_key_command, "", PGC_POSTMASTER,
+      GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("spawn.database", "Database in which the scheduler runs.", nullptr,
                              &setting_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr,
                              nullptr);
@@ -80,6 +101,12 @@ void DefineSettings() {
                           "Keeps a worker free for other roles while one role's handlers are slow.",
                           &setting_max_workers_per_role, 0, 0, kMaxWorkers, PGC_SIGHUP, 0, nullptr,
                           nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "spawn.run_as_owner", "Marks spawn's catalog functions that run as the extension's owner.",
+      "Set on spawn's own functions only (see identity.hpp); it does nothing "
+      "in a session.",
+      &setting_run_as_owner, false, PGC_USERSET,
+      GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("spawn");
 }
 

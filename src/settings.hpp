@@ -3,8 +3,9 @@
 
 namespace spawn {
 
-// Raw value of spawn.statestore_key, read once by the keyring at start-up.
-extern char *setting_statestore_key;
+// Where the keyring reads the state store keys at start-up (keyring.hpp).
+extern char *setting_statestore_key_file;
+extern char *setting_statestore_key_command;
 // Database the scheduler works in (postmaster).
 extern char *setting_database;
 // Number of mailbox workers (postmaster).
@@ -25,6 +26,9 @@ extern int setting_journal_retention_s;  // 0: journal entries are kept forever
 extern int setting_handler_timeout_ms;
 // Most workers one role's messages may occupy at once; 0: all but one (reload).
 extern int setting_max_workers_per_role;
+
+// The marker of spawn's owner-run catalog functions (identity.hpp); no meaning elsewhere.
+extern bool setting_run_as_owner;
 
 // Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
 extern int setting_housekeeping_ms;

@@ -29,7 +29,9 @@ int PreferIndexPlans() {
 // Prepares once per process.
 SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
   if (*slot == nullptr) {
+    const int level = PinInternalSearchPath();
     SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+    AtEOXact_GUC(true, level);
     if (plan == nullptr)
       elog(ERROR, "spawn: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
     SPI_keepplan(plan);

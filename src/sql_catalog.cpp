@@ -1,5 +1,6 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
-#include "acting_role.hpp"
+#include "actor_lock.hpp"
+#include "identity.hpp"
 #include "guard.hpp"
 #include "name_check.hpp"
 #include "names.hpp"
@@ -8,6 +9,7 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 }
@@ -31,9 +33,9 @@ SPAWN_FUNCTION(spawn_catalog_changed) {
   PG_RETURN_VOID();
 }
 
-// spawn._caller() RETURNS oid: the role a request is attributed to (acting_role.hpp), which a
-// SECURITY DEFINER function of spawn's does not change, so definitions record who really
-// registered them.
+// spawn._caller() RETURNS oid: the role a request is attributed to (identity.hpp): inside
+// spawn's owner-run catalog functions the role that called them, so definitions record who
+// really registered them.
 SPAWN_FUNCTION(spawn_caller) {
   PG_RETURN_OID(spawn::CallerRole());
 }
@@ -47,6 +49,11 @@ SPAWN_FUNCTION(spawn_may) {
   const char *system = text_to_cstring(PG_GETARG_TEXT_PP(1));
   const char *actor = text_to_cstring(PG_GETARG_TEXT_PP(2));
   const Oid role = PG_GETARG_OID(3);
+  if (!has_privs_of_role(GetUserId(), role))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to ask for the privileges of another role"),
+                    errhint("spawn._may answers for the current role and the roles it is a "
+                            "member of.")));
   spawn::Catalog *catalog = spawn::CatalogConnect();
   const spawn::Definition *def = spawn::CatalogFindByName(system, actor);
   spawn::InstanceRow row;
@@ -56,4 +63,14 @@ SPAWN_FUNCTION(spawn_may) {
   const bool may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
   SPI_finish();
   PG_RETURN_BOOL(may);
+}
+
+// spawn._lock_name(system, name) RETURNS void: the actor lock of a name, until the transaction
+// ends (registration, unregistration and spawning of that name take it).
+SPAWN_FUNCTION(spawn_lock_name) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be null")));
+  spawn::ActorLockAcquire(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+                          text_to_cstring(PG_GETARG_TEXT_PP(1)), true);
+  PG_RETURN_VOID();
 }

@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 #include "guard.hpp"
 #include "invoke.hpp"
+#include "key_check.hpp"
 #include "mailbox.hpp"
 #include "name_check.hpp"
 #include "replies.hpp"
@@ -43,6 +44,7 @@ int64 EnqueueChecked(spawn::Message *message) {
   spawn::InvokeRequest names{message->system, message->actor, message->action,
                              nullptr,         nullptr,        message->register_ref};
   spawn::CheckRequestNames(&names);
+  spawn::RequireKeysForMessages();
   spawn::Catalog *catalog = spawn::CatalogConnect();
   spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
                         message->register_ref);

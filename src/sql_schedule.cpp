@@ -9,6 +9,7 @@
 #include "history.hpp"
 #include "invoke.hpp"
 #include "journal.hpp"
+#include "key_check.hpp"
 #include "mailbox.hpp"
 #include "not_found.hpp"
 #include "privilege.hpp"
@@ -49,6 +50,7 @@ SPAWN_FUNCTION(spawn_schedule) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("cron expression \"%s\" never fires", cron),
                     errdetail("No time in the next five years matches it.")));
+  spawn::RequireKeysForMessages();
   spawn::Catalog *cat = spawn::CatalogConnect();
   spawn::ValidateTarget(cat, system, actor, action, nullptr);
   Oid sequence =

@@ -181,11 +181,13 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *req, Jsonb *workflow, 
   return response;
 }
 
-// One set-based insert of one sealed message per subscriber.
+// One set-based insert of one sealed message per subscriber, run by a worker as the
+// subscriber's owner (a broadcaster does not choose whose code its message reaches).
 int64 Broadcast(const Catalog *cat, const char *system, const char *channel, const char *action,
                 Jsonb *payload) {
   const char *subscribers =
-      "SELECT i.name, coalesce(c->>'action', 'receive') FROM spawn._definitions d "
+      "SELECT i.name, coalesce(c->>'action', 'receive'), d.registered_by::oid "
+      "FROM spawn._definitions d "
       "CROSS JOIN LATERAL jsonb_array_elements(d.channels) c "
       "JOIN spawn._instances i ON i.definition_id = d.id "
       "WHERE d.system = $1 AND c->>'topic' = $2 AND spawn._may('invoke', d.system, d.name, $3)";
@@ -213,6 +215,7 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   auto *payloads = static_cast<Datum *>(palloc0(sizeof(Datum) * count));
   auto *no_nulls = static_cast<bool *>(palloc0(sizeof(bool) * count));
   auto *payload_nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
+  auto *owners = static_cast<Datum *>(palloc(sizeof(Datum) * count));
   SavedUser saved;
   BecomeOwner(cat, &saved);
   for (int i = 0; i < count; ++i) {
@@ -223,6 +226,8 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
     actors[i] = CStringGetTextDatum(name);
     actions[i] = action ? CStringGetTextDatum(action)
                         : CStringGetTextDatum(SPI_getvalue(rows->vals[i], rows->tupdesc, 2));
+    bool isnull;
+    owners[i] = SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull);
     payload_nulls[i] = payload == nullptr;
     if (payload != nullptr) {
       SealedValue sealed = SealJsonb(MakeBinding("mailbox", system, name, id), payload);
@@ -233,7 +238,7 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   }
   RestoreUser(&saved);
   Oid insert_types[8] = {TEXTOID,      INT8ARRAYOID,  TEXTARRAYOID,  TEXTARRAYOID,
-                         INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, OIDOID};
+                         INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, OIDARRAYOID};
   Datum values[8] = {CStringGetTextDatum(system),
                      MakeArray(ids, no_nulls, count, INT8OID),
                      MakeArray(actors, no_nulls, count, TEXTOID),
@@ -241,13 +246,14 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
                      MakeArray(key_ids, payload_nulls, count, INT8OID),
                      MakeArray(nonces, payload_nulls, count, BYTEAOID),
                      MakeArray(payloads, payload_nulls, count, BYTEAOID),
-                     ObjectIdGetDatum(GetUserId())};
+                     MakeArray(owners, no_nulls, count, OIDOID)};
   SPIPlanPtr insert = PrepareKept(
       &insert_plan,
       "INSERT INTO spawn._mailbox (id, system, actor, action, key_id, nonce, payload, source, "
       "deliver_at, run_as) SELECT m.id, $1, m.actor, m.action, m.key_id, m.nonce, m.payload, "
-      "'broadcast', clock_timestamp(), $8 "
-      "FROM unnest($2, $3, $4, $5, $6, $7) AS m(id, actor, action, key_id, nonce, payload)",
+      "'broadcast', clock_timestamp(), m.run_as "
+      "FROM unnest($2, $3, $4, $5, $6, $7, $8) AS m(id, actor, action, key_id, nonce, payload, "
+      "run_as)",
       8, insert_types);
   ExecutePlanAsOwner(cat, insert, values, nullptr, false, 0);
   WakeWorkersAtCommit();

@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 test_cluster backup 54483 "spawn.housekeeping_interval = 100"
 source_dir=$DIR
-key=$(as_pg grep -oP "^spawn.statestore_key = '\K[^']+" "$DIR/data/postgresql.conf" | head -n 1)
+key=$(as_pg cat "$DIR/data/spawn.key")
 
 q <<'SQL' >/dev/null
 CREATE ROLE alice LOGIN;
@@ -42,8 +42,8 @@ cluster_stop "$source_dir"
 # A fresh cluster with the same key, its scheduler running, and roles with other OIDs.
 DIR=$SPAWN_TEST_DIR/backup-target
 PORT=54484
-cluster_init "$DIR" "$PORT" "spawn.statestore_key = '$key'
-spawn.housekeeping_interval = 50"
+cluster_init "$DIR" "$PORT" "spawn.housekeeping_interval = 50"
+write_key_file "$DIR/data/spawn.key" "$key"
 cluster_start "$DIR"
 trap 'cluster_stop "$DIR" immediate' EXIT
 q -c "CREATE ROLE filler1; CREATE ROLE filler2; CREATE ROLE filler3" >/dev/null

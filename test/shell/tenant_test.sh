@@ -52,4 +52,25 @@ check "bob's sleeping messages became dead letters after their timeouts" "2|2" \
   "$(q -c "SELECT count(*) || '|' || min(attempts) FROM spawn.dead_letters")"
 check "the dead letter says why" "1" \
   "$(q -c "SELECT count(DISTINCT last_error) FROM spawn.dead_letters WHERE last_error LIKE '%ran longer than spawn.handler_timeout (3000 ms)%'")"
+
+# A handler that catches the cancellation and goes on is ended with its worker a second later.
+as bob <<'SQL' >/dev/null
+CREATE FUNCTION bob.hog(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  LOOP
+    BEGIN PERFORM pg_sleep(1); EXCEPTION WHEN query_canceled THEN NULL; END;
+  END LOOP;
+END $$;
+SELECT spawn.register_actor('bob-hog', actions => '{"go": "bob.hog"}');
+SELECT spawn.cast('bob-hog', 'go');
+SQL
+for _ in $(seq 1 50); do
+  hog_pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type LIKE 'spawn worker%' AND wait_event = 'PgSleep'")
+  [ -n "$hog_pid" ] && break
+  sleep 0.2
+done
+sleep 5
+check "the worker of a handler that caught its cancellation was ended" "gone" \
+  "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${hog_pid:-0}'" | sed 's/^0$/gone/')"
 finish

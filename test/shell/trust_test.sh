@@ -49,6 +49,15 @@ wait_mailbox_empty 15
 state_before=$(q -c "SELECT spawn.state('alice-counter')")
 denied() { check "$1" "42501" "$(sqlstate bob "$2")"; }
 
+# wait_mailbox_for_actor ACTOR: waits up to 10 s until the actor has no queued message.
+wait_mailbox_for_actor() {
+  for _ in $(seq 1 50); do
+    [ "$(q -c "SELECT count(*) FROM spawn._mailbox WHERE actor = '$1'")" == 0 ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
 # Reading alice's state, journal, history and replies.
 denied "bob cannot get alice's state synchronously" "SELECT spawn.invoke('alice-counter', 'get')"
 denied "bob cannot get_state either" "SELECT spawn.invoke('alice-counter', 'get_state')"
@@ -147,6 +156,77 @@ as alice -c "SELECT spawn.grant('invoke', 'alice-projected', 'bob')" >/dev/null
 as bob -c "SET search_path = bob, pg_catalog; SELECT spawn.invoke('alice-projected', 'add')" >/dev/null
 check "the projection ran with alice's fixed search_path" "0|total 1" \
   "$(q -c "SELECT (SELECT count(*) FROM bob.pwned) || '|' || (SELECT label FROM alice.view)")"
+
+# Doors found by review: schedules, broadcasts, settings, deferred triggers and temporary
+# objects in workers, definer functions, admin grantees, the owner's search_path.
+as bob <<'SQL' >/dev/null
+CREATE TABLE bob.log (what text, who text, sess text);
+GRANT INSERT ON bob.log TO PUBLIC;
+CREATE FUNCTION bob.note(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bob.log VALUES (payload->>'what', current_user, session_user);
+  PERFORM pg_catalog.set_config('search_path', 'bob, pg_catalog', false);
+  PERFORM pg_catalog.set_config('default_transaction_read_only', 'on', false);
+  RETURN spawn.noreply(state);
+END $$;
+GRANT EXECUTE ON FUNCTION bob.note(jsonb, jsonb) TO PUBLIC;
+CREATE FUNCTION bob.trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO bob.log VALUES ('deferred', current_user, session_user); RETURN NULL; END $$;
+CREATE TABLE bob.t (x int);
+CREATE CONSTRAINT TRIGGER d AFTER INSERT ON bob.t DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION bob.trg();
+CREATE FUNCTION bob.defer(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bob.t VALUES (1); RETURN spawn.noreply(state); END $$;
+CREATE FUNCTION bob.plant(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$ BEGIN CREATE TEMP TABLE planted (x int); RETURN spawn.noreply(state); END $$;
+SELECT spawn.register_actor('bob-note', actions => '{"go": "bob.note", "receive": "bob.note"}',
+  channels => '[{"topic": "bobnews"}]');
+SELECT spawn.grant('invoke', 'bob-note', 'public');
+SELECT spawn.register_actor('bob-defer', actions => '{"go": "bob.defer"}');
+SELECT spawn.register_actor('bob-plant', actions => '{"go": "bob.plant"}');
+SELECT spawn.schedule('bob-note', 'go', '* * * * * *', '{"what": "schedule"}');
+SELECT spawn.cast('bob-note', 'go', '{"what": "cast"}');
+SELECT spawn.cast('bob-defer', 'go');
+SELECT spawn.cast('bob-plant', 'go');
+-- A definer function that tries to use its callers' spawn privileges.
+CREATE FUNCTION bob.helpful() RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog AS $$
+BEGIN PERFORM spawn.grant('all', 'alice-counter', 'bob'); RETURN 'granted'; END $$;
+GRANT EXECUTE ON FUNCTION bob.helpful() TO PUBLIC;
+SQL
+as alice -c "SELECT spawn.broadcast('bobnews', payload => '{\"what\": \"broadcast\"}')" >/dev/null
+for _ in $(seq 1 50); do
+  [ "$(q -c "SELECT count(DISTINCT what) FROM bob.log WHERE what IN ('schedule', 'broadcast', 'cast')")" == 3 ] &&
+    [ "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE actor IN ('bob-defer', 'bob-plant')")" == 2 ] && break
+  sleep 0.2
+done
+check "schedules, broadcasts and casts of bob's run as bob only" "bob|bob" \
+  "$(q -c "SELECT string_agg(DISTINCT who, ',') || '|' || string_agg(DISTINCT sess, ',') FROM bob.log")"
+check "each of them ran" "3" \
+  "$(q -c "SELECT count(DISTINCT what) FROM bob.log WHERE what IN ('schedule', 'broadcast', 'cast')")"
+check "a deferred trigger is refused in a worker, never fired later as the worker" "1|0" \
+  "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE actor = 'bob-defer' AND last_error LIKE '%deferred trigger%'")|$(q -c "SELECT count(*) FROM bob.log WHERE what = 'deferred'")"
+check "a handler's settings end with its message: alice's casts still run" "ok" \
+  "$(as alice -c "SELECT spawn.cast('alice-counter', 'get')" >/dev/null && wait_mailbox_for_actor alice-counter && echo ok)"
+check "a handler cannot leave temporary tables in a worker" "1" \
+  "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE actor = 'bob-plant' AND last_error LIKE '%security-restricted%'")"
+check "alice calling bob's definer function lends it no spawn privilege" "42501" "$(sqlstate alice "SELECT bob.helpful()")"
+q -c "SELECT spawn.unschedule(id) FROM spawn._schedules WHERE actor = 'bob-note'" >/dev/null
+as alice -c "SELECT spawn.grant('admin', 'alice-counter', 'bob')" >/dev/null
+denied "an admin grantee cannot change the owner's handlers or timers" \
+  "SELECT spawn.register_actor('alice-counter', actions => '{\"add\": \"bob.note\"}', timers => '[{\"action\": \"add\", \"every_ms\": 1000}]')"
+as alice -c "SELECT spawn.revoke('admin', 'alice-counter', 'bob')" >/dev/null
+denied "bob cannot ask spawn._may about alice's privileges" \
+  "SELECT spawn._may('admin', 'spawn-system', 'alice-counter', 'alice'::regrole)"
+
+# A registration left open in a transaction holds up that name only.
+as bob -c "BEGIN" -c "SELECT spawn.register_actor('bob-lock', actions => '{}')" -c "SELECT pg_sleep(4)" \
+  -c "COMMIT" >/dev/null &
+sleep 1
+check "an open registration of bob's holds up no other name" "ok" \
+  "$(as alice -c "SET statement_timeout = '2s'" -c "SELECT spawn.register_actor('alice-other', actions => '{}')" >/dev/null && echo ok)"
+wait
 
 check "alice's state is as she left it, but for the invoke she granted" \
   "$(echo "$state_before" | sed 's/"total": 1/"total": 2/')" "$(q -c "SELECT spawn.state('alice-counter')")"

@@ -1,6 +1,8 @@
 // Unit tests of cron parsing and next-time computation.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "cron.hpp"
 #include "errors.hpp"
 
@@ -62,6 +64,17 @@ TEST(Cron, RejectsBadExpressions) {
       EXPECT_STREQ(e.what(), "invalid cron expression");
     }
   }
+}
+
+// Fuzzing finding: Next(s, INT64_MAX) overflowed computing after + 1 (UBSan).
+TEST(Cron, StartingTimesOutsideYearsOneTo9999HaveNoAnswer) {
+  auto s = Parse("* * * * *");
+  EXPECT_EQ(Next(s, INT64_MAX), -1);
+  EXPECT_EQ(Next(s, INT64_MAX - 86400), -1);
+  EXPECT_EQ(Next(s, INT64_MIN), -1);
+  EXPECT_EQ(Next(s, 253402300799 + 1), -1);
+  EXPECT_EQ(Next(s, 253402300799 - 60), 253402300740);
+  EXPECT_EQ(Next(s, -62135596800), -62135596800 + 60);
 }
 
 }  // namespace
