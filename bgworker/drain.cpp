@@ -630,8 +630,8 @@ void DrainBody(void *arg) {
     }
     work->slot->busy_role = c->role;
     bool actor_paused = false;
-    result->processed = ProcessActor(work->slot, cat, c->system, c->actor, pooled, result,
-                                     &actor_paused);
+    result->processed =
+        ProcessActor(work->slot, cat, c->system, c->actor, pooled, result, &actor_paused);
     paused = paused || actor_paused;
     work->slot->busy_role = InvalidOid;
   }

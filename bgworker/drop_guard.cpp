@@ -61,8 +61,7 @@ void OnDropTransactionEnd(XactEvent event, void *) {
       event != XACT_EVENT_PREPARE)
     return;
   SharedState *shared = Shared();
-  if (shared == nullptr || !shared->pool.dropping || shared->pool.dropping_pid != MyProcPid)
-    return;
+  if (shared == nullptr || !shared->pool.dropping || shared->pool.dropping_pid != MyProcPid) return;
   shared->pool.dropping = false;
   shared->pool.dropping_pid = 0;
   ProcessSlot *launcher = &shared->processes[kLauncherSlot];
@@ -122,8 +121,9 @@ List *ExtensionRelations(Oid extension) {
   List *relations = NIL;
   for (uint64 i = 0; i < SPI_processed; ++i) {
     bool isnull;
-    relations = lappend_oid(relations, DatumGetObjectId(SPI_getbinval(
-                                           SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+    relations = lappend_oid(
+        relations,
+        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
   }
   MemoryContextSwitchTo(spi);
   SPI_finish();

@@ -144,10 +144,9 @@ void FireOne(void *arg) {
                              "not configured",
                              static_cast<long long>(due->id),
                              static_cast<long long>(due->payload.key_id))));
-    due->message.payload =
-        OpenJsonb(MakeBinding("schedule", due->message.system, due->message.actor, due->id),
-                  due->payload,
-                  psprintf("payload of schedule %lld", static_cast<long long>(due->id)));
+    due->message.payload = OpenJsonb(
+        MakeBinding("schedule", due->message.system, due->message.actor, due->id), due->payload,
+        psprintf("payload of schedule %lld", static_cast<long long>(due->id)));
   }
   Enqueue(due->cat, &due->message);
   AdvanceSchedule(due);
@@ -203,8 +202,8 @@ void FireSchedules(void *arg) {
     if (fired) {
       ++result->fired;
       if (NoteScheduleOutcome(due[i].id, false))
-        ereport(LOG, (errmsg("spawn: schedule %lld fires again",
-                             static_cast<long long>(due[i].id))));
+        ereport(LOG,
+                (errmsg("spawn: schedule %lld fires again", static_cast<long long>(due[i].id))));
       continue;
     }
     if (NoteScheduleOutcome(due[i].id, true))

@@ -59,8 +59,8 @@ void RegisterSchedulerWorkers() {
                     "background processes (its launcher and spawn.workers = %d mailbox workers)",
                     max_worker_processes, Max(room, 0), 1 + setting_workers, setting_workers),
              errdetail("%d slot(s) are taken by other background workers.%s", taken,
-                       !pool.launcher           ? " Without the launcher, no message, timer or "
-                                                  "schedule runs, and casts are refused."
+                       !pool.launcher          ? " Without the launcher, no message, timer or "
+                                                 "schedule runs, and casts are refused."
                        : pool.registrable == 0 ? " No mailbox worker can run: casts are refused."
                                                : ""),
              errhint("Set max_worker_processes to at least %d (parallel queries use the same "

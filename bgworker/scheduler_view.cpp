@@ -21,8 +21,8 @@ SPAWN_FUNCTION(spawn_scheduler) {
   spawn::SharedState *shared = spawn::Shared();
   const spawn::PoolState pool = shared->pool;
   const bool launcher = shared->processes[spawn::kLauncherSlot].pid != 0;
-  const int without_slot = !pool.launcher ? pool.configured
-                                          : Max(pool.configured - pool.registrable, pool.refused);
+  const int without_slot =
+      !pool.launcher ? pool.configured : Max(pool.configured - pool.registrable, pool.refused);
   Datum keys[lengthof(pool.paused_keys)];
   int key_count = 0;
   for (int64 key_id : pool.paused_keys)
@@ -33,7 +33,8 @@ SPAWN_FUNCTION(spawn_scheduler) {
       Int32GetDatum(without_slot),
       BoolGetDatum(launcher),
       BoolGetDatum(pool.no_key_logged),
-      PointerGetDatum(construct_array(keys, key_count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+      PointerGetDatum(
+          construct_array(keys, key_count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
   };
   bool nulls[6] = {};
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

@@ -28,7 +28,7 @@ struct ProcessSlot {
   uint32 max_batch;
   uint64 busy_us;
   TimestampTz started_at;
-  Oid busy_role;  // the role whose messages the worker is running, or InvalidOid
+  Oid busy_role;           // the role whose messages the worker is running, or InvalidOid
   int64 running_id;        // the message whose handler is running, 0 between messages
   int32 running_attempts;  // its attempts before this one
   bool in_transaction;     // inside a scheduler transaction (DROP EXTENSION waits for it)
@@ -47,13 +47,13 @@ struct Blame {
 
 // The mailbox workers as the launcher started them, for spawn.scheduler and for spawn.cast.
 struct PoolState {
-  int configured;       // spawn.workers
-  int registrable;      // slots the postmaster could reserve at start-up (-1: unknown)
-  int refused;          // workers the launcher could not start for want of a slot
-  bool launcher;        // the launcher was registered with the postmaster
-  bool dropping;        // DROP EXTENSION spawn is running: no worker may start or work
-  int dropping_pid;     // the backend running it
-  bool no_key_logged;   // "no state store key" was logged (once for all workers)
+  int configured;        // spawn.workers
+  int registrable;       // slots the postmaster could reserve at start-up (-1: unknown)
+  int refused;           // workers the launcher could not start for want of a slot
+  bool launcher;         // the launcher was registered with the postmaster
+  bool dropping;         // DROP EXTENSION spawn is running: no worker may start or work
+  int dropping_pid;      // the backend running it
+  bool no_key_logged;    // "no state store key" was logged (once for all workers)
   int64 paused_keys[8];  // key ids of messages or states that cannot be opened (logged once)
 };
 
