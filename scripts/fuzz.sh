@@ -21,7 +21,7 @@ case $mode in
     ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(cron names options)
+[ ${#targets[@]} -eq 0 ] && targets=(cron names options keys)
 
 { cmake -S "$top/test/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&

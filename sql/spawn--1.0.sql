@@ -3,6 +3,12 @@
 
 GRANT USAGE ON SCHEMA spawn TO PUBLIC;
 
+-- The scheduler serves one database (spawn.database): elsewhere casts would wait forever.
+CREATE FUNCTION spawn._require_scheduler(what text) RETURNS void
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_require_scheduler';
+COMMENT ON FUNCTION spawn._require_scheduler(text) IS 'Raises 55000 unless the scheduler serves this database (spawn.database)';
+SELECT spawn._require_scheduler('Casts, async replies, timers and schedules');
+
 -- ---------------------------------------------------------------------------------------------
 -- Types a handler sees and returns
 -- ---------------------------------------------------------------------------------------------
@@ -46,24 +52,34 @@ COMMENT ON FUNCTION spawn._check_name(text, text) IS 'Raises 42602 unless name i
 
 CREATE FUNCTION spawn._catalog_changed() RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_catalog_changed';
+COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
+REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
+
 CREATE FUNCTION spawn._lock_name(system text, name text) RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_lock_name';
 COMMENT ON FUNCTION spawn._lock_name(text, text)
   IS 'Takes the actor lock of a name until the transaction ends: registrations of one name, and instances of that name, go one at a time';
 REVOKE ALL ON FUNCTION spawn._lock_name(text, text) FROM PUBLIC;
 
-COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
-REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
-
 CREATE FUNCTION spawn._caller() RETURNS oid
   LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_caller';
+COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
+
 CREATE FUNCTION spawn._may(privilege text, system text, actor text, role oid DEFAULT spawn._caller())
   RETURNS boolean
   LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'spawn_may';
 COMMENT ON FUNCTION spawn._may(text, text, text, oid)
   IS 'Whether the role (by default the caller) holds the privilege (invoke, read, spawn, admin or any) on an actor or instance';
 
-COMMENT ON FUNCTION spawn._caller() IS 'The role a request is attributed to: inside spawn''s owner-run functions, the role that called them';
+-- Whether the caller may manage a queued item (a dead letter, a schedule) that `sender` made
+-- for an actor: as its sender (or a member), or, with admin_may, as an admin of the actor.
+CREATE FUNCTION spawn._may_manage(sender regrole, system text, actor text, admin_may boolean)
+  RETURNS boolean
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT pg_has_role(spawn._caller(), sender, 'USAGE')
+               OR (admin_may AND spawn._may('admin', system, actor)) $$;
+COMMENT ON FUNCTION spawn._may_manage(regrole, text, text, boolean)
+  IS 'Whether the caller sent a queued item or, with admin_may, administers its actor';
 
 CREATE TABLE spawn.systems (
   name text PRIMARY KEY,
@@ -539,22 +555,26 @@ BEGIN
       FROM spawn._handler_shape(action_name, (function_oid #>> '{}')::oid::regprocedure) shape;
   END LOOP;
 
-  -- Active instances follow the new timers at once; others get them when they activate.
-  DELETE FROM spawn._timers t USING spawn._instances i
-    WHERE i.definition_id = def_id AND t.system = i.system AND t.actor = i.name;
-  INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
-    SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
-           now() + (x->>'every_ms')::bigint * interval '1 millisecond'
-    FROM spawn._instances i, jsonb_array_elements(timers) x
-    WHERE i.definition_id = def_id AND i.status = 'active';
-  PERFORM spawn._wake_workers();
-
   IF kind = 'unnamed' THEN
     DELETE FROM spawn._instances i WHERE i.definition_id = def_id AND i.name = _register_actor.name;
   ELSE
     INSERT INTO spawn._instances (system, name, definition_id)
       VALUES (system, name, def_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   END IF;
+
+  -- Timers tick from now on: a named actor's at once, every spawned instance's (spawn_actor
+  -- starts those of later ones); a pooled actor's once it is active.
+  IF jsonb_array_length(timers) > 0 THEN
+    PERFORM spawn._require_scheduler('A timer');
+  END IF;
+  DELETE FROM spawn._timers t USING spawn._instances i
+    WHERE i.definition_id = def_id AND t.system = i.system AND t.actor = i.name;
+  INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+    SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
+           now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+    FROM spawn._instances i, jsonb_array_elements(timers) x
+    WHERE i.definition_id = def_id AND (kind <> 'pooled' OR i.status = 'active');
+  PERFORM spawn._wake_workers();
   PERFORM spawn._catalog_changed();
 END
 $$;
@@ -653,6 +673,16 @@ BEGIN
   INSERT INTO spawn._instances (system, name, definition_id)
     VALUES (system, name, template.id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   IF FOUND THEN
+    -- The template's timers tick for the instance from its spawning on.
+    INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+      SELECT spawn_actor.system, spawn_actor.name, x->>'action', (x->>'every_ms')::bigint,
+             now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+      FROM spawn._definitions d, jsonb_array_elements(d.timers) x
+      WHERE d.id = template.id
+      ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      PERFORM spawn._wake_workers();
+    END IF;
     RETURN true;
   END IF;
   SELECT d.name INTO existing FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -756,7 +786,7 @@ CREATE VIEW spawn.dead_letters AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
          attempts, last_error, run_as AS sender, created_at, failed_at
   FROM spawn._dead_letters
-  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+  WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads), shown to their sender and the actor''s admins';
 GRANT SELECT ON spawn.dead_letters TO PUBLIC;
 
@@ -813,8 +843,7 @@ BEGIN
     RAISE EXCEPTION 'dead letter % does not exist', id
       USING ERRCODE = 'undefined_object', HINT = 'See spawn.dead_letters for the parked messages.';
   END IF;
-  IF NOT pg_has_role(spawn._caller(), letter.run_as, 'USAGE')
-     AND NOT (admin_may AND spawn._may('admin', letter.system, letter.actor)) THEN
+  IF NOT spawn._may_manage(letter.run_as, letter.system, letter.actor, admin_may) THEN
     RAISE EXCEPTION 'permission denied for dead letter %', id
       USING ERRCODE = 'insufficient_privilege',
             HINT = CASE WHEN admin_may THEN 'Its sender or an admin of its actor can discard it.'
@@ -921,7 +950,7 @@ CREATE VIEW spawn.schedules AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, cron,
          next_fire_at, run_as AS scheduled_by, created_at
   FROM spawn._schedules
-  WHERE pg_has_role(run_as, 'USAGE') OR spawn._may('admin', system, actor);
+  WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.schedules IS 'Permanent cron schedules (no payloads), shown to their creator and the actor''s admins';
 GRANT SELECT ON spawn.schedules TO PUBLIC;
 
@@ -943,8 +972,7 @@ BEGIN
     RAISE EXCEPTION 'schedule % does not exist', id
       USING ERRCODE = 'undefined_object', HINT = 'See spawn.schedules.';
   END IF;
-  IF NOT pg_has_role(spawn._caller(), sched.run_as, 'USAGE')
-     AND NOT spawn._may('admin', sched.system, sched.actor) THEN
+  IF NOT spawn._may_manage(sched.run_as, sched.system, sched.actor, true) THEN
     RAISE EXCEPTION 'permission denied for schedule %', id
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Its creator or an admin of its actor can remove it.';
@@ -987,12 +1015,20 @@ COMMENT ON FUNCTION spawn.restore(text, bigint, text) IS 'Makes a snapshotted re
 CREATE FUNCTION spawn.effect(actor text, action text, payload jsonb DEFAULT NULL,
     delay_ms bigint DEFAULT 0, system text DEFAULT NULL, register_ref text DEFAULT NULL)
   RETURNS jsonb
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT jsonb_build_object('actor', actor, 'action', action, 'delay_ms', delay_ms)
+BEGIN
+  -- Refused where it is built, not later when the workflow runs.
+  IF delay_ms IS NULL OR delay_ms NOT BETWEEN 0 AND 315360000000 THEN
+    RAISE EXCEPTION 'delay_ms must be between 0 and 315360000000 milliseconds (10 years)'
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = format('delay_ms was %s.', coalesce(delay_ms::text, 'NULL')),
+            HINT = 'Pass delay_ms => 0 for an effect delivered as soon as the invocation commits.';
+  END IF;
+  RETURN jsonb_build_object('actor', actor, 'action', action, 'delay_ms', delay_ms)
     || CASE WHEN payload IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('payload', payload) END
     || CASE WHEN system IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('system', system) END
-    || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END
+    || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END;
+END
 $$;
 COMMENT ON FUNCTION spawn.effect(text, text, jsonb, bigint, text, text) IS 'One side effect: a cast the handler''s invocation sends when it commits';
 
@@ -1020,12 +1056,25 @@ COMMENT ON FUNCTION spawn.with_broadcast(spawn.value, text, text, jsonb) IS 'Add
 
 CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text)
   RETURNS spawn.value
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT ROW(value.state, value.response,
-             (coalesce(value.workflow, '{}'::jsonb) - 'pipe' - 'forward') || jsonb_build_object(kind,
+DECLARE
+  existing text := CASE WHEN value.workflow ? 'pipe' THEN 'pipe'
+                        WHEN value.workflow ? 'forward' THEN 'forward' END;
+BEGIN
+  -- One value leads to one target: a second pipe or forward would silently replace the first.
+  IF existing IS NOT NULL THEN
+    RAISE EXCEPTION 'the value already has a %', existing
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Adding a %s to %s.%s would replace its %s to %s.%s.', kind, actor, action,
+                            existing, value.workflow->existing->>'actor', value.workflow->existing->>'action'),
+            HINT = 'A workflow has one pipe or one forward; chain further steps in the target''s handler.';
+  END IF;
+  RETURN ROW(value.state, value.response,
+             coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object(kind,
                jsonb_build_object('actor', actor, 'action', action)
-               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value
+               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value;
+END
 $$;
 COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
 

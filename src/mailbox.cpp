@@ -7,6 +7,7 @@
 #include "pool.hpp"
 #include "privilege.hpp"
 #include "sealed.hpp"
+#include "served_database.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
 #include "state_store.hpp"
@@ -65,6 +66,10 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
 
 // Draws an id, seals the payload and inserts the row as the extension's owner.
 int64 Enqueue(const Catalog *cat, const Message *m) {
+  RequireSchedulerDatabase(strcmp(m->source, "effect") == 0       ? "A side effect"
+                           : strcmp(m->source, "async") == 0      ? "An asynchronous request"
+                           : strcmp(m->source, "projection") == 0 ? "An async projection update"
+                                                                  : "A cast");
   if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
   SavedUser saved;
   BecomeOwner(cat, &saved);

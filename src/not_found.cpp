@@ -37,15 +37,21 @@ void RaiseTemplateInvoked(const Definition *def) {
   pg_unreachable();
 }
 
-// Lists the defined actions in the hint.
+// Lists the defined actions and the built-in ones (get, get_state) in the hint.
 void RaiseUnknownAction(const Definition *def, const char *actor, const char *action) {
   StringInfoData names;
   initStringInfo(&names);
-  for (int i = 0; i < def->handler_count; ++i)
+  bool has_get = false, has_get_state = false;
+  for (int i = 0; i < def->handler_count; ++i) {
     appendStringInfo(&names, "%s%s", i ? ", " : "", def->handlers[i].action);
+    has_get = has_get || strcmp(def->handlers[i].action, "get") == 0;
+    has_get_state = has_get_state || strcmp(def->handlers[i].action, "get_state") == 0;
+  }
+  if (!has_get) appendStringInfo(&names, "%sget", names.len ? ", " : "");
+  if (!has_get_state) appendStringInfo(&names, "%sget_state", names.len ? ", " : "");
   ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
                   errmsg("actor \"%s\" has no action \"%s\"", actor, action),
-                  errhint("Its actions are: %s%sget.", names.data, names.len ? ", " : "")));
+                  errhint("Its actions are: %s.", names.data)));
   pg_unreachable();
 }
 

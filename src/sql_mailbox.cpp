@@ -6,6 +6,7 @@
 #include "guard.hpp"
 #include "invoke.hpp"
 #include "key_check.hpp"
+#include "identity.hpp"
 #include "mailbox.hpp"
 #include "name_check.hpp"
 #include "replies.hpp"
@@ -41,6 +42,7 @@ void CheckChannel(const char *channel) {
 
 // Validates the target and enqueues; shared by cast and invoke_async.
 int64 EnqueueChecked(spawn::Message *message) {
+  message->run_as = spawn::CallerRole();  // also inside a handler a worker runs
   spawn::InvokeRequest names{message->system, message->actor, message->action,
                              nullptr,         nullptr,        message->register_ref};
   spawn::CheckRequestNames(&names);

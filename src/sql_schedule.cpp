@@ -15,6 +15,7 @@
 #include "privilege.hpp"
 #include "projection.hpp"
 #include "sealed.hpp"
+#include "served_database.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
 #include "sql_args.hpp"
@@ -42,6 +43,7 @@ SPAWN_FUNCTION(spawn_schedule) {
   const char *cron = RequiredText(fcinfo, 2, "cron_expression");
   Jsonb *payload = OptionalJsonb(fcinfo, 3);
   const char *system = RequiredText(fcinfo, 4, "system");
+  spawn::RequireSchedulerDatabase("A schedule");
   spawn::InvokeRequest names{system, actor, action, nullptr, nullptr, nullptr};
   spawn::CheckRequestNames(&names);
   const int64 now_s = static_cast<int64>(time(nullptr));

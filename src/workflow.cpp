@@ -5,9 +5,11 @@
 // piping to each other in opposite order are stopped by PostgreSQL's deadlock detector.
 #include "workflow.hpp"
 
+#include "identity.hpp"
 #include "mailbox.hpp"
 #include "name_check.hpp"
 #include "sealed.hpp"
+#include "served_database.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
 
@@ -106,6 +108,7 @@ void RunEffects(const Catalog *cat, const InvokeRequest *req, Jsonb *effects) {
     m.payload = Member(effect, "payload");
     m.metadata = Member(effect, "metadata");
     m.source = "effect";
+    m.run_as = CallerRole();  // the role the handler runs as (in a worker: the message's sender)
     int64 delay = 0;
     JsonbValue *delay_value = Key(effect, "delay_ms");
     if (delay_value != nullptr && delay_value->type != jbvNull) {
@@ -185,6 +188,7 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *req, Jsonb *workflow, 
 // subscriber's owner (a broadcaster does not choose whose code its message reaches).
 int64 Broadcast(const Catalog *cat, const char *system, const char *channel, const char *action,
                 Jsonb *payload) {
+  RequireSchedulerDatabase("A broadcast");
   const char *subscribers =
       "SELECT i.name, coalesce(c->>'action', 'receive'), d.registered_by::oid "
       "FROM spawn._definitions d "

@@ -1,7 +1,12 @@
 -- CQRS with event sourcing: orders are actors (the command side, with a journal of every
 -- change); queries read a projection table of orders by status (the query side), kept up to
 -- date in the same transaction as each command. A second, async projection sums revenue per
--- customer through the mailbox. Run with psql -v ON_ERROR_STOP=1.
+-- customer through the mailbox.
+-- Run from the top of the checkout, in the database the scheduler serves (spawn.database;
+-- PGHOST, PGPORT, PGUSER and PGDATABASE select the server, e.g. those ./scripts/run.sh prints):
+-- Run: psql -X -v ON_ERROR_STOP=1 -f docs/examples/cqrs.sql
+-- It stops at the first failed check. Every example runs on its own, in any order with the
+-- others, in one database (their actors and functions have distinct names).
 CREATE EXTENSION IF NOT EXISTS spawn;
 
 -- Command side: one actor per order. Each command checks the order's status first.
@@ -99,10 +104,15 @@ END $$;
 -- The async read model catches up once the workers have drained the mailbox.
 DO $$
 BEGIN
-  FOR i IN 1..100 LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM spawn.mailbox_stats WHERE pending > 0 OR retrying > 0);
+  FOR i IN 1..200 LOOP
+    IF NOT EXISTS (SELECT 1 FROM spawn.mailbox_stats WHERE pending > 0 OR retrying > 0) THEN
+      RETURN;
+    END IF;
     PERFORM pg_sleep(0.05);
   END LOOP;
+  RAISE EXCEPTION 'the scheduler did not process the async projection within 10 s'
+    USING HINT = format('It runs in database %L (spawn.database); this is %L. See spawn.worker_stats.',
+                        current_setting('spawn.database'), current_database());
 END $$;
 SELECT customer, sum(amount) AS revenue FROM order_revenue GROUP BY customer ORDER BY customer;
 DO $$

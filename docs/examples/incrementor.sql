@@ -1,5 +1,8 @@
 -- The incrementor: a named actor whose "add" action adds payload.value to its total.
--- Run by ./scripts/run.sh; it starts the example from a fresh state each time.
+-- ./scripts/run.sh runs it; by hand, from the top of the checkout (PGHOST, PGPORT, PGUSER and
+-- PGDATABASE select the server):
+-- Run: psql -X -v ON_ERROR_STOP=1 -t -A -f docs/examples/incrementor.sql
+-- It starts the example from a fresh state each time.
 \o /dev/null
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS spawn;

@@ -1,7 +1,11 @@
--- Order processing: an order actor reserves stock from an inventory actor and charges a
+-- Order processing: a purchase actor reserves stock from an inventory actor and charges a
 -- payment actor, synchronously, inside one transaction: if the charge fails, the reservation
--- is rolled back with it. A placed order tells the shipping actor through a side effect.
--- Run with psql -v ON_ERROR_STOP=1 in the scheduler's database (spawn.database).
+-- is rolled back with it. A placed purchase tells the shipping actor through a side effect.
+-- Run from the top of the checkout, in the database the scheduler serves (spawn.database;
+-- PGHOST, PGPORT, PGUSER and PGDATABASE select the server, e.g. those ./scripts/run.sh prints):
+-- Run: psql -X -v ON_ERROR_STOP=1 -f docs/examples/order_processing.sql
+-- It stops at the first failed check. Every example runs on its own, in any order with the
+-- others, in one database (their actors and functions have distinct names).
 CREATE EXTENSION IF NOT EXISTS spawn;
 
 -- Stops the example (psql runs it with ON_ERROR_STOP) when a check fails.
@@ -43,12 +47,12 @@ LANGUAGE sql AS $$
   SELECT spawn.noreply(jsonb_build_object('shipped', coalesce(state->'shipped', '[]') || to_jsonb(payload->>'order')))
 $$;
 
--- Places an order: reserve, charge, remember, and ask shipping to ship when this commits.
-CREATE FUNCTION order_place(state jsonb, payload jsonb, ctx spawn.context) RETURNS spawn.value
+-- Places a purchase: reserve, charge, remember, and ask shipping to ship when this commits.
+CREATE FUNCTION purchase_place(state jsonb, payload jsonb, ctx spawn.context) RETURNS spawn.value
 LANGUAGE plpgsql AS $$
 BEGIN
   IF state ? 'status' THEN
-    RAISE EXCEPTION 'order % was already placed', ctx.actor USING ERRCODE = '55000';
+    RAISE EXCEPTION 'purchase % was already placed', ctx.actor USING ERRCODE = '55000';
   END IF;
   PERFORM spawn.invoke('inventory', 'reserve', payload);
   PERFORM spawn.invoke('payment', 'charge', payload);
@@ -61,18 +65,18 @@ END $$;
 SELECT spawn.register_actor('inventory', actions => '{"restock": "inventory_restock", "reserve": "inventory_reserve"}');
 SELECT spawn.register_actor('payment', actions => '{"charge": "payment_charge"}');
 SELECT spawn.register_actor('shipping', actions => '{"ship": "shipping_ship"}');
-SELECT spawn.register_actor('order', actions => '{"place": "order_place"}', kind => 'unnamed');
+SELECT spawn.register_actor('purchase', actions => '{"place": "purchase_place"}', kind => 'unnamed');
 
 SELECT spawn.invoke('inventory', 'restock', '{"sku": "book", "qty": 3}');
 
--- A good order.
-SELECT spawn.invoke('order-1', 'place', '{"sku": "book", "qty": 2, "amount": 40}', register_ref => 'order');
+-- A good purchase.
+SELECT spawn.invoke('purchase-1', 'place', '{"sku": "book", "qty": 2, "amount": 40}', register_ref => 'purchase');
 
 -- Not enough stock: the whole invocation fails, nothing changes.
 DO $$
 BEGIN
-  PERFORM spawn.invoke('order-2', 'place', '{"sku": "book", "qty": 5, "amount": 100}', register_ref => 'order');
-  RAISE EXCEPTION 'the order should have failed';
+  PERFORM spawn.invoke('purchase-2', 'place', '{"sku": "book", "qty": 5, "amount": 100}', register_ref => 'purchase');
+  RAISE EXCEPTION 'the purchase should have failed';
 EXCEPTION WHEN SQLSTATE 'P0001' THEN
   RAISE NOTICE 'refused: %', SQLERRM;
 END $$;
@@ -80,8 +84,8 @@ END $$;
 -- The charge is declined: the stock reserved just before is rolled back with it.
 DO $$
 BEGIN
-  PERFORM spawn.invoke('order-3', 'place', '{"sku": "book", "qty": 1, "amount": 5000}', register_ref => 'order');
-  RAISE EXCEPTION 'the order should have failed';
+  PERFORM spawn.invoke('purchase-3', 'place', '{"sku": "book", "qty": 1, "amount": 5000}', register_ref => 'purchase');
+  RAISE EXCEPTION 'the purchase should have failed';
 EXCEPTION WHEN SQLSTATE 'P0002' THEN
   RAISE NOTICE 'refused: %', SQLERRM;
 END $$;
@@ -89,13 +93,13 @@ END $$;
 DO $$
 BEGIN
   ASSERT spawn.invoke('inventory', 'get') #>> '{stock,book}' = '1', 'one book left';
-  ASSERT spawn.invoke('payment', 'get') ->> 'charged' = '40', 'only the good order was charged';
-  ASSERT NOT EXISTS (SELECT 1 FROM spawn.actors WHERE name IN ('order-2', 'order-3')), 'failed orders left nothing';
+  ASSERT spawn.invoke('payment', 'get') ->> 'charged' = '40', 'only the good purchase was charged';
+  ASSERT NOT EXISTS (SELECT 1 FROM spawn.actors WHERE name IN ('purchase-2', 'purchase-3')), 'failed purchases left nothing';
 END $$;
 
--- Shipping got its message when order-1 committed; a request queued after it sees the result
+-- Shipping got its message when purchase-1 committed; a request queued after it sees the result
 -- (an actor's messages run in order).
 SELECT spawn.invoke_async('shipping', 'get') AS request \gset
 SELECT spawn.wait(:request, 10000) -> 'shipped' AS shipped \gset
-SELECT CASE WHEN :'shipped'::jsonb = '["order-1"]' THEN 'order-1 shipped'
-       ELSE spawn_example_fail('order-1 was not shipped') END AS check;
+SELECT CASE WHEN :'shipped'::jsonb = '["purchase-1"]' THEN 'purchase-1 shipped'
+       ELSE spawn_example_fail('purchase-1 was not shipped') END AS check;

@@ -2,7 +2,11 @@
 -- The transfer debits the source, then asks the target for the credit. A closed target
 -- answers "credit_failed" and the transfer refunds the source. Money is never created or
 -- lost: at every commit, balances plus money held by open transfers add up to the same total.
--- Run with psql -v ON_ERROR_STOP=1 in the scheduler's database (spawn.database).
+-- Run from the top of the checkout, in the database the scheduler serves (spawn.database;
+-- PGHOST, PGPORT, PGUSER and PGDATABASE select the server, e.g. those ./scripts/run.sh prints):
+-- Run: psql -X -v ON_ERROR_STOP=1 -f docs/examples/saga.sql
+-- It stops at the first failed check. Every example runs on its own, in any order with the
+-- others, in one database (their actors and functions have distinct names).
 CREATE EXTENSION IF NOT EXISTS spawn;
 
 CREATE FUNCTION account_open(state jsonb, payload jsonb) RETURNS spawn.value
@@ -21,17 +25,19 @@ BEGIN
     to_jsonb((state->>'balance')::numeric - (payload->>'amount')::numeric)));
 END $$;
 
--- A credit never raises: it answers the transfer either way, so the saga can compensate.
+-- A credit never raises: it answers the transfer either way, so the saga can compensate. A
+-- successful credit marks the transfer done in its own transaction (a synchronous invoke), so
+-- no commit ever counts the money both in the account and in the transfer.
 CREATE FUNCTION account_credit(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT CASE WHEN (state->>'open')::boolean
-    THEN spawn.with_effects(
-           spawn.noreply(jsonb_set(state, '{balance}',
-             to_jsonb((state->>'balance')::numeric + (payload->>'amount')::numeric))),
-           spawn.effect(payload->>'transfer', 'credited'))
-    ELSE spawn.with_effects(spawn.noreply(state), spawn.effect(payload->>'transfer', 'credit_failed'))
-  END
-$$;
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT (state->>'open')::boolean THEN
+    RETURN spawn.with_effects(spawn.noreply(state), spawn.effect(payload->>'transfer', 'credit_failed'));
+  END IF;
+  PERFORM spawn.invoke(payload->>'transfer', 'credited');
+  RETURN spawn.noreply(jsonb_set(state, '{balance}',
+    to_jsonb((state->>'balance')::numeric + (payload->>'amount')::numeric)));
+END $$;
 
 CREATE FUNCTION account_refund(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$
@@ -91,13 +97,18 @@ EXCEPTION WHEN SQLSTATE 'P0001' THEN
   RAISE NOTICE 'refused: %', SQLERRM;
 END $$;
 
--- Wait until the mailbox is empty (every step and compensation has run).
+-- Wait until the mailbox is empty (every step and compensation has run), 10 s at the most.
 DO $$
 BEGIN
   FOR i IN 1..200 LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM spawn.mailbox_stats WHERE pending + scheduled + retrying > 0);
+    IF NOT EXISTS (SELECT 1 FROM spawn.mailbox_stats WHERE pending + scheduled + retrying > 0) THEN
+      RETURN;
+    END IF;
     PERFORM pg_sleep(0.05);
   END LOOP;
+  RAISE EXCEPTION 'the scheduler did not process the transfers within 10 s'
+    USING HINT = format('It runs in database %L (spawn.database); this is %L. See spawn.worker_stats.',
+                        current_setting('spawn.database'), current_database());
 END $$;
 
 SELECT name, spawn.state(name)->>'balance' AS balance FROM spawn.actors WHERE parent = 'account' ORDER BY name;

@@ -1,6 +1,10 @@
 -- A state machine: user registration New -> EmailSent -> Verified -> Active. Each action is
 -- a transition; any other order is rejected with a clear error and changes nothing.
--- Run with psql -v ON_ERROR_STOP=1.
+-- Run from the top of the checkout, in the database the scheduler serves (spawn.database;
+-- PGHOST, PGPORT, PGUSER and PGDATABASE select the server, e.g. those ./scripts/run.sh prints):
+-- Run: psql -X -v ON_ERROR_STOP=1 -f docs/examples/state_machine.sql
+-- It stops at the first failed check. Every example runs on its own, in any order with the
+-- others, in one database (their actors and functions have distinct names).
 CREATE EXTENSION IF NOT EXISTS spawn;
 
 -- Moves from `expected` to `next`, or raises 55000 naming the current state.

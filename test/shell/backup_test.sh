@@ -9,19 +9,9 @@ test_cluster backup 54483 "spawn.housekeeping_interval = 100"
 source_dir=$DIR
 key=$(as_pg cat "$DIR/data/spawn.key")
 
-q <<'SQL' >/dev/null
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-GRANT CREATE ON DATABASE postgres TO alice, bob;
-SQL
+create_alice_and_bob
+create_alice_counter
 as alice <<'SQL' >/dev/null
-CREATE SCHEMA alice;
-GRANT USAGE ON SCHEMA alice TO PUBLIC;
-CREATE FUNCTION alice.add(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
-  FROM (SELECT coalesce((state->>'total')::bigint, 0) + 1 AS t) s
-$$;
 SELECT spawn.register_actor('ledger', actions => '{"add": "alice.add"}', snapshot_timeout => 50,
   journal => true);
 SELECT spawn.grant('invoke', 'ledger', 'bob');

@@ -36,6 +36,24 @@ sqlstate() {
     grep -oE '^ERROR:  [0-9A-Z]{5}' | awk '{print $2}' || true
 }
 
+# create_alice_and_bob: two ordinary login roles that may create schemas, for attacker tests.
+create_alice_and_bob() {
+  q -c "CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; GRANT CREATE ON DATABASE postgres TO alice, bob" >/dev/null
+}
+
+# create_alice_counter: alice's schema (usable by all) and her counter handler alice.add.
+create_alice_counter() {
+  as alice <<'SQL' >/dev/null
+CREATE SCHEMA alice;
+GRANT USAGE ON SCHEMA alice TO PUBLIC;
+CREATE FUNCTION alice.add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
+  FROM (SELECT coalesce((state->>'total')::bigint, 0) + 1 AS t) s
+$$;
+SQL
+}
+
 # check DESCRIPTION EXPECTED ACTUAL: counts a failure when they differ.
 check() {
   if [ "$2" == "$3" ]; then

@@ -9,19 +9,10 @@ test_cluster isolation 54480 "spawn.retry_base_ms = 100
 spawn.max_attempts = 2
 spawn.housekeeping_interval = 200"
 
-q <<'SQL' >/dev/null
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-GRANT CREATE ON DATABASE postgres TO alice, bob;
-SQL
+create_alice_and_bob
 
+create_alice_counter
 as alice <<'SQL' >/dev/null
-CREATE SCHEMA alice;
-CREATE FUNCTION alice.add(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE sql AS $$
-  SELECT spawn.reply(jsonb_build_object('total', t), jsonb_build_object('total', t))
-  FROM (SELECT coalesce((state->>'total')::bigint, 0) + 1 AS t) s
-$$;
 SELECT spawn.register_actor('alice-counter', actions => '{"add": "alice.add"}');
 SELECT spawn.register_actor('alice-ticker', actions => '{"tick": "alice.add"}',
   timers => '[{"action": "tick", "every_ms": 200}]');

@@ -9,11 +9,7 @@ test_cluster trust 54481 "spawn.retry_base_ms = 100
 spawn.max_attempts = 2
 spawn.housekeeping_interval = 200"
 
-q <<'SQL' >/dev/null
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-GRANT CREATE ON DATABASE postgres TO alice, bob;
-SQL
+create_alice_and_bob
 
 as alice <<'SQL' >/dev/null
 CREATE SCHEMA alice;
