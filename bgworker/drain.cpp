@@ -1,18 +1,34 @@
 // One transaction, one actor:
-//  1. pick candidate actors whose queue head is due (delivery order is (deliver_at, id));
+//  1. pick candidate actors whose queue head is due (delivery order is (deliver_at, id)),
+//     leaving out queues paused for a key that is not configured;
 //  2. take the first actor whose single-writer lock is free (pooled actors: no lock, rows are
 //     claimed with FOR UPDATE SKIP LOCKED instead);
-//  3. open the actor once, run each message in a subtransaction; the first failure stops the
-//     batch (the actor's later messages wait behind it, keeping FIFO order);
-//  4. write the state once, delete the processed messages, store replies, and either schedule
-//     the failed message's retry (exponential backoff) or park it as a dead letter.
+//  3. open the actor once, run each message in a subtransaction, all inside one subtransaction
+//     of the batch; the first failure stops the batch (the actor's later messages wait behind
+//     it, keeping FIFO order); write the state back once, inside the batch's subtransaction;
+//  4. if that write-back fails, roll the batch back and run it again with each message writing
+//     the state back in its own subtransaction: the message whose write-back fails is the one
+//     that fails (a handler that unregistered its own actor, for instance);
+//  5. delete the processed messages, store replies, and either schedule the failed message's
+//     retry (exponential backoff) or park it as a dead letter.
 // State change, message removal and reply commit together; a crash loses nothing and
 // repeats nothing.
+//
+// Attempts that outlive a worker: before each message the worker stores its id in its shared
+// slot (two plain stores, no I/O). A worker that dies while it runs one (pg_terminate_backend,
+// a FATAL error, kill -9 or a crash) leaves a blame (shared.cpp keeps it across a crash
+// restart); whoever next picks the message up records the death as a failed attempt of that
+// message alone, instead of running it.
+//
+// Keys: a message sealed under a key that is not configured, or an actor whose state is, is
+// never run nor counted: its actor's queue waits (logged once per key id) until the key is
+// configured; with no key at all the workers do not drain.
 #include "drain.hpp"
 
 #include "actor_lock.hpp"
 #include "catalog.hpp"
 #include "invoke.hpp"
+#include "keyring.hpp"
 #include "process.hpp"
 #include "projection.hpp"
 #include "replies.hpp"
@@ -36,6 +52,7 @@ namespace spawn {
 namespace {
 
 SPIPlanPtr candidates_plan = nullptr;
+SPIPlanPtr paused_candidates_plan = nullptr;
 SPIPlanPtr batch_plan = nullptr;
 SPIPlanPtr pooled_batch_plan = nullptr;
 SPIPlanPtr delete_plan = nullptr;
@@ -58,6 +75,7 @@ struct Pending {
   Oid run_as;       // the role that sent it
   bool projection;  // an async projection's update; action is the projection's name
   bool superseded;  // a later update of the same projection is in the batch
+  DeathKind death;  // a worker ended while it ran this message: a failed attempt to record
 };
 
 // Marks the projection updates that a later update of the same projection in the batch makes
@@ -124,7 +142,9 @@ struct BatchRun {
   const char *actor;
   OpenActor open;
   bool opened;
+  bool close_each;     // each message writes the state back in its own subtransaction
   ErrorData *failure;  // the error that stopped the batch, or NULL
+  int64 paused_key;    // the key id (not configured) that stopped the batch, or 0
 };
 
 // Runs an async projection's update on the open actor's current state. Superseded updates, and
@@ -191,8 +211,10 @@ void DisarmHandlerTimeout() {
   if (handler_terminate_timeout != MAX_TIMEOUTS) disable_timeout(handler_terminate_timeout, false);
 }
 
-// Runs one message in a subtransaction; returns false (with run->failure set) if it failed.
-bool RunMessage(BatchRun *run, const Pending *p) {
+// Runs one message in a subtransaction; returns false (with run->failure set, or
+// run->paused_key when the actor's state is sealed under a key that is not configured) if it
+// failed. In close_each mode the state is written back inside the message's subtransaction.
+bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
   MemoryContext outer_context = CurrentMemoryContext;
   ResourceOwner outer_owner = CurrentResourceOwner;
   volatile bool ok = true;
@@ -200,6 +222,7 @@ bool RunMessage(BatchRun *run, const Pending *p) {
   const OpenActorMark mark = MarkOpenActor(run);
   // Settings a handler changes (even with is_local = false) end with its message.
   const int guc_level = NewGUCNestLevel();
+  SlotRunning(slot, p->id, p->attempts);
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
   const Oid worker_session = GetSessionUserId();
@@ -236,6 +259,10 @@ bool RunMessage(BatchRun *run, const Pending *p) {
     DisarmHandlerTimeout();
     RestoreUser(&worker);
     SetSessionAuthorization(worker_session, true);
+    if (run->close_each) {
+      ActorClose(&run->open);
+      run->opened = false;
+    }
     ReleaseCurrentSubTransaction();
     AtEOXact_GUC(false, guc_level);
     MemoryContextSwitchTo(outer_context);
@@ -259,11 +286,87 @@ bool RunMessage(BatchRun *run, const Pending *p) {
     AtEOXact_GUC(false, guc_level);
     MemoryContextSwitchTo(outer_context);
     CurrentResourceOwner = outer_owner;
+    // A state that cannot be opened for want of its key is no failure of the message.
+    const InstanceRow *row = &run->open.row;
+    if (!mark.was_open && !run->open.pooled && row->has_state && !KeyringHasKey(row->key_id))
+      run->paused_key = row->key_id;
     ResetOpenActor(run, mark);
     ok = false;
   }
   PG_END_TRY();
+  SlotRunning(slot, 0, 0);
   return ok;
+}
+
+// The failure recorded for a message whose worker ended while it ran.
+ErrorData *DeathError(DeathKind kind) {
+  auto *e = static_cast<ErrorData *>(palloc0(sizeof(ErrorData)));
+  e->elevel = ERROR;
+  if (kind == DeathKind::kTerminated) {
+    e->sqlerrcode = ERRCODE_ADMIN_SHUTDOWN;
+    e->message = pstrdup(
+        "the worker running this message ended while it ran (terminated, e.g. by "
+        "pg_terminate_backend, or a fatal error)");
+  } else {
+    e->sqlerrcode = ERRCODE_CRASH_SHUTDOWN;
+    e->message = pstrdup(
+        "the worker running this message ended while it ran (killed or crashed; the server "
+        "restarted)");
+  }
+  return e;
+}
+
+// Logs once (for all workers) that values sealed under `key_id` wait for that key.
+void NotePausedKey(int64 key_id, const char *actor, int64 message_id) {
+  SharedState *shared = Shared();
+  bool added = false;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  int free_entry = -1;
+  bool known = false;
+  for (int i = 0; i < static_cast<int>(lengthof(shared->pool.paused_keys)); ++i) {
+    known = known || shared->pool.paused_keys[i] == key_id;
+    if (shared->pool.paused_keys[i] == 0 && free_entry < 0) free_entry = i;
+  }
+  if (!known && free_entry >= 0) {
+    shared->pool.paused_keys[free_entry] = key_id;
+    added = true;
+  }
+  LWLockRelease(shared->lock);
+  if (added)
+    ereport(WARNING,
+            (errmsg("spawn: message %lld to actor \"%s\" cannot be opened: it (or the actor's "
+                    "state) was sealed under key id %lld, which is not configured",
+                    static_cast<long long>(message_id), actor, static_cast<long long>(key_id)),
+             errdetail("The queues of the actors concerned wait, and no attempt is counted, until "
+                       "that key is configured. This is logged once."),
+             errhint("Configure the state store key these values were sealed with.")));
+}
+
+// Drops paused key ids whose key is configured now (their queues go on); returns how many stay.
+int RefreshPausedKeys(int64 *paused, int capacity) {
+  SharedState *shared = Shared();
+  int count = 0;
+  bool any = false;
+  for (int i = 0; i < capacity; ++i) any = any || shared->pool.paused_keys[i] != 0;
+  if (!any) return 0;
+  int64 resumed[lengthof(shared->pool.paused_keys)];
+  int resumed_count = 0;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  for (int i = 0; i < capacity; ++i) {
+    const int64 key_id = shared->pool.paused_keys[i];
+    if (key_id == 0) continue;
+    if (KeyringHasKey(key_id)) {
+      shared->pool.paused_keys[i] = 0;
+      resumed[resumed_count++] = key_id;
+    } else {
+      paused[count++] = key_id;
+    }
+  }
+  LWLockRelease(shared->lock);
+  for (int i = 0; i < resumed_count; ++i)
+    ereport(LOG, (errmsg("spawn: key id %lld is configured now; its queues go on",
+                         static_cast<long long>(resumed[i]))));
+  return count;
 }
 
 // Builds an int8[] of message ids.
@@ -316,40 +419,106 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
 }
 
-// Processes the batch of one actor; returns the number of messages that ran.
-int ProcessActor(const Catalog *cat, const char *system, const char *actor, bool pooled,
-                 DrainResult *result) {
-  Pending *batch;
-  const int count = FetchBatch(cat, system, actor, pooled, &batch);
-  BatchRun run{cat, system, actor, {}, false, nullptr};
-  auto *done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
-  int done_count = 0;
-  int ran = 0;
-  const Pending *failed = nullptr;
-  result->replied = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
+// What running a batch did.
+struct BatchOutcome {
+  int64 *done;  // messages that succeeded
+  int done_count;
+  int ran;                // messages that ran (or whose death was recorded)
+  const Pending *failed;  // the message that failed, or NULL
+};
+
+// Runs the batch's messages in order until one fails, is blocked, or waits for its key. Unless
+// in close_each mode, all of it runs in one subtransaction that ends with the state write-back;
+// returns false when that write-back failed and the batch was rolled back.
+bool RunBatch(ProcessSlot *slot, BatchRun *run, Pending *batch, int count, DrainResult *result,
+              BatchOutcome *out) {
+  MemoryContext outer_context = CurrentMemoryContext;
+  ResourceOwner outer_owner = CurrentResourceOwner;
+  out->done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
+  out->done_count = out->ran = 0;
+  out->failed = nullptr;
+  result->replied_count = 0;
+  if (!run->close_each) {
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(outer_context);
+  }
   for (int i = 0; i < count; ++i) {
-    if (batch[i].blocked) break;
-    ++ran;
-    if (!RunMessage(&run, &batch[i])) {
-      failed = &batch[i];
+    Pending *p = &batch[i];
+    if (p->blocked) break;
+    if (p->has_payload && !KeyringHasKey(p->payload.key_id)) {
+      run->paused_key = p->payload.key_id;
+      NotePausedKey(run->paused_key, run->actor, p->id);
       break;
     }
-    done[done_count++] = batch[i].id;
-    if (batch[i].reply_channel != nullptr) result->replied[result->replied_count++] = batch[i].id;
+    if (p->death == DeathKind::kNone && AnyBlame()) p->death = TakeBlame(p->id, p->attempts);
+    ++out->ran;
+    if (p->death != DeathKind::kNone) {
+      run->failure = DeathError(p->death);
+      out->failed = p;
+      break;
+    }
+    if (!RunMessage(slot, run, p)) {
+      if (run->paused_key != 0) {
+        --out->ran;
+        NotePausedKey(run->paused_key, run->actor, p->id);
+      } else {
+        out->failed = p;
+      }
+      break;
+    }
+    out->done[out->done_count++] = p->id;
+    if (p->reply_channel != nullptr) result->replied[result->replied_count++] = p->id;
   }
-  if (run.opened && done_count > 0) ActorClose(&run.open);
-  if (done_count > 0) {
+  if (run->close_each) return true;
+  volatile bool closed = true;
+  PG_TRY();
+  {
+    if (run->opened && out->done_count > 0) ActorClose(&run->open);
+    ReleaseCurrentSubTransaction();
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(outer_context);
+    ErrorData *e = CopyErrorData();
+    FlushErrorState();
+    RollbackAndReleaseCurrentSubTransaction();
+    ereport(DEBUG1, (errmsg("spawn: writing back actor \"%s\" after a batch failed (%s); "
+                            "running its messages one at a time",
+                            run->actor, e->message)));
+    closed = false;
+  }
+  PG_END_TRY();
+  MemoryContextSwitchTo(outer_context);
+  CurrentResourceOwner = outer_owner;
+  return closed;
+}
+
+// Processes the batch of one actor; returns the number of messages that ran. Sets *paused when
+// the batch stopped at a value whose key is not configured.
+int ProcessActor(ProcessSlot *slot, const Catalog *cat, const char *system, const char *actor,
+                 bool pooled, DrainResult *result, bool *paused) {
+  Pending *batch;
+  const int count = FetchBatch(cat, system, actor, pooled, &batch);
+  result->replied = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
+  BatchRun run{cat, system, actor, {}, false, false, nullptr, 0};
+  BatchOutcome out;
+  if (!RunBatch(slot, &run, batch, count, result, &out)) {
+    run = BatchRun{cat, system, actor, {}, false, true, nullptr, 0};
+    RunBatch(slot, &run, batch, count, result, &out);
+  }
+  *paused = run.paused_key != 0;
+  if (out.done_count > 0) {
     Oid types[1] = {INT8ARRAYOID};
     SPIPlanPtr plan =
         PrepareKept(&delete_plan, "DELETE FROM spawn._mailbox WHERE id = ANY($1)", 1, types);
-    Datum values[1] = {IdArray(done, done_count)};
+    Datum values[1] = {IdArray(out.done, out.done_count)};
     ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0);
   }
-  if (failed != nullptr) {
-    RecordFailure(&run, failed, result);
+  if (out.failed != nullptr) {
+    RecordFailure(&run, out.failed, result);
     result->failed = 1;
   }
-  return ran;
+  return out.ran;
 }
 
 // An actor whose next message is due, and the role that sent that message.
@@ -359,19 +528,33 @@ struct Candidate {
   Oid role;
 };
 
-// Lists actors whose next message is due, oldest first.
-int FetchCandidates(const Catalog *cat, Candidate **out) {
-  SPIPlanPtr plan =
-      PrepareKept(&candidates_plan,
-                  "SELECT m.system, m.actor, m.run_as FROM spawn._mailbox m "
-                  "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
-                  // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of
-                  // the whole mailbox.
-                  "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
-                  "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) "
-                  "ORDER BY m.deliver_at, m.id LIMIT 16",
-                  0, nullptr);
-  ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0, true);
+// Lists actors whose next message is due, oldest first, leaving out the queues whose head (or
+// state) is sealed under one of the `paused_count` key ids (the usual case has none: then the
+// plan without that filter runs).
+int FetchCandidates(const Catalog *cat, const int64 *paused, int paused_count, Candidate **out) {
+  const char *select =
+      "SELECT m.system, m.actor, m.run_as FROM spawn._mailbox m "
+      "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
+      // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of the whole
+      // mailbox.
+      "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
+      "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) ";
+  const char *order = "ORDER BY m.deliver_at, m.id LIMIT 16";
+  if (paused_count == 0) {
+    SPIPlanPtr plan = PrepareKept(&candidates_plan, psprintf("%s%s", select, order), 0, nullptr);
+    ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0, true);
+  } else {
+    Oid types[1] = {INT8ARRAYOID};
+    SPIPlanPtr plan = PrepareKept(
+        &paused_candidates_plan,
+        psprintf("%sAND (m.key_id IS NULL OR m.key_id <> ALL($1)) AND NOT EXISTS (SELECT 1 "
+                 "FROM spawn._instances i WHERE i.system = m.system AND i.name = m.actor "
+                 "AND i.key_id = ANY($1)) %s",
+                 select, order),
+        1, types);
+    Datum values[1] = {IdArray(paused, paused_count)};
+    ExecutePlanAsOwner(cat, plan, values, nullptr, true, 0, true);
+  }
   const int count = static_cast<int>(SPI_processed);
   auto *candidates = static_cast<Candidate *>(palloc(sizeof(Candidate) * (count + 1)));
   for (int i = 0; i < count; ++i) {
@@ -427,9 +610,12 @@ void DrainBody(void *arg) {
   auto *work = static_cast<DrainWork *>(arg);
   DrainResult *result = work->result;
   Catalog *cat = CatalogAcquire();
+  int64 paused_keys[lengthof(Shared()->pool.paused_keys)];
+  const int paused_count = RefreshPausedKeys(paused_keys, lengthof(paused_keys));
   Candidate *candidates;
-  const int count = FetchCandidates(cat, &candidates);
+  const int count = FetchCandidates(cat, paused_keys, paused_count, &candidates);
   bool blocked = false;
+  bool paused = false;
   for (int i = 0; i < count && result->processed == 0; ++i) {
     const Candidate *c = &candidates[i];
     if (RoleAtItsShare(work->slot, c->role)) {
@@ -443,10 +629,18 @@ void DrainBody(void *arg) {
       continue;
     }
     work->slot->busy_role = c->role;
-    result->processed = ProcessActor(cat, c->system, c->actor, pooled, result);
+    bool actor_paused = false;
+    result->processed =
+        ProcessActor(work->slot, cat, c->system, c->actor, pooled, result, &actor_paused);
+    paused = paused || actor_paused;
     work->slot->busy_role = InvalidOid;
   }
-  if (result->processed == 0) result->next_due_ms = blocked ? 50 : NextDueMs(cat);
+  if (result->processed == 0) {
+    result->next_due_ms = blocked ? 50 : NextDueMs(cat);
+    // A paused queue's head is due but waits for its key: never spin on it.
+    if ((paused || paused_count > 0) && result->next_due_ms >= 0)
+      result->next_due_ms = Max(result->next_due_ms, 1000L);
+  }
   auto *kept = static_cast<int64 *>(
       MemoryContextAlloc(work->result_context, sizeof(int64) * (result->replied_count + 1)));
   if (result->replied_count > 0)
@@ -455,16 +649,41 @@ void DrainBody(void *arg) {
   CatalogRelease();
 }
 
+// True when the workers may drain: a state store key is configured. Says once, for all
+// workers, that they wait for one, and once that they go on.
+bool KeyReady() {
+  SharedState *shared = Shared();
+  const bool configured = KeyringConfigured();
+  if (configured == !shared->pool.no_key_logged) return configured;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  const bool changed = shared->pool.no_key_logged == configured;
+  shared->pool.no_key_logged = !configured;
+  LWLockRelease(shared->lock);
+  if (changed && !configured)
+    ereport(WARNING, (errmsg("spawn: the mailbox workers wait for a state store key and run no "
+                             "message until one is configured"),
+                      errdetail("No message is counted as a failed attempt meanwhile."),
+                      errhint("Configure the state store key and restart the server.")));
+  else if (changed)
+    ereport(LOG, (errmsg("spawn: a state store key is configured; the mailbox workers go on")));
+  return configured;
+}
+
 }  // namespace
 
 // Runs one drain transaction and updates the process's counters.
 bool DrainOnce(ProcessSlot *slot, DrainResult *result) {
   memset(result, 0, sizeof *result);
   result->next_due_ms = -1;
+  if (!KeyReady()) {
+    result->next_due_ms = 1000;
+    return true;
+  }
   const TimestampTz started = GetCurrentTimestamp();
   DrainWork work{slot, result, CurrentMemoryContext};
   const bool ok = RunTransaction("draining the mailbox", DrainBody, &work);
   slot->busy_role = InvalidOid;  // also after an error that skipped DrainBody's reset
+  SlotRunning(slot, 0, 0);
   if (!ok) {
     result->processed = result->failed = 0;
     result->replied_count = 0;

@@ -2,12 +2,19 @@
 // schedule rows are advanced in the same transaction that enqueues their messages, so a tick
 // is enqueued exactly once whatever crashes; FOR UPDATE SKIP LOCKED keeps it so even if two
 // launchers ever overlapped.
+//
+// Isolation: each schedule fires in its own subtransaction, and the timer batch in one, so one
+// broken row never stops the others. A schedule that fails (a payload that cannot be opened,
+// or sealed under a key that is not configured) skips that firing: it moves on to its next
+// time, and the failure is logged once until the schedule fires again.
 #include "housekeeping.hpp"
 
 #include "actor_lock.hpp"
 #include "catalog.hpp"
 #include "cron.hpp"
+#include "keyring.hpp"
 #include "mailbox.hpp"
+#include "process.hpp"
 #include "sealed.hpp"
 #include "settings.hpp"
 #include "shared.hpp"
@@ -43,11 +50,11 @@ long NextFireMs(const Catalog *cat, const char *table) {
 
 }  // namespace
 
-// Enqueues due timer ticks.
-void FireTimers(void *arg) {
-  auto *result = static_cast<FireResult *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
+namespace {
+
+// The timer batch, run in a subtransaction.
+void EnqueueDueTicks(void *arg) {
+  const Catalog *cat = static_cast<const Catalog *>(arg);
   ExecuteAsOwner(cat,
                  "WITH due AS (SELECT system, actor, action, every_ms, next_fire_at "
                  "  FROM spawn._timers WHERE next_fire_at <= now() ORDER BY next_fire_at "
@@ -62,12 +69,97 @@ void FireTimers(void *arg) {
                  "FROM advanced a JOIN spawn._instances i ON i.system = a.system "
                  "AND i.name = a.actor JOIN spawn._definitions d ON d.id = i.definition_id",
                  0, nullptr, nullptr, nullptr, false);
-  result->fired = static_cast<int>(SPI_processed);
+}
+
+}  // namespace
+
+// Enqueues due timer ticks.
+void FireTimers(void *arg) {
+  auto *result = static_cast<FireResult *>(arg);
+  const Catalog *cat = CatalogAcquire();
+  CatalogRelease();
+  ErrorData *error;
+  if (RunSubtransaction(EnqueueDueTicks, const_cast<Catalog *>(cat), &error)) {
+    result->fired = static_cast<int>(SPI_processed);
+  } else {
+    // Logged by RunTransaction's rule: once, then again after a minute at the earliest.
+    ReThrowError(error);
+  }
   if (result->fired > 0) WakeWorkersAtCommit();
   result->next_ms = NextFireMs(cat, "spawn._timers");
 }
 
-// Enqueues due schedules with their payloads and advances them.
+namespace {
+
+// One due schedule.
+struct DueSchedule {
+  const Catalog *cat;
+  int64 id;
+  Message message;
+  const char *cron;
+  bool sealed;
+  SealedValue payload;
+  int64 now_s;
+};
+
+// Schedules whose last firing failed, so that a failure is logged once (launcher memory).
+constexpr int kMaxBrokenSchedules = 64;
+int64 broken_schedules[kMaxBrokenSchedules];
+
+// Records whether schedule `id` failed; true when that is news (to log).
+bool NoteScheduleOutcome(int64 id, bool failed) {
+  int free_entry = -1;
+  for (int i = 0; i < kMaxBrokenSchedules; ++i) {
+    if (broken_schedules[i] == id) {
+      if (!failed) broken_schedules[i] = 0;
+      return !failed;
+    }
+    if (broken_schedules[i] == 0 && free_entry < 0) free_entry = i;
+  }
+  if (failed && free_entry >= 0) broken_schedules[free_entry] = id;
+  return failed;
+}
+
+// Moves a schedule to its next time (or ends one that never matches again).
+void AdvanceSchedule(const DueSchedule *due) {
+  const int64 next = cron::NextAfter(due->cron, due->now_s);
+  Oid types[2] = {INT8OID, INT8OID};
+  Datum values[2] = {Int64GetDatum(due->id), Int64GetDatum(next)};
+  if (next < 0)
+    ExecuteAsOwner(due->cat, "DELETE FROM spawn._schedules WHERE id = $1", 1, types, values,
+                   nullptr, false);
+  else
+    ExecuteAsOwner(due->cat,
+                   "UPDATE spawn._schedules SET next_fire_at = to_timestamp($2) WHERE id = $1", 2,
+                   types, values, nullptr, false);
+}
+
+// Opens the payload, enqueues the message and advances the schedule (in a subtransaction).
+void FireOne(void *arg) {
+  auto *due = static_cast<DueSchedule *>(arg);
+  if (due->sealed) {
+    if (!KeyringHasKey(due->payload.key_id))
+      ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                      errmsg("the payload of schedule %lld was sealed under key id %lld, which is "
+                             "not configured",
+                             static_cast<long long>(due->id),
+                             static_cast<long long>(due->payload.key_id))));
+    due->message.payload = OpenJsonb(
+        MakeBinding("schedule", due->message.system, due->message.actor, due->id), due->payload,
+        psprintf("payload of schedule %lld", static_cast<long long>(due->id)));
+  }
+  Enqueue(due->cat, &due->message);
+  AdvanceSchedule(due);
+}
+
+// Skips a firing that failed: the schedule moves on (in its own subtransaction too).
+void SkipOne(void *arg) {
+  AdvanceSchedule(static_cast<DueSchedule *>(arg));
+}
+
+}  // namespace
+
+// Enqueues due schedules with their payloads and advances them, each in a subtransaction.
 void FireSchedules(void *arg) {
   auto *result = static_cast<FireResult *>(arg);
   const Catalog *cat = CatalogAcquire();
@@ -80,41 +172,52 @@ void FireSchedules(void *arg) {
       0, nullptr, nullptr, nullptr, false);
   SPITupleTable *rows = SPI_tuptable;
   const int count = static_cast<int>(SPI_processed);
+  auto *due = static_cast<DueSchedule *>(palloc0(sizeof(DueSchedule) * (count > 0 ? count : 1)));
   for (int i = 0; i < count; ++i) {
     HeapTuple row = rows->vals[i];
     TupleDesc desc = rows->tupdesc;
     bool isnull;
-    const int64 id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-    Message m{};
-    m.system = SPI_getvalue(row, desc, 2);
-    m.actor = SPI_getvalue(row, desc, 3);
-    m.action = SPI_getvalue(row, desc, 4);
-    const char *cron = SPI_getvalue(row, desc, 5);
+    DueSchedule *d = &due[i];
+    d->cat = cat;
+    d->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+    d->message.system = SPI_getvalue(row, desc, 2);
+    d->message.actor = SPI_getvalue(row, desc, 3);
+    d->message.action = SPI_getvalue(row, desc, 4);
+    d->cron = SPI_getvalue(row, desc, 5);
     Datum key_id = SPI_getbinval(row, desc, 6, &isnull);
-    if (!isnull) {
-      SealedValue sealed{DatumGetInt64(key_id),
-                         DatumGetByteaPCopy(SPI_getbinval(row, desc, 7, &isnull)),
-                         DatumGetByteaPCopy(SPI_getbinval(row, desc, 8, &isnull))};
-      m.payload = OpenJsonb(MakeBinding("schedule", m.system, m.actor, id), sealed,
-                            psprintf("payload of schedule %lld", static_cast<long long>(id)));
+    d->sealed = !isnull;
+    if (d->sealed)
+      d->payload = SealedValue{DatumGetInt64(key_id),
+                               DatumGetByteaPCopy(SPI_getbinval(row, desc, 7, &isnull)),
+                               DatumGetByteaPCopy(SPI_getbinval(row, desc, 8, &isnull))};
+    d->now_s = DatumGetInt64(SPI_getbinval(row, desc, 9, &isnull));
+    d->message.source = "schedule";
+    // The schedule's creator: its message runs with that role's privileges.
+    d->message.run_as = DatumGetObjectId(SPI_getbinval(row, desc, 10, &isnull));
+    d->message.deliver_at = GetCurrentTimestamp();
+  }
+  for (int i = 0; i < count; ++i) {
+    ErrorData *error;
+    const bool fired = RunSubtransaction(FireOne, &due[i], &error);
+    if (fired) {
+      ++result->fired;
+      if (NoteScheduleOutcome(due[i].id, false))
+        ereport(LOG,
+                (errmsg("spawn: schedule %lld fires again", static_cast<long long>(due[i].id))));
+      continue;
     }
-    const int64 now_s = DatumGetInt64(SPI_getbinval(row, desc, 9, &isnull));
-    m.source = "schedule";
-    m.run_as = DatumGetObjectId(SPI_getbinval(row, desc, 10, &isnull));
-    m.deliver_at = GetCurrentTimestamp();
-    Enqueue(cat, &m);
-    const int64 next = cron::NextAfter(cron, now_s);
-    // An expression that never matches again (e.g. a date that has passed) ends its schedule.
-    Oid types[2] = {INT8OID, INT8OID};
-    Datum values[2] = {Int64GetDatum(id), Int64GetDatum(next)};
-    if (next < 0)
-      ExecuteAsOwner(cat, "DELETE FROM spawn._schedules WHERE id = $1", 1, types, values, nullptr,
-                     false);
-    else
-      ExecuteAsOwner(cat,
-                     "UPDATE spawn._schedules SET next_fire_at = to_timestamp($2) WHERE id = $1", 2,
-                     types, values, nullptr, false);
-    ++result->fired;
+    if (NoteScheduleOutcome(due[i].id, true))
+      ereport(WARNING,
+              (errmsg("spawn: schedule %lld (action \"%s\" of actor \"%s\") could not fire: %s",
+                      static_cast<long long>(due[i].id), due[i].message.action,
+                      due[i].message.actor, error->message),
+               errdetail("The schedule skips its firings until it can fire again; the other "
+                         "schedules go on. This is logged once."),
+               errhint("Fix the cause, or remove it with spawn.unschedule(%lld).",
+                       static_cast<long long>(due[i].id))));
+    FreeErrorData(error);
+    ErrorData *skip_error;
+    if (!RunSubtransaction(SkipOne, &due[i], &skip_error)) FreeErrorData(skip_error);
   }
   result->next_ms = NextFireMs(cat, "spawn._schedules");
 }

@@ -1,6 +1,9 @@
-// The launcher: fires timers and schedules as soon as they are due, and runs the sweeps every
-// spawn.housekeeping_interval. It sleeps on its latch in between.
+// The launcher: starts the mailbox workers while the extension exists (and again when one
+// ends), fires timers and schedules as soon as they are due, and runs the sweeps every
+// spawn.housekeeping_interval. It sleeps on its latch in between; a worker that starts or
+// stops sets it (bgw_notify_pid).
 #include "housekeeping.hpp"
+#include "pool.hpp"
 #include "process.hpp"
 
 extern "C" {
@@ -16,9 +19,15 @@ void spawn_launcher_main(Datum) {
       AllocSetContextCreate(TopMemoryContext, "spawn launcher loop", ALLOCSET_DEFAULT_SIZES);
   TimestampTz last_sweep = 0;
   for (;;) {
-    if (!spawn::ProcessBeginIteration(loop_context)) continue;
+    const bool ready = spawn::ProcessBeginIteration(loop_context, false);
+    const long pool_wait = spawn::PoolMaintain(ready);
+    if (!ready) {
+      spawn::ProcessWait(1000);
+      continue;
+    }
     const TimestampTz started = GetCurrentTimestamp();
     long wait = spawn::setting_housekeeping_ms;
+    if (pool_wait >= 0) wait = Min(wait, pool_wait);
     spawn::FireResult timers{0, -1}, schedules{0, -1};
     if (spawn::RunTransaction("firing timers", spawn::FireTimers, &timers) && timers.next_ms >= 0)
       wait = Min(wait, timers.next_ms);

@@ -1,6 +1,13 @@
 // Latch pointers in the slots are the processes' own procLatch, valid while pid != 0. Counters
 // are written only by the process owning the slot and read without locking (aligned 64-bit
 // stores are atomic on the platforms PostgreSQL supports for this).
+//
+// Worker deaths survive a crash restart: when the postmaster reinitialises shared memory after
+// a process crashed, an on_shmem_exit callback in the postmaster copies the messages that were
+// running (the crashed worker's; the others were killed with SIGQUIT, whose handler clears
+// theirs) and the blames not yet recorded out of the old segment, and the startup hook puts
+// them into the new one. A fresh start of the server forgets them: a shutdown is no message's
+// fault.
 #include "shared.hpp"
 
 extern "C" {
@@ -21,6 +28,24 @@ bool wake_at_commit = false;
 bool wake_launcher_at_commit = false;
 bool commit_callback_registered = false;
 
+// Postmaster-local: blames carried over a crash restart, and the pool as registered.
+Blame saved_blames[kMaxWorkers + 1];
+PoolState initial_pool;
+
+// In the postmaster, before the crashed generation's shared memory goes away: keeps the deaths.
+void SaveBlames(int, Datum) {
+  if (shared == nullptr) return;
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    Blame blame = shared->blames[i];
+    const ProcessSlot *slot = &shared->processes[i];
+    const int64 running = slot->running_id;
+    if (running > 0) blame = Blame{running, slot->running_attempts, DeathKind::kCrashed};
+    const bool valid = blame.id > 0 && blame.attempts >= 0 && blame.kind != DeathKind::kNone;
+    saved_blames[i] = valid ? blame : Blame{0, 0, DeathKind::kNone};
+  }
+  shared = nullptr;
+}
+
 // Asks for the shared memory and the LWLock.
 void RequestShared() {
   if (previous_request_hook) previous_request_hook();
@@ -37,8 +62,11 @@ void StartupShared() {
   if (!found) {
     memset(shared, 0, sizeof(SharedState));
     shared->lock = &(GetNamedLWLockTranche("spawn"))->lock;
+    memcpy(shared->blames, saved_blames, sizeof saved_blames);
+    shared->pool = initial_pool;
   }
   LWLockRelease(AddinShmemInitLock);
+  if (!IsUnderPostmaster) on_shmem_exit(SaveBlames, 0);
 }
 
 // Wakes workers after a commit that enqueued messages.
@@ -98,6 +126,54 @@ void WakeWorkersAtCommit() {
 void WakeLauncherAtCommit() {
   RegisterCommitCallback();
   wake_launcher_at_commit = true;
+}
+
+// Keeps what the registration found, for every generation of shared memory.
+void SetInitialPool(const PoolState &pool) {
+  initial_pool = pool;
+}
+
+// Leaves a blame for the message the exiting worker was running.
+void BlameOnExit(int slot_index) {
+  if (shared == nullptr || slot_index <= 0 || slot_index > kMaxWorkers) return;
+  ProcessSlot *slot = &shared->processes[slot_index];
+  const int64 running = slot->running_id;
+  if (running <= 0) return;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  if (!shared->pool.dropping)
+    shared->blames[slot_index] = Blame{running, slot->running_attempts, DeathKind::kTerminated};
+  LWLockRelease(shared->lock);
+  slot->running_id = 0;
+}
+
+// Looks for any blame without taking the lock.
+bool AnyBlame() {
+  if (shared == nullptr) return false;
+  for (int i = 1; i <= kMaxWorkers; ++i)
+    if (shared->blames[i].id != 0) return true;
+  return false;
+}
+
+// Takes (and clears) the blames of one message.
+DeathKind TakeBlame(int64 id, int32 attempts) {
+  DeathKind kind = DeathKind::kNone;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    Blame *blame = &shared->blames[i];
+    if (blame->id != id) continue;
+    if (blame->attempts == attempts) kind = blame->kind;
+    *blame = Blame{0, 0, DeathKind::kNone};
+  }
+  LWLockRelease(shared->lock);
+  return kind;
+}
+
+// Forgets every blame.
+void ClearBlames() {
+  if (shared == nullptr) return;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  memset(shared->blames, 0, sizeof shared->blames);
+  LWLockRelease(shared->lock);
 }
 
 // Claims a free waiter slot.

@@ -1,6 +1,7 @@
-// Shared memory of the scheduler: one slot per scheduler process (latch and counters) and a
-// table of backends waiting in spawn.wait for a reply. Requested and created through the shmem
-// hooks; every process finds it with Shared().
+// Shared memory of the scheduler: one slot per scheduler process (latch, counters, the message
+// it is running), the deaths of workers still to be counted as attempts, the state of the
+// worker pool, and a table of backends waiting in spawn.wait for a reply. Requested and created
+// through the shmem hooks; every process finds it with Shared().
 #pragma once
 
 #include "pg.hpp"
@@ -27,7 +28,33 @@ struct ProcessSlot {
   uint32 max_batch;
   uint64 busy_us;
   TimestampTz started_at;
-  Oid busy_role;  // the role whose messages the worker is running, or InvalidOid
+  Oid busy_role;           // the role whose messages the worker is running, or InvalidOid
+  int64 running_id;        // the message whose handler is running, 0 between messages
+  int32 running_attempts;  // its attempts before this one
+  bool in_transaction;     // inside a scheduler transaction (DROP EXTENSION waits for it)
+};
+
+// How a worker ended while it ran a message.
+enum class DeathKind : int32 { kNone = 0, kTerminated = 1, kCrashed = 2 };
+
+// A worker that ended while it ran message `id` (after `attempts` attempts): the next worker to
+// pick the message up records the death as one failed attempt of it.
+struct Blame {
+  int64 id;  // 0 when the entry is free
+  int32 attempts;
+  DeathKind kind;
+};
+
+// The mailbox workers as the launcher started them, for spawn.scheduler and for spawn.cast.
+struct PoolState {
+  int configured;        // spawn.workers
+  int registrable;       // slots the postmaster could reserve at start-up (-1: unknown)
+  int refused;           // workers the launcher could not start for want of a slot
+  bool launcher;         // the launcher was registered with the postmaster
+  bool dropping;         // DROP EXTENSION spawn is running: no worker may start or work
+  int dropping_pid;      // the backend running it
+  bool no_key_logged;    // "no state store key" was logged (once for all workers)
+  int64 paused_keys[8];  // key ids of messages or states that cannot be opened (logged once)
 };
 
 // A backend in spawn.wait.
@@ -37,8 +64,10 @@ struct Waiter {
 };
 
 struct SharedState {
-  LWLock *lock;  // guards the waiter table and slot ownership
+  LWLock *lock;  // guards the waiter table, slot ownership, blames and the pool state
   ProcessSlot processes[kMaxWorkers + 1];
+  Blame blames[kMaxWorkers + 1];  // by the slot of the worker that died
+  PoolState pool;
   Waiter waiters[kMaxWaiters];
 };
 
@@ -56,6 +85,30 @@ void WakeWorkersAtCommit();
 
 // Wakes the launcher when the current transaction commits (new timers or schedules).
 void WakeLauncherAtCommit();
+
+// Postmaster: the pool as registered at start-up (copied into every new shared memory).
+void SetInitialPool(const PoolState &pool);
+
+// Records that the worker in `slot` starts (id != 0) or ends (id == 0) running a message. Two
+// plain stores: this is on the drain's fast path.
+inline void SlotRunning(ProcessSlot *slot, int64 id, int32 attempts) {
+  slot->running_attempts = attempts;
+  slot->running_id = id;
+}
+
+// Called in a worker that exits (FATAL, pg_terminate_backend) while it runs a message: leaves a
+// blame for it, unless DROP EXTENSION is stopping the workers.
+void BlameOnExit(int slot_index);
+
+// True when some worker death is still to be counted (a cheap check without the lock).
+bool AnyBlame();
+
+// Takes the blame for message `id` at `attempts`, if there is one; returns its kind (kNone
+// when there is none). Stale blames of the same message are dropped.
+DeathKind TakeBlame(int64 id, int32 attempts);
+
+// Forgets every blame (the extension, and with it the mailbox, is being dropped).
+void ClearBlames();
 
 // Registers this backend as waiting for a request; returns the slot, or -1 when all are taken.
 int WaiterRegister(int64 request_id);

@@ -1,5 +1,6 @@
 // A mailbox worker: drains batches while there is work, then sleeps on its latch until a commit
-// that enqueued messages wakes it, or until the next delayed message or retry is due.
+// that enqueued messages wakes it, or until the next delayed message or retry is due. Started
+// by the launcher; exits when the extension is gone.
 #include "drain.hpp"
 #include "process.hpp"
 
@@ -17,7 +18,7 @@ void spawn_worker_main(Datum arg) {
   // that enqueues sets this latch.
   constexpr long kIdleMs = 10000;
   for (;;) {
-    if (!spawn::ProcessBeginIteration(loop_context)) continue;
+    spawn::ProcessBeginIteration(loop_context, true);
     spawn::DrainResult result;
     const bool ok = spawn::DrainOnce(slot, &result);
     spawn::WakeWaiters(result.replied, result.replied_count);

@@ -903,6 +903,15 @@ CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn.worker_stats();
 COMMENT ON VIEW spawn.worker_stats IS 'Processed, failed, batch sizes and busy time per scheduler process';
 GRANT SELECT ON spawn.worker_stats TO PUBLIC;
 
+CREATE FUNCTION spawn.scheduler(OUT workers_configured integer, OUT workers_running integer,
+    OUT workers_without_slot integer, OUT launcher_running boolean, OUT waiting_for_key boolean,
+    OUT paused_key_ids bigint[])
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_scheduler';
+COMMENT ON FUNCTION spawn.scheduler() IS 'The scheduler as a whole: mailbox workers configured and running, and what holds them back';
+CREATE VIEW spawn.scheduler AS SELECT * FROM spawn.scheduler();
+COMMENT ON VIEW spawn.scheduler IS 'Mailbox workers configured (spawn.workers) and running, those without a background worker slot, and queues waiting for a key';
+GRANT SELECT ON spawn.scheduler TO PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- Timers, schedules, history
 -- ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include "dispatch.hpp"
 #include "not_found.hpp"
+#include "pool.hpp"
 #include "privilege.hpp"
 #include "sealed.hpp"
 #include "served_database.hpp"
@@ -69,6 +70,7 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
                            : strcmp(m->source, "async") == 0      ? "An asynchronous request"
                            : strcmp(m->source, "projection") == 0 ? "An async projection update"
                                                                   : "A cast");
+  if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
   SavedUser saved;
   BecomeOwner(cat, &saved);
   const int64 id =

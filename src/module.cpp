@@ -1,5 +1,6 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
 // in the postmaster, and its shared memory and scheduler workers are set up there.
+#include "drop_guard.hpp"
 #include "guard.hpp"
 #include "identity.hpp"
 #include "keyring.hpp"
@@ -27,4 +28,5 @@ void _PG_init(void) {
   spawn::SharedInstallHooks();
   spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
+  spawn::InstallDropGuard();
 }

@@ -87,6 +87,7 @@ INSERT INTO callers VALUES
   ('spawn.revoke(text,text,text,text)', true, 'owner of the actor or system'),
   ('spawn.rotate_key(integer)', false, 'superuser'),
   ('spawn.schedule(text,text,text,jsonb,text)', true, 'invoke'),
+  ('spawn.scheduler()', true, 'none'),
   ('spawn.spawn_actor(text,text,text)', true, 'spawn'),
   ('spawn.state(text,text)', true, 'read'),
   ('spawn.state_history(text,text)', true, 'read'),
