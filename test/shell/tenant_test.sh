@@ -64,4 +64,12 @@ done
 sleep 5
 check "the worker of a handler that caught its cancellation was ended" "gone" \
   "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${hog_pid:-0}'" | sed 's/^0$/gone/')"
+reply=$(as alice -c "SELECT spawn.invoke_async('alice-counter', 'add')")
+check "alice is served meanwhile" '{"total": 2}' "$(as alice -c "SELECT spawn.wait($reply, 10000)")"
+for _ in $(seq 1 100); do
+  [ "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE actor = 'bob-hog'")" == 1 ] && break
+  sleep 0.2
+done
+check "the ended handler's attempts were counted: it became a dead letter" "1" \
+  "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE actor = 'bob-hog'")"
 finish
