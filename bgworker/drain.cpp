@@ -531,28 +531,33 @@ struct Candidate {
 // Lists actors whose next message is due, oldest first, leaving out the queues whose head (or
 // state) is sealed under one of the `paused_count` key ids (the usual case has none: then the
 // plan without that filter runs).
-int FetchCandidates(const Catalog *cat, const int64 *paused, int paused_count, Candidate **out) {
+int FetchCandidates(const Catalog *cat, const int64 *paused, int paused_count, Datum full_roles,
+                    Candidate **out) {
   const char *select =
       "SELECT m.system, m.actor, m.run_as FROM spawn._mailbox m "
       "WHERE m.deliver_at <= now() AND (m.retry_at IS NULL OR m.retry_at <= now()) "
+      // Roles at their worker share are left out here, not skipped after the LIMIT: otherwise
+      // their queue heads could fill every candidate slot and starve the other roles.
+      "AND m.run_as <> ALL($1) "
       // A correlated LIMIT 1 subquery: an index probe per candidate, never a hash of the whole
       // mailbox.
       "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
       "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) ";
   const char *order = "ORDER BY m.deliver_at, m.id LIMIT 16";
+  Oid types[2] = {OIDARRAYOID, INT8ARRAYOID};
   if (paused_count == 0) {
-    SPIPlanPtr plan = PrepareKept(&candidates_plan, psprintf("%s%s", select, order), 0, nullptr);
-    ExecutePlanAsOwner(cat, plan, nullptr, nullptr, true, 0, true);
+    SPIPlanPtr plan = PrepareKept(&candidates_plan, psprintf("%s%s", select, order), 1, types);
+    Datum values[1] = {full_roles};
+    ExecutePlanAsOwner(cat, plan, values, nullptr, true, 0, true);
   } else {
-    Oid types[1] = {INT8ARRAYOID};
     SPIPlanPtr plan = PrepareKept(
         &paused_candidates_plan,
-        psprintf("%sAND (m.key_id IS NULL OR m.key_id <> ALL($1)) AND NOT EXISTS (SELECT 1 "
+        psprintf("%sAND (m.key_id IS NULL OR m.key_id <> ALL($2)) AND NOT EXISTS (SELECT 1 "
                  "FROM spawn._instances i WHERE i.system = m.system AND i.name = m.actor "
-                 "AND i.key_id = ANY($1)) %s",
+                 "AND i.key_id = ANY($2)) %s",
                  select, order),
-        1, types);
-    Datum values[1] = {IdArray(paused, paused_count)};
+        2, types);
+    Datum values[2] = {full_roles, IdArray(paused, paused_count)};
     ExecutePlanAsOwner(cat, plan, values, nullptr, true, 0, true);
   }
   const int count = static_cast<int>(SPI_processed);
@@ -581,6 +586,21 @@ bool RoleAtItsShare(const ProcessSlot *self, Oid role) {
     if (slot != self && slot->pid != 0 && slot->busy_role == role) ++busy;
   }
   return busy >= share;
+}
+
+// The roles that occupy their whole worker share in other workers, as an oid[].
+Datum RolesAtTheirShare(const ProcessSlot *self) {
+  SharedState *shared = Shared();
+  Datum roles[kMaxWorkers];
+  int count = 0;
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    const Oid role = shared->processes[i].busy_role;
+    bool listed = false;
+    for (int j = 0; j < count; ++j) listed |= DatumGetObjectId(roles[j]) == role;
+    if (OidIsValid(role) && !listed && RoleAtItsShare(self, role))
+      roles[count++] = ObjectIdGetDatum(role);
+  }
+  return PointerGetDatum(construct_array(roles, count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 }
 
 // Milliseconds until the next message becomes due, or -1 when the mailbox holds none.
@@ -613,7 +633,8 @@ void DrainBody(void *arg) {
   int64 paused_keys[lengthof(Shared()->pool.paused_keys)];
   const int paused_count = RefreshPausedKeys(paused_keys, lengthof(paused_keys));
   Candidate *candidates;
-  const int count = FetchCandidates(cat, paused_keys, paused_count, &candidates);
+  const int count =
+      FetchCandidates(cat, paused_keys, paused_count, RolesAtTheirShare(work->slot), &candidates);
   bool blocked = false;
   bool paused = false;
   for (int i = 0; i < count && result->processed == 0; ++i) {

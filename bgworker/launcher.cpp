@@ -3,6 +3,7 @@
 // spawn.housekeeping_interval. It sleeps on its latch in between; a worker that starts or
 // stops sets it (bgw_notify_pid).
 #include "housekeeping.hpp"
+#include "key_check.hpp"
 #include "pool.hpp"
 #include "process.hpp"
 
@@ -39,6 +40,7 @@ void spawn_launcher_main(Datum) {
       spawn::RunTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
       spawn::RunTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
       spawn::RunTransaction("applying retention", spawn::ApplyRetention, nullptr);
+      spawn::RunTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
       last_sweep = started;
     }
     const int fired = timers.fired + schedules.fired;

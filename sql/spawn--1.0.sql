@@ -632,6 +632,20 @@ BEGIN
       USING ERRCODE = 'undefined_object';
   END IF;
   PERFORM spawn._require_registrant(def_id, spawn._caller());
+  -- Nothing queued for the actor or its instances outlives it: a later actor of the same name,
+  -- perhaps another role's, must never run what was sent to this one.
+  DELETE FROM spawn._mailbox m
+    WHERE m.system = unregister_actor.system
+      AND (m.actor = unregister_actor.name OR m.register_ref = unregister_actor.name
+           OR m.actor IN (SELECT i.name FROM spawn._instances i WHERE i.definition_id = def_id));
+  DELETE FROM spawn._dead_letters m
+    WHERE m.system = unregister_actor.system
+      AND (m.actor = unregister_actor.name OR m.register_ref = unregister_actor.name
+           OR m.actor IN (SELECT i.name FROM spawn._instances i WHERE i.definition_id = def_id));
+  DELETE FROM spawn._schedules s
+    WHERE s.system = unregister_actor.system
+      AND (s.actor = unregister_actor.name
+           OR s.actor IN (SELECT i.name FROM spawn._instances i WHERE i.definition_id = def_id));
   DELETE FROM spawn._definitions d WHERE d.id = def_id;
   DELETE FROM spawn._grants g WHERE g.system = unregister_actor.system AND g.actor = unregister_actor.name;
   PERFORM spawn._catalog_changed();

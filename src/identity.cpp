@@ -133,9 +133,11 @@ void RestoreUser(const SavedUser *saved) {
   SetUserIdAndSecContext(saved->user, saved->security_context);
 }
 
-// The innermost owner-run call's caller, else the current user.
+// The innermost owner-run call's caller while the code runs as that call's owner, else the
+// current user.
 Oid CallerRole() {
-  return depth > 0 ? calls[depth - 1].caller : GetUserId();
+  const Oid current = GetUserId();
+  return depth > 0 && calls[depth - 1].owner == current ? calls[depth - 1].caller : current;
 }
 
 // Chains the function-manager hooks.
@@ -147,10 +149,21 @@ void InstallOwnerCallHooks() {
   RegisterXactCallback(ResetOnTransactionEnd, nullptr);
 }
 
-// Switches user and search_path, runs, switches back.
+// Refuses, switches user (restricted) and search_path, runs, switches back.
 void RunAsOwner(Oid role, void (*body)(void *), void *arg) {
+  Oid temp_schema, temp_toast_schema;
+  GetTempNamespaceState(&temp_schema, &temp_toast_schema);
+  if (OidIsValid(temp_schema) && role != GetUserId())
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("code of role %s cannot run in a session that has temporary objects",
+                    GetUserNameFromId(role, false)),
+             errdetail("A temporary table of this session could capture a name inside it (the "
+                       "session's temporary schema comes first in a function's own search_path)."),
+             errhint("Invoke from a session without temporary tables, or make the projection "
+                     "asynchronous.")));
   SavedUser saved;
-  BecomeRole(role, &saved);
+  BecomeRestricted(role, &saved);
   saved.guc_level = PinInternalSearchPath();
   body(arg);
   RestoreUser(&saved);

@@ -45,8 +45,10 @@ Oid CallerRole();
 // from _PG_init.
 void InstallOwnerCallHooks();
 
-// Runs body(arg) as `role` with search_path pinned, so the session that caused the call cannot
-// change how names inside it resolve. Everything is restored on return and on error.
+// Runs body(arg) as `role` inside a security-restricted operation (nothing it leaves can run
+// later as another role) with search_path pinned, so the session that caused the call cannot
+// change how names inside it resolve; refused in a session whose temporary objects could
+// capture names. Everything is restored on return and on error.
 void RunAsOwner(Oid role, void (*body)(void *), void *arg);
 
 }  // namespace spawn

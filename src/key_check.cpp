@@ -55,43 +55,38 @@ char *ConfiguredIds() {
   return text.data;
 }
 
-// Compares the database's keys with the configured ones and records the active key.
-void CheckDatabaseKeys(const Catalog *cat) {
-  uint32_t active;
-  KeyringRequire(&active);
+// The ids of this database's keys in use that are not configured, as text ("" when none).
+char *MissingKeys(const Catalog *cat) {
   ExecuteAsOwner(cat, "SELECT key_id FROM spawn._keys WHERE retired_at IS NULL ORDER BY key_id", 0,
                  nullptr, nullptr, nullptr, true);
   StringInfoData missing;
   initStringInfo(&missing);
-  bool active_known = false;
   for (uint64 i = 0; i < SPI_processed; ++i) {
     bool isnull;
     const int64 id =
         DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-    active_known |= id == static_cast<int64>(active);
     if (!KeyringHasKey(id))
       appendStringInfo(&missing, "%s%lld", missing.len ? ", " : "", static_cast<long long>(id));
   }
-  if (missing.len > 0)
+  return missing.data;
+}
+
+// Compares the database's keys with the configured ones (the launcher records the active key,
+// in a transaction of its own: an insert here would make every writer wait for the first).
+void CheckDatabaseKeys(const Catalog *cat) {
+  uint32_t active;
+  KeyringRequire(&active);
+  const char *missing = MissingKeys(cat);
+  if (missing[0] != '\0')
     ereport(ERROR,
             (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
              errmsg("the configured state store keys are not this database's"),
              errdetail("Its values are sealed under key id %s, which is not configured (the "
                        "configured keys have id %s).",
-                       missing.data, ConfiguredIds()),
+                       missing, ConfiguredIds()),
              errhint("Configure the key this database was written with; to rotate, list the new "
                      "key first and the old one after it. A key that no value needs any more is "
                      "retired with spawn.retire_key.")));
-  if (active_known) return;  // the common case: nothing to write, so no row lock is taken
-  Oid types[1] = {INT8OID};
-  Datum values[1] = {Int64GetDatum(static_cast<int64>(active))};
-  ExecuteAsOwner(
-      cat,
-      "WITH revived AS (UPDATE spawn._keys SET retired_at = NULL "
-      "  WHERE key_id = $1 AND retired_at IS NOT NULL RETURNING 1) "
-      "INSERT INTO spawn._keys (key_id) SELECT $1 WHERE NOT EXISTS (SELECT FROM revived) "
-      "ON CONFLICT (key_id) DO NOTHING",
-      1, types, values, nullptr, false);
 }
 
 // Re-seals up to `limit` values of one table that are not under the active key.
@@ -145,6 +140,27 @@ void RequireDatabaseKeys() {
   CheckDatabaseKeys(cat);
   SPI_finish();
   verified_database = MyDatabaseId;
+}
+
+// Inserts the active key's id (or revives it), committed by the launcher's own transaction;
+// never while the database's own keys are missing (then the configured key is a wrong one).
+void RecordActiveKey(void *) {
+  uint32_t active;
+  if (!KeyringConfigured()) return;
+  KeyringRequire(&active);
+  const Catalog *cat = CatalogAcquire();
+  CatalogRelease();
+  if (MissingKeys(cat)[0] != '\0') return;
+  Oid types[1] = {INT8OID};
+  Datum values[1] = {Int64GetDatum(static_cast<int64>(active))};
+  ExecuteAsOwner(
+      cat,
+      "WITH revived AS (UPDATE spawn._keys SET retired_at = NULL "
+      "  WHERE key_id = $1 AND retired_at IS NOT NULL RETURNING 1) "
+      "INSERT INTO spawn._keys (key_id) SELECT $1 WHERE NOT EXISTS (SELECT FROM revived) "
+      "AND NOT EXISTS (SELECT FROM spawn._keys WHERE key_id = $1) "
+      "ON CONFLICT (key_id) DO NOTHING",
+      1, types, values, nullptr, false);
 }
 
 // A key, and the right one.

@@ -10,12 +10,16 @@
 namespace spawn {
 
 // Raises 55000 unless the configured keys include every key this database's values still use
-// (so the active key is this database's, or a rotation to it is under way); records the active
-// key on first use. Checked once per backend and database. SPI may be connected or not.
+// (so the active key is this database's, or a rotation to it is under way). Checked once per
+// backend and database. SPI may be connected or not.
 void RequireDatabaseKeys();
 
 // Raises 55000 without a key or with a key that is not this database's: asynchronous messages
 // are sealed, and a message accepted now must be deliverable later.
 void RequireKeysForMessages();
+
+// Records the active key in spawn._keys; run by the launcher in a transaction of its own
+// (RunTransaction's body shape), so no writer ever waits on another's uncommitted insert.
+void RecordActiveKey(void *);
 
 }  // namespace spawn

@@ -16,8 +16,9 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *request, Jsonb *workfl
 
 // Sends `payload` to every actor subscribed to `channel` in `system` (instances of subscribed
 // unnamed actors included), as one message each, with one set-based insert. With an action,
-// only subscribers defining it get the message; without, each gets its subscription's action.
-// Subscribers the current user may not invoke are skipped.
+// only subscriptions to that action get the message; without, each gets its subscription's
+// action. Subscribers the current user may not invoke are skipped; each delivery runs as the
+// subscriber's owner.
 // Returns the number of messages. SPI must be connected.
 int64 Broadcast(const Catalog *catalog, const char *system, const char *channel, const char *action,
                 Jsonb *payload);

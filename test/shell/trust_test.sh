@@ -216,6 +216,48 @@ as alice -c "SELECT spawn.revoke('admin', 'alice-counter', 'bob')" >/dev/null
 denied "bob cannot ask spawn._may about alice's privileges" \
   "SELECT spawn._may('admin', 'spawn-system', 'alice-counter', 'alice'::regrole)"
 
+# Second review: projections run restricted, even in a worker; temporary tables cannot capture
+# an owner's names; nothing queued outlives an unregistered actor; a broadcast picks no action.
+as bob <<'SQL' >/dev/null
+CREATE FUNCTION bob.keep(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(payload, payload) $$;
+SELECT spawn.register_actor('esc', actions => '{"set": "bob.keep"}');
+CREATE TABLE bob.rm2 (a text, rev bigint);
+CREATE FUNCTION bob.fire() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('is_superuser') = 'on' THEN EXECUTE 'ALTER ROLE bob SUPERUSER'; END IF;
+  RETURN NULL;
+END $$;
+GRANT EXECUTE ON FUNCTION bob.fire() TO PUBLIC;
+CREATE CONSTRAINT TRIGGER later AFTER INSERT ON bob.rm2 DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION bob.fire();
+CREATE FUNCTION bob.proj2(a text, state jsonb, rev bigint) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO bob.rm2 VALUES (a, rev) $$;
+SELECT spawn.create_projection('esc_proj', ARRAY['esc'], 'bob.proj2', 'bob.rm2');
+SELECT spawn.cast('esc', 'set', '{"x": 1}');
+SQL
+wait_mailbox_for_actor esc || true
+check "a strict projection run by a worker queues no deferred trigger that fires as the worker" "f" \
+  "$(q -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'bob'")"
+as bob -c "CREATE TEMP TABLE view (actor text, label text)" -c "SELECT 1" >/dev/null
+check "a session with temporary tables cannot run another owner's projection" "42501" \
+  "$(as bob -v ON_ERROR_STOP=0 -c '\set VERBOSITY sqlstate' -c "CREATE TEMP TABLE x (a int)" \
+     -c "SELECT spawn.invoke('alice-projected', 'add')" 2>&1 | grep -oE '[0-9A-Z]{5}$' | tail -n 1 || true)"
+as alice -c "SELECT spawn.register_actor('svc', actions => '{\"add\": \"alice.add\"}')" \
+  -c "SELECT spawn.cast('svc', 'add', delay_ms => 2000)" -c "SELECT spawn.unregister_actor('svc')" >/dev/null
+check "what was queued for an unregistered actor is gone with it" "0" \
+  "$(q -c "SELECT count(*) FROM spawn._mailbox WHERE actor = 'svc'")"
+as alice <<'SQL' >/dev/null
+CREATE TABLE alice.audit (by text);
+CREATE FUNCTION alice.purge(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ INSERT INTO alice.audit VALUES (payload->>'by') RETURNING spawn.noreply(state) $$;
+SELECT spawn.register_actor('listener', actions => '{"receive": "alice.add", "purge": "alice.purge"}',
+  channels => '[{"topic": "alicenews"}]');
+SELECT spawn.grant('invoke', 'listener', 'bob');
+SQL
+check "a broadcast reaches only the subscribed action, not one the broadcaster picks" "0" \
+  "$(as bob -c "SELECT spawn.broadcast('alicenews', 'purge', '{\"by\": \"bob\"}')")"
+
 # A registration left open in a transaction holds up that name only.
 as bob -c "BEGIN" -c "SELECT spawn.register_actor('bob-lock', actions => '{}')" -c "SELECT pg_sleep(4)" \
   -c "COMMIT" >/dev/null &
