@@ -1380,7 +1380,8 @@ CREATE TABLE spawn._keys (
   retired_at timestamptz             -- set by spawn.retire_key once no value needs it
 );
 COMMENT ON TABLE spawn._keys IS 'State store keys this database''s values were sealed with (ids only, internal)';
-SELECT pg_catalog.pg_extension_config_dump('spawn._keys', '');
+-- Not dumped: a restored database records its keys anew from its values, so a restore into a
+-- running server never collides with the launcher recording the active key.
 
 CREATE FUNCTION spawn.rotate_key(batch_size integer DEFAULT 1000) RETURNS bigint
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_rotate_key';

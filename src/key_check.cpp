@@ -71,6 +71,26 @@ char *MissingKeys(const Catalog *cat) {
   return missing.data;
 }
 
+// With an empty registry (a new or restored database), true unless a value already stored is
+// sealed under a key that is not configured: then the configured key is a wrong one. Looks at
+// one sealed value per table.
+bool RegistryAgreesWithValues(const Catalog *cat) {
+  ExecuteAsOwner(cat, "SELECT EXISTS (SELECT FROM spawn._keys)", 0, nullptr, nullptr, nullptr,
+                 true);
+  bool isnull;
+  if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+    return true;
+  for (const SealedTable &t : kSealedTables) {
+    ExecuteAsOwner(
+        cat, psprintf("SELECT key_id FROM spawn.%s WHERE key_id IS NOT NULL LIMIT 1", t.table), 0,
+        nullptr, nullptr, nullptr, true);
+    if (SPI_processed == 1 && !KeyringHasKey(DatumGetInt64(SPI_getbinval(
+                                  SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))))
+      return false;
+  }
+  return true;
+}
+
 // Compares the database's keys with the configured ones (the launcher records the active key,
 // in a transaction of its own: an insert here would make every writer wait for the first).
 void CheckDatabaseKeys(const Catalog *cat) {
@@ -150,7 +170,7 @@ void RecordActiveKey(void *) {
   KeyringRequire(&active);
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  if (MissingKeys(cat)[0] != '\0') return;
+  if (MissingKeys(cat)[0] != '\0' || !RegistryAgreesWithValues(cat)) return;
   Oid types[1] = {INT8OID};
   Datum values[1] = {Int64GetDatum(static_cast<int64>(active))};
   ExecuteAsOwner(
