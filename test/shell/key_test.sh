@@ -99,6 +99,11 @@ write_key_file "$keyfile" "$new
 $original_key"
 restart_with "spawn.statestore_key_file = 'spawn.key'"
 old_id=$(q -c "SELECT key_id FROM spawn.key_status WHERE configured AND NOT active")
+q -c "BEGIN" -c "SELECT spawn.invoke('acct-1', 'add', '{\"value\": 0}')" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
+sleep 1
+check "after a key change, an open transaction holds up no other writer" '{"total": 1}' \
+  "$(q -c "SET statement_timeout = '1500ms'" -c "SELECT spawn.invoke('acct-2', 'add', '{\"value\": 0}')")"
+wait
 cat > "$SPAWN_TEST_DIR/invoke.sql" <<'SQL'
 \set n random(1, 100)
 SELECT spawn.invoke('acct-' || :n, 'add', '{"value": 1}');

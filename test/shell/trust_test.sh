@@ -258,6 +258,33 @@ SQL
 check "a broadcast reaches only the subscribed action, not one the broadcaster picks" "0" \
   "$(as bob -c "SELECT spawn.broadcast('alicenews', 'purge', '{\"by\": \"bob\"}')")"
 
+# A schema named after an owner (any role with CREATE on the database can make one) is not on
+# the owner's path: carol's projection never writes into bob's look-alike table.
+q -c "CREATE ROLE carol LOGIN; GRANT CREATE ON DATABASE postgres TO carol" >/dev/null
+as bob <<'SQL' >/dev/null
+CREATE SCHEMA carol;
+GRANT USAGE ON SCHEMA carol TO PUBLIC;
+CREATE TABLE carol.carol_view (who text, total int);
+GRANT ALL ON carol.carol_view TO PUBLIC;
+CREATE FUNCTION bob.squat() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO bob.log VALUES ('squat', current_user, session_user); RETURN NEW; END $$;
+GRANT EXECUTE ON FUNCTION bob.squat() TO PUBLIC;
+CREATE TRIGGER squat BEFORE INSERT ON carol.carol_view FOR EACH ROW EXECUTE FUNCTION bob.squat();
+SQL
+as carol <<'SQL' >/dev/null
+CREATE SCHEMA carol_own;
+CREATE TABLE carol_own.carol_view (who text PRIMARY KEY, total int);
+CREATE FUNCTION carol_own.project(who text, state jsonb, revision bigint) RETURNS void
+LANGUAGE plpgsql AS $$ BEGIN INSERT INTO carol_view VALUES (who, 1); END $$;
+CREATE FUNCTION carol_own.add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.noreply(jsonb_build_object('n', 1)) $$;
+SELECT spawn.register_actor('carol-counter', actions => '{"add": "carol_own.add"}');
+SELECT spawn.create_projection('carol-view', ARRAY['carol-counter'], 'carol_own.project',
+  'carol_own.carol_view', populate => false);
+SQL
+check "an unqualified name in the owner's projection does not resolve to a squatter's table" "42P01|0" \
+  "$(as carol -v ON_ERROR_STOP=0 -c '\set VERBOSITY sqlstate' -c "SELECT spawn.invoke('carol-counter', 'add')" 2>&1 | grep -oE '[0-9A-Z]{5}$' | tail -n 1 || true)|$(q -c "SELECT count(*) FROM bob.log WHERE what = 'squat'")"
+
 # A registration left open in a transaction holds up that name only.
 as bob -c "BEGIN" -c "SELECT spawn.register_actor('bob-lock', actions => '{}')" -c "SELECT pg_sleep(4)" \
   -c "COMMIT" >/dev/null &
