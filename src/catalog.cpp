@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pg.hpp"
+#include "spi_util.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -135,8 +136,6 @@ void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
 
 // Loads every definition with its handlers into the hash tables.
 void LoadDefinitions(const Catalog *cat) {
-  SavedUser saved;
-  BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
       "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal, "
@@ -144,8 +143,7 @@ void LoadDefinitions(const Catalog *cat) {
       "FROM spawn._definitions d JOIN spawn.systems s ON s.name = d.system "
       "LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
-  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load actors");
-  RestoreUser(&saved);
+  ExecuteAsOwner(cat, sql, 0, nullptr, nullptr, nullptr, true);
   // Everything kept is allocated in cache_context explicitly.
   SPITupleTable *rows = SPI_tuptable;
   const uint64 row_count = SPI_processed;
@@ -197,14 +195,11 @@ void AddProjection(TupleDesc desc, HeapTuple row) {
 
 // Loads the projections of every definition.
 void LoadProjections(const Catalog *cat) {
-  SavedUser saved;
-  BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT s.definition_id, p.id, p.name, p.mode = 'strict', p.handler::oid, p.signature, "
       "p.owner FROM spawn._projection_sources s "
       "JOIN spawn._projections p ON p.id = s.projection_id ORDER BY s.definition_id, p.id";
-  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load projections");
-  RestoreUser(&saved);
+  ExecuteAsOwner(cat, sql, 0, nullptr, nullptr, nullptr, true);
   SPITupleTable *rows = SPI_tuptable;
   const uint64 row_count = SPI_processed;
   for (uint64 i = 0; i < row_count; ++i) AddProjection(rows->tupdesc, rows->vals[i]);
@@ -223,16 +218,13 @@ void AddGrant(TupleDesc desc, HeapTuple row) {
 
 // Loads the grants that apply to each definition.
 void LoadGrants(const Catalog *cat) {
-  SavedUser saved;
-  BecomeOwner(cat, &saved);
   const char *sql =
       "SELECT d.id, g.grantee::oid, "
       "1 << (array_position(ARRAY['invoke', 'read', 'spawn', 'admin'], g.privilege) - 1) "
       "FROM spawn._grants g "
       "JOIN spawn._definitions d ON d.system = g.system AND (g.actor IS NULL OR g.actor = d.name) "
       "ORDER BY d.id";
-  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT) elog(ERROR, "spawn: could not load grants");
-  RestoreUser(&saved);
+  ExecuteAsOwner(cat, sql, 0, nullptr, nullptr, nullptr, true);
   for (uint64 i = 0; i < SPI_processed; ++i) AddGrant(SPI_tuptable->tupdesc, SPI_tuptable->vals[i]);
 }
 

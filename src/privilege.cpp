@@ -45,12 +45,12 @@ bool HasPrivilege(const Definition *def, int privilege, Oid role) {
 void RequirePrivilege(const Definition *def, int privilege, Oid role, const char *actor) {
   if (HasPrivilege(def, privilege, role)) return;
   const char *owner = GetUserNameFromId(def->owner, true);
+  const char *asking = GetUserNameFromId(role, true);
   ereport(
       ERROR,
       (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("permission denied for actor \"%s\"", actor),
        errdetail("Role %s does not hold the %s privilege on actor \"%s\" of system \"%s\".",
-                 GetUserNameFromId(role, true) ? GetUserNameFromId(role, true) : "(dropped)",
-                 PrivilegeName(privilege), def->name, def->system),
+                 asking ? asking : "(dropped)", PrivilegeName(privilege), def->name, def->system),
        errhint("Its owner%s%s%s can grant it with spawn.grant('%s', '%s', '<role>').",
                owner ? ", role " : "", owner ? owner : "", owner ? "," : "",
                PrivilegeName(privilege), def->name)));
