@@ -86,6 +86,9 @@ q -c "REVOKE CREATE ON DATABASE postgres FROM bob" >/dev/null
 denied "bob cannot create systems without CREATE on the database" "SELECT spawn.create_system('bobs')"
 q -c "GRANT CREATE ON DATABASE postgres TO bob" >/dev/null
 as alice -c "SELECT spawn.create_system('alices')" >/dev/null
+denied "bob cannot re-seal values under another key" "SELECT spawn.rotate_key()"
+denied "bob cannot retire a key" "SELECT spawn.retire_key(1)"
+denied "bob cannot read the key status" "SELECT * FROM spawn.key_status"
 denied "bob cannot add actors to alice's system" \
   "SELECT spawn.register_actor('x', actions => '{\"add\": \"alice.add\"}', system => 'alices')"
 
