@@ -3,6 +3,9 @@
 
 # PG_BIN may name another installation (e.g. a private copy); Debian's PostgreSQL 15 by default.
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}"
+# SPAWN_PORT_OFFSET shifts every port the tests and benchmarks use, so two checkouts can run at once.
+: "${SPAWN_PORT_OFFSET:=0}"
+export SPAWN_PORT_OFFSET
 [ -x "$PG_BIN/pg_config" ] || PG_BIN=$(pg_config --bindir)
 export PATH="$PG_BIN:$PATH"
 
@@ -87,7 +90,7 @@ SQL
 bench_cluster() {
   build_and_install
   BENCH_DIR=$(mktemp -d "/tmp/spawn-$1.XXXXXX")
-  BENCH_PORT=$2
+  BENCH_PORT=$(($2 + SPAWN_PORT_OFFSET))
   cluster_init "$BENCH_DIR" "$BENCH_PORT" "shared_buffers = '256MB'
 max_wal_size = '4GB'
 ${3:-}"

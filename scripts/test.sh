@@ -40,14 +40,14 @@ CONF
 tests=$(cd "$top/sql" && ls *.sql | grep -v '^spawn--' | sed 's/\.sql$//' | sort)
 as_pg "$("$PG_BIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --temp-instance="$work/regress-instance" --temp-config="$work/regress.conf" \
-  --inputdir="$work" --outputdir="$work/regress" --bindir="$PG_BIN" --port=54391 \
+  --inputdir="$work" --outputdir="$work/regress" --bindir="$PG_BIN" --port=$((54391 + SPAWN_PORT_OFFSET)) \
   --load-extension=spawn $tests || {
     failed+=(pg_regress)
     cat "$work/regress/regression.diffs" 2>/dev/null | head -n 200
   }
 
 echo "== pgTAP and shell tests"
-port=54392
+port=$((54392 + SPAWN_PORT_OFFSET))
 cluster_init "$work/cluster" "$port"
 cluster_start "$work/cluster"
 export SPAWN_TEST_HOST=$work/cluster SPAWN_TEST_PORT=$port

@@ -31,7 +31,7 @@ cluster_stop "$source_dir"
 
 # A fresh cluster with the same key, its scheduler running, and roles with other OIDs.
 DIR=$SPAWN_TEST_DIR/backup-target
-PORT=54484
+PORT=$((54484 + SPAWN_PORT_OFFSET))
 cluster_init "$DIR" "$PORT" "spawn.housekeeping_interval = 50"
 write_key_file "$DIR/data/spawn.key" "$key"
 cluster_start "$DIR"

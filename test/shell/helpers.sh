@@ -11,7 +11,7 @@ failures=0
 # sets DIR and PORT for q and the other helpers.
 test_cluster() {
   DIR=$SPAWN_TEST_DIR/$1
-  PORT=$2
+  PORT=$(($2 + SPAWN_PORT_OFFSET))
   cluster_init "$DIR" "$PORT" "${3:-}"
   cluster_start "$DIR"
   q -c "CREATE EXTENSION IF NOT EXISTS spawn" >/dev/null

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
-port=${RUN_TEST_PORT:-54496}
+port=$((${RUN_TEST_PORT:-54496} + SPAWN_PORT_OFFSET))
 if [ "$(id -u)" -ne 0 ]; then
   echo "ok - skipped: not root"
   exit 0
