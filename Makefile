@@ -13,7 +13,7 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-register -Werror -fno-omit-frame-pointer
-SHLIB_LINK = -lsodium -lprotobuf-c -lstdc++
+SHLIB_LINK = -lsodium -lprotobuf-c -lcurl -lstdc++
 
 # Track header dependencies, so changing a header rebuilds what includes it.
 override autodepend = yes

@@ -91,6 +91,22 @@ COMMENT ON TABLE spawn.systems IS 'Actor systems: namespaces of actors, each wit
 GRANT SELECT ON spawn.systems TO PUBLIC;
 INSERT INTO spawn.systems (name) VALUES ('spawn-system');
 
+-- External actor hosts (docs/external-hosts.md): HTTP servers speaking Spawn's protocol that
+-- serve actions. Declared only by roles allowed to run spawn.register_host, since the database
+-- server connects to these addresses.
+CREATE TABLE spawn._hosts (
+  id serial PRIMARY KEY,
+  name text COLLATE "C" NOT NULL UNIQUE,
+  url text NOT NULL,                -- base address; actions are posted to <url>/api/v1/actors/actions
+  options jsonb NOT NULL,           -- timeouts, headers, TLS, protocol spelling (spawn._check_host)
+  users regrole[] NOT NULL,         -- roles besides the owner that may bind actions to it
+  public boolean NOT NULL,          -- any role may bind actions to it
+  registered_by regrole NOT NULL,   -- its owner
+  registered_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._hosts IS 'Registered external actor hosts (internal; read spawn.hosts)';
+
 CREATE TABLE spawn._definitions (
   id serial PRIMARY KEY,
   system text COLLATE "C" NOT NULL REFERENCES spawn.systems (name),
@@ -106,6 +122,7 @@ CREATE TABLE spawn._definitions (
   tags jsonb NOT NULL,
   journal boolean NOT NULL DEFAULT false,  -- keep an event journal of state changes
   registered_by regrole NOT NULL,  -- its owner: the role that registered it; timers run as it
+  host_id integer REFERENCES spawn._hosts,  -- serves every action not bound otherwise
   registered_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (system, name)
@@ -115,11 +132,13 @@ COMMENT ON TABLE spawn._definitions IS 'Actor definitions (internal; read spawn.
 CREATE TABLE spawn._handlers (
   definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
   action text NOT NULL,
-  function regprocedure NOT NULL,
-  signature text NOT NULL,  -- the function as registered, for messages after it is dropped
+  function regprocedure,     -- the SQL or PL function, or NULL for an external host
+  host_id integer REFERENCES spawn._hosts,  -- the external host serving the action
+  signature text NOT NULL,  -- the function as registered (or host:<name>), for messages
   takes_context boolean NOT NULL,
   returns_jsonb boolean NOT NULL,
-  PRIMARY KEY (definition_id, action)
+  PRIMARY KEY (definition_id, action),
+  CHECK ((function IS NULL) <> (host_id IS NULL))
 );
 COMMENT ON TABLE spawn._handlers IS 'Resolved handler function of each action (internal)';
 
@@ -144,6 +163,8 @@ COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state
 CREATE INDEX ON spawn._instances (definition_id);
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
+SELECT pg_catalog.pg_extension_config_dump('spawn._hosts', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._hosts_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._definitions', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._definitions_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._handlers', '');
@@ -168,6 +189,163 @@ CREATE VIEW spawn.actors AS
   WHERE spawn._may('any', d.system, d.name);
 COMMENT ON VIEW spawn.actors IS 'Actor instances the viewer holds a privilege on, with kind, parent, revision and activation status (no state)';
 GRANT SELECT ON spawn.actors TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- External actor hosts (docs/external-hosts.md)
+-- ---------------------------------------------------------------------------------------------
+
+-- Checks a host's address and options document (src/host_config.cpp).
+CREATE FUNCTION spawn._check_host(url text, options jsonb) RETURNS void
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_host';
+COMMENT ON FUNCTION spawn._check_host(text, jsonb) IS 'Validates an external host''s URL and options';
+
+-- Whether a role may bind actions to a host: its owner (or a member), a role it lists in
+-- "users" (or a member), anyone when it lists "public"; superusers always.
+CREATE FUNCTION spawn._may_bind_host(host integer, role oid DEFAULT spawn._caller()) RETURNS boolean
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+  AS $$ SELECT h.public OR pg_has_role(role, h.registered_by, 'USAGE')
+               OR EXISTS (SELECT 1 FROM unnest(h.users) u WHERE pg_has_role(role, u, 'USAGE'))
+        FROM spawn._hosts h WHERE h.id = host $$;
+COMMENT ON FUNCTION spawn._may_bind_host(integer, oid) IS 'Whether the role may bind actions to the host';
+REVOKE ALL ON FUNCTION spawn._may_bind_host(integer, oid) FROM PUBLIC;
+
+-- The id of a host the role may bind actions to; raises 42704 or 42501 otherwise.
+CREATE FUNCTION spawn._bindable_host(name text, role oid) RETURNS integer
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  host_id integer;
+BEGIN
+  SELECT h.id INTO host_id FROM spawn._hosts h WHERE h.name = _bindable_host.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor host "%" does not exist', name
+      USING ERRCODE = 'undefined_object',
+            HINT = 'A role allowed to declare hosts registers it with spawn.register_host(name, url).';
+  END IF;
+  IF NOT spawn._may_bind_host(host_id, role) THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Its owner can list your role in the host''s "users" option.';
+  END IF;
+  RETURN host_id;
+END
+$$;
+COMMENT ON FUNCTION spawn._bindable_host(text, oid) IS 'Resolves a host name for binding; raises 42704 or 42501';
+REVOKE ALL ON FUNCTION spawn._bindable_host(text, oid) FROM PUBLIC;
+
+CREATE FUNCTION spawn.register_host(name text, url text, options jsonb DEFAULT '{}') RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  caller constant oid := spawn._caller();
+  owner oid;
+  user_roles regrole[] := '{}';
+  is_public boolean := false;
+  entry text;
+BEGIN
+  PERFORM spawn._check_name('host', name);
+  PERFORM spawn._check_host(url, options);
+  FOR entry IN SELECT jsonb_array_elements_text(coalesce(options -> 'users', '[]')) LOOP
+    IF entry = 'public' THEN
+      is_public := true;
+    ELSE
+      user_roles := user_roles || spawn._role_named(entry);
+    END IF;
+  END LOOP;
+  PERFORM spawn._lock_name('', 'host:' || name);
+  SELECT h.registered_by INTO owner FROM spawn._hosts h WHERE h.name = register_host.name;
+  IF FOUND AND NOT pg_has_role(caller, owner, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only its owner, role %s, can change it.', owner::regrole);
+  END IF;
+  INSERT INTO spawn._hosts AS h (name, url, options, users, public, registered_by)
+    VALUES (name, url, options, user_roles, is_public, caller)
+    ON CONFLICT (name) DO UPDATE
+      SET url = EXCLUDED.url, options = EXCLUDED.options, users = EXCLUDED.users,
+          public = EXCLUDED.public, updated_at = now();
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.register_host(text, text, jsonb)
+  IS 'Declares an external actor host, or updates it (its owner only); needs EXECUTE, granted by a superuser';
+REVOKE ALL ON FUNCTION spawn.register_host(text, text, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION spawn.unregister_host(name text) RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  host record;
+  bound text;
+BEGIN
+  PERFORM spawn._check_name('host', name);
+  PERFORM spawn._lock_name('', 'host:' || name);
+  SELECT h.id, h.registered_by INTO host FROM spawn._hosts h WHERE h.name = unregister_host.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor host "%" does not exist', name USING ERRCODE = 'undefined_object';
+  END IF;
+  IF NOT pg_has_role(spawn._caller(), host.registered_by, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only its owner, role %s, can remove it.', host.registered_by::regrole);
+  END IF;
+  SELECT string_agg(format('%s/%s', d.system, d.name), ', ' ORDER BY d.system, d.name) INTO bound
+    FROM spawn._definitions d
+    WHERE d.host_id = host.id
+       OR EXISTS (SELECT 1 FROM spawn._handlers x WHERE x.definition_id = d.id AND x.host_id = host.id);
+  IF bound IS NOT NULL THEN
+    RAISE EXCEPTION 'actor host "%" serves actors', name
+      USING ERRCODE = 'dependent_objects_still_exist', DETAIL = 'Bound actors: ' || bound || '.',
+            HINT = 'Unregister them, or re-register them without the host, first.';
+  END IF;
+  DELETE FROM spawn._hosts h WHERE h.id = host.id;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.unregister_host(text) IS 'Removes an external actor host no actor is bound to (its owner only)';
+REVOKE ALL ON FUNCTION spawn.unregister_host(text) FROM PUBLIC;
+
+-- A role by name; raises 42704 for an unknown one.
+CREATE FUNCTION spawn._role_named(name text) RETURNS regrole
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  role oid;
+BEGIN
+  SELECT r.oid INTO role FROM pg_roles r WHERE r.rolname = name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'role "%" does not exist', name USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN role::regrole;
+END
+$$;
+COMMENT ON FUNCTION spawn._role_named(text) IS 'A role by name; raises 42704 for an unknown one';
+
+-- Call counts, failures and latency of every host since the server started (shared memory).
+CREATE FUNCTION spawn._host_stats(OUT host_id integer, OUT calls bigint, OUT failures bigint,
+    OUT mean_latency_ms double precision, OUT last_latency_ms double precision,
+    OUT last_error text, OUT last_error_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'spawn_host_stats';
+COMMENT ON FUNCTION spawn._host_stats() IS 'Per-host call statistics kept in shared memory';
+REVOKE ALL ON FUNCTION spawn._host_stats() FROM PUBLIC;
+
+CREATE VIEW spawn.hosts AS
+  SELECT h.name COLLATE "default" AS name, h.url,
+         CASE WHEN pg_has_role(spawn._caller(), h.registered_by, 'USAGE') THEN h.options
+              ELSE h.options - 'headers' END AS options,
+         h.registered_by AS owner, h.users, h.public,
+         (SELECT count(*) FROM spawn._definitions d
+            WHERE d.host_id = h.id
+               OR EXISTS (SELECT 1 FROM spawn._handlers x
+                            WHERE x.definition_id = d.id AND x.host_id = h.id)) AS actors,
+         coalesce(s.calls, 0) AS calls, coalesce(s.failures, 0) AS failures,
+         s.mean_latency_ms, s.last_latency_ms, s.last_error, s.last_error_at,
+         h.registered_at, h.updated_at
+  FROM spawn._hosts h LEFT JOIN spawn._host_stats() s ON s.host_id = h.id
+  WHERE spawn._may_bind_host(h.id);
+COMMENT ON VIEW spawn.hosts IS 'External actor hosts the viewer may bind actions to, with call statistics (headers shown to their owner only)';
+GRANT SELECT ON spawn.hosts TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Registration
@@ -441,6 +619,19 @@ CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jso
   LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_schedules';
 COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
 
+-- The actions that timers and channel subscriptions name, each mapped to `handler`.
+CREATE FUNCTION spawn._scheduled_actions(timers jsonb, channels jsonb, handler text) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT coalesce(jsonb_object_agg(a, handler), '{}') FROM (
+      SELECT x ->> 'action' AS a
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(timers) = 'array' THEN timers END) x
+      UNION
+      SELECT CASE WHEN jsonb_typeof(c) = 'object' THEN coalesce(c ->> 'action', 'receive') END
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(channels) = 'array' THEN channels END) c
+    ) named WHERE a IS NOT NULL $$;
+COMMENT ON FUNCTION spawn._scheduled_actions(jsonb, jsonb, text) IS 'Maps every action a timer or channel names to a handler';
+
 CREATE FUNCTION spawn._register_actor(
     name text,
     actions jsonb,
@@ -454,7 +645,8 @@ CREATE FUNCTION spawn._register_actor(
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
     tags jsonb DEFAULT '{}',
-    journal boolean DEFAULT false)
+    journal boolean DEFAULT false,
+    host text DEFAULT NULL)  -- an external host serving every action not bound otherwise
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
@@ -465,6 +657,7 @@ DECLARE
   action_name text;
   function_oid jsonb;
   clash record;
+  default_host integer;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._require_system(system);
@@ -498,7 +691,14 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Only stateful named or unnamed actors keep a journal.';
   END IF;
-  PERFORM spawn._check_schedules(actions, timers, channels);
+  IF host IS NOT NULL THEN
+    default_host := spawn._bindable_host(host, registered_by);
+    -- The host serves every action, so timers and channels may name actions not listed.
+    PERFORM spawn._check_schedules(actions || spawn._scheduled_actions(timers, channels, 'host:' || host),
+                                   timers, channels);
+  ELSE
+    PERFORM spawn._check_schedules(actions, timers, channels);
+  END IF;
 
   -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
   -- so definitions and instance names are checked together; other names are not held up.
@@ -534,20 +734,27 @@ BEGIN
 
   INSERT INTO spawn._definitions AS d (system, name, kind, state_type, stateful, deactivate_timeout,
                                        snapshot_timeout, actions, timers, channels, tags, journal,
-                                       registered_by)
+                                       registered_by, host_id)
     VALUES (system, name, kind, state_type, stateful AND kind <> 'pooled', deactivate_timeout,
-            snapshot_timeout, actions, timers, channels, tags, journal, registered_by)
+            snapshot_timeout, actions, timers, channels, tags, journal, registered_by, default_host)
     ON CONFLICT ON CONSTRAINT _definitions_system_name_key DO UPDATE
       SET kind = EXCLUDED.kind, state_type = EXCLUDED.state_type, stateful = EXCLUDED.stateful,
           deactivate_timeout = EXCLUDED.deactivate_timeout,
           snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
           timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
-          journal = EXCLUDED.journal, updated_at = now()  -- the owner stays
+          journal = EXCLUDED.journal, host_id = EXCLUDED.host_id,
+          updated_at = now()  -- the owner stays
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
   FOR action_name, function_oid IN SELECT * FROM jsonb_each(handlers) LOOP
     PERFORM spawn._check_name('action', action_name);
+    IF jsonb_typeof(function_oid) = 'object' THEN
+      INSERT INTO spawn._handlers (definition_id, action, host_id, signature, takes_context, returns_jsonb)
+        VALUES (def_id, action_name, spawn._bindable_host(function_oid ->> 'host', registered_by),
+                'host:' || (function_oid ->> 'host'), true, true);
+      CONTINUE;
+    END IF;
     INSERT INTO spawn._handlers (definition_id, action, function, signature, takes_context, returns_jsonb)
       SELECT def_id, action_name, (function_oid #>> '{}')::oid::regprocedure,
              (function_oid #>> '{}')::oid::regprocedure::text, shape.takes_context,
@@ -578,7 +785,7 @@ BEGIN
   PERFORM spawn._catalog_changed();
 END
 $$;
-COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean, text)
   IS 'Stores a definition whose handlers spawn.register_actor resolved (signatures checked again)';
 
 -- Resolves handler names as the caller (with the caller's search_path), then stores the
@@ -595,25 +802,34 @@ CREATE FUNCTION spawn.register_actor(
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
     tags jsonb DEFAULT '{}',
-    journal boolean DEFAULT false)
+    journal boolean DEFAULT false,
+    host text DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
   handlers jsonb := '{}';
   entry record;
+  handler text;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._check_options('actions', actions);
   FOR entry IN SELECT * FROM pg_catalog.jsonb_each(actions) LOOP
-    handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
-      spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
+    handler := entry.value OPERATOR(pg_catalog.#>>) '{}';
+    IF pg_catalog.starts_with(handler, 'host:') THEN
+      -- An external host, resolved and checked by spawn._register_actor.
+      handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
+        pg_catalog.jsonb_build_object('host', pg_catalog.substr(handler, 6)));
+    ELSE
+      handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
+        spawn._resolve_handler(entry.key, handler)::oid);
+    END IF;
   END LOOP;
   PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
-    deactivate_timeout, snapshot_timeout, timers, channels, tags, journal);
+    deactivate_timeout, snapshot_timeout, timers, channels, tags, journal, host);
 END
 $$;
-COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
+COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean, text)
   IS 'Registers an actor definition, or updates it when it exists';
 
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void

@@ -6,6 +6,7 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
+#include "host_config.hpp"
 #include "identity.hpp"
 #include "pg.hpp"
 #include "sql_handler.hpp"
@@ -30,8 +31,9 @@ struct CachedFunction {
 
 // One action of a definition and the function that handles it.
 struct Handler {
-  char action[NAMEDATALEN];
-  char function_name[2 * NAMEDATALEN + 2];
+  char action[NAMEDATALEN];  // empty for a definition's host_default
+  char function_name[2 * NAMEDATALEN + 2];  // or "host:<name>"
+  const HostConfig *host;                   // an external host serves the action; else a function
   bool takes_context;  // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
   CachedFunction call;
@@ -69,6 +71,7 @@ struct Definition {
   Jsonb *tags;
   int handler_count;
   Handler *handlers;
+  Handler host_default;  // serves unlisted actions when host_default.host is set
   int projection_count;
   Projection *projections;
 };
@@ -85,6 +88,8 @@ struct Catalog {
   Oid mailbox_pkey;
   Oid replies_relid;  // spawn._replies and its primary key
   Oid replies_pkey;
+  int host_count;  // external actor hosts (spawn._hosts)
+  HostConfig *hosts;
 };
 
 // Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is
@@ -121,6 +126,10 @@ const Projection *DefinitionFindProjection(const Definition *definition, const c
 
 // Finds the handler of an action; NULL if the definition has none of that name.
 const Handler *DefinitionFindHandler(const Definition *definition, const char *action);
+
+// The handler that serves `action`: the listed one, else the actor's external host for any
+// action but the built-in get and get_state; NULL when there is none.
+const Handler *DefinitionActionHandler(const Definition *definition, const char *action);
 
 // Looks up a cached function on its first call, as the current user, so that errors in its
 // body (a dropped table, a schema the user may not use) belong to this call; the caller has

@@ -24,10 +24,11 @@ struct HandlerResult {
   Jsonb *state;     // NULL keeps the current state
   Jsonb *response;  // NULL means no reply
   Jsonb *workflow;
+  bool checkpoint;  // take a snapshot of the new state now (external hosts ask for it)
 };
 
 // Raises 42883 when the handler's function was dropped, 42501 when the current user may not
-// EXECUTE it.
+// EXECUTE it. A host's handler needs nothing beyond the actor's invoke privilege.
 void RequireHandlerCallable(const Definition *definition, const Handler *handler);
 
 // Calls the handler as the current user (after an EXECUTE privilege check) and splits its

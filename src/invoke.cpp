@@ -8,6 +8,7 @@
 
 #include "actor_lock.hpp"
 #include "dispatch.hpp"
+#include "history.hpp"
 #include "journal.hpp"
 #include "name_check.hpp"
 #include "not_found.hpp"
@@ -73,7 +74,7 @@ void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *r
   HandlerCall call{actor->definition,
                    handler,
                    req->actor,
-                   handler->action,
+                   handler == &actor->definition->host_default ? req->action : handler->action,
                    actor->pooled ? 0 : actor->row.revision,
                    caller,
                    req->metadata,
@@ -89,6 +90,7 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
   const Jsonb *state = result->state;
   if (state == nullptr || actor->pooled || !actor->definition->stateful) return;
   if (SameJsonb(state, actor->state)) return;
+  actor->checkpoint |= result->checkpoint;
   actor->state = CopyJsonb(actor->context, state);
   ++actor->changes;
   if (actor->definition->journal)
@@ -138,7 +140,7 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
 // marked as running throughout.
 Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   const Definition *def = actor->definition;
-  const Handler *handler = DefinitionFindHandler(def, req->action);
+  const Handler *handler = DefinitionActionHandler(def, req->action);
   const bool builtin_get = handler == nullptr && (strcmp(req->action, "get") == 0 ||
                                                   strcmp(req->action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
@@ -182,6 +184,7 @@ void ActorClose(OpenActor *actor) {
   const bool changed = actor->definition->stateful && actor->changes > 0;
   StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr, actor->changes);
   if (changed) {
+    if (actor->checkpoint) HistoryCheckpoint(actor->catalog, actor->row.system, actor->row.name);
     JournalFlush(actor);
     ProjectStateChange(actor->catalog, actor->definition, actor->row.system, actor->row.name,
                        actor->row.revision + actor->changes, actor->state);
@@ -200,7 +203,7 @@ Jsonb *Invoke(const InvokeRequest *req) {
     OpenActor actor;
     ActorOpen(cat, req, true, &actor);
     const bool read_only_get = actor.row.active && !actor.pooled &&
-                               DefinitionFindHandler(actor.definition, req->action) == nullptr;
+                               DefinitionActionHandler(actor.definition, req->action) == nullptr;
     response = ActorRun(&actor, req);
     if (!read_only_get) ActorClose(&actor);
   });

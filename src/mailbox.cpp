@@ -27,7 +27,7 @@ SPIPlanPtr insert_plan = nullptr;
 // Raises unless the definition has the action (or it is the built-in get) and the current user
 // may run it: the invoke (or read) privilege, and EXECUTE on the handler function.
 void RequireAction(const Definition *def, const char *actor, const char *action) {
-  const Handler *handler = DefinitionFindHandler(def, action);
+  const Handler *handler = DefinitionActionHandler(def, action);
   const bool builtin_get =
       handler == nullptr && (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, actor, action);

@@ -2,6 +2,7 @@
 // in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "drop_guard.hpp"
 #include "guard.hpp"
+#include "host_stats.hpp"
 #include "identity.hpp"
 #include "keyring.hpp"
 #include "pg.hpp"
@@ -26,6 +27,7 @@ void _PG_init(void) {
   spawn::DefineSettings();
   spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
   spawn::SharedInstallHooks();
+  spawn::HostStatsInstallHooks();
   spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
   spawn::InstallDropGuard();

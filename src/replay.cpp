@@ -64,7 +64,7 @@ void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, 
                       errhint("Replay to a revision before it, or from a later snapshot.")));
     return;
   }
-  const Handler *handler = DefinitionFindHandler(def, e->action);
+  const Handler *handler = DefinitionActionHandler(def, e->action);
   if (handler == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("actor \"%s\" no longer handles action \"%s\" of revision %lld", actor,

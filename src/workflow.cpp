@@ -203,9 +203,10 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
       action == nullptr
           ? PrepareKept(&subscribers_plan, subscribers, 3, types)
           : PrepareKept(&subscribers_with_action_plan,
-                        psprintf("%s AND coalesce(c->>'action', 'receive') = $4 AND EXISTS "
-                                 "(SELECT 1 FROM spawn._handlers h WHERE "
-                                 "h.definition_id = d.id AND h.action = $4)",
+                        psprintf("%s AND coalesce(c->>'action', 'receive') = $4 AND "
+                                 "(d.host_id IS NOT NULL OR EXISTS (SELECT 1 FROM "
+                                 "spawn._handlers h WHERE h.definition_id = d.id AND "
+                                 "h.action = $4))",
                                  subscribers),
                         4, types);
   ExecutePlanAsOwner(cat, plan, args, nullptr, true, 0);

@@ -1,13 +1,16 @@
 -- The v1 SQL contract: the names users rely on exist with the documented shapes and privileges.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 
 SELECT has_schema('spawn');
 SELECT has_type('spawn', 'value', 'spawn.value exists');
 SELECT has_type('spawn', 'context', 'spawn.context exists');
 SELECT has_function('spawn', 'create_system', ARRAY['text', 'jsonb']);
 SELECT has_function('spawn', 'register_actor',
-  ARRAY['text', 'jsonb', 'text', 'text', 'text', 'boolean', 'bigint', 'bigint', 'jsonb', 'jsonb', 'jsonb', 'boolean']);
+  ARRAY['text', 'jsonb', 'text', 'text', 'text', 'boolean', 'bigint', 'bigint', 'jsonb', 'jsonb', 'jsonb', 'boolean', 'text']);
+SELECT has_function('spawn', 'register_host', ARRAY['text', 'text', 'jsonb']);
+SELECT has_function('spawn', 'unregister_host', ARRAY['text']);
+SELECT has_view('spawn', 'hosts', 'spawn.hosts lists external actor hosts');
 SELECT has_function('spawn', 'unregister_actor', ARRAY['text', 'text']);
 SELECT has_function('spawn', 'spawn_actor', ARRAY['text', 'text', 'text']);
 SELECT has_function('spawn', 'invoke', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'text']);
@@ -53,7 +56,7 @@ INSERT INTO callers VALUES
   ('spawn._may(text,text,text,oid)', true, 'none'),
   ('spawn._may_manage(regrole,text,text,boolean)', true, 'none'),
   ('spawn._project_all(integer,boolean)', true, 'projection owner'),
-  ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean,text)', true, 'admin'),
   ('spawn._require_dead_letter(bigint,boolean)', false, 'internal'),
   ('spawn._require_projection(text,text)', true, 'projection owner'),
   ('spawn._require_registrant(integer,oid)', false, 'internal'),
@@ -77,7 +80,15 @@ INSERT INTO callers VALUES
   ('spawn.noreply(jsonb)', true, 'none'),
   ('spawn.pipe(spawn.value,text,text,text)', true, 'none'),
   ('spawn.rebuild_projection(text,text)', true, 'projection owner'),
-  ('spawn.register_actor(text,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn.register_actor(text,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean,text)', true, 'admin'),
+  ('spawn.register_host(text,text,jsonb)', false, 'EXECUTE granted by a superuser; owner to change'),
+  ('spawn.unregister_host(text)', false, 'EXECUTE granted by a superuser; owner'),
+  ('spawn._check_host(text,jsonb)', true, 'none'),
+  ('spawn._may_bind_host(integer,oid)', false, 'internal'),
+  ('spawn._bindable_host(text,oid)', false, 'internal'),
+  ('spawn._role_named(text)', true, 'none'),
+  ('spawn._host_stats()', false, 'internal'),
+  ('spawn._scheduled_actions(jsonb,jsonb,text)', true, 'none'),
   ('spawn.replay(text,bigint,text)', true, 'read'),
   ('spawn.reply(bigint)', true, 'requester'),
   ('spawn.reply(jsonb,jsonb)', true, 'none'),
