@@ -6,10 +6,10 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
-#include "host_config.hpp"
-#include "identity.hpp"
-#include "pg.hpp"
-#include "sql_handler.hpp"
+#include "src/host_config.hpp"
+#include "src/identity.hpp"
+#include "src/pg.hpp"
+#include "src/sql_handler.hpp"
 
 extern "C" {
 #include "access/tupdesc.h"

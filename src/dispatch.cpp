@@ -1,8 +1,8 @@
 // Handlers run with the caller's privileges: the state table is accessed as the extension's
 // owner only around spawn's own statements (state_store.cpp), never around user code.
-#include "dispatch.hpp"
+#include "src/dispatch.hpp"
 
-#include "host_handler.hpp"
+#include "src/host_handler.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -1,9 +1,9 @@
 // Snapshots are written by the scheduler's housekeeping (a copy of the sealed state row); this
 // file reads them back for spawn.state_history, spawn.restore and spawn.replay.
-#include "history.hpp"
+#include "src/history.hpp"
 
-#include "spi_util.hpp"
-#include "state_store.hpp"
+#include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

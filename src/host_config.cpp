@@ -1,12 +1,12 @@
 // URLs are taken apart by libcurl's URL parser (the same one that connects), so what is checked
 // here is what will be reached. Redirects are never followed (http_client.cpp), so a host's
 // address is exactly the one its owner registered.
-#include "host_config.hpp"
+#include "src/host_config.hpp"
 
 #include <curl/curl.h>
 
-#include "guard.hpp"
-#include "settings.hpp"
+#include "src/guard.hpp"
+#include "src/settings.hpp"
 
 namespace spawn {
 

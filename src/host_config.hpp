@@ -2,7 +2,7 @@
 // registered (to refuse bad input) and when the catalog loads it (to call it).
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

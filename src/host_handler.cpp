@@ -3,12 +3,12 @@
 // slow host holds a worker's batch up for at most one timeout, not one per message.
 // An HTTP call is not rolled back with the transaction: hosts must be idempotent per
 // (actor, revision) (docs/external-hosts.md).
-#include "host_handler.hpp"
+#include "src/host_handler.hpp"
 
-#include "host_stats.hpp"
-#include "host_wire.hpp"
-#include "http_client.hpp"
-#include "protobuf_memory.hpp"
+#include "src/host_stats.hpp"
+#include "src/host_wire.hpp"
+#include "src/http_client.hpp"
+#include "src/protobuf_memory.hpp"
 
 extern "C" {
 #include "postmaster/bgworker.h"

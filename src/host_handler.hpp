@@ -3,8 +3,8 @@
 // and its result goes through the same state, reply and workflow path as a function's.
 #pragma once
 
-#include "dispatch.hpp"
-#include "host_config.hpp"
+#include "src/dispatch.hpp"
+#include "src/host_config.hpp"
 
 namespace spawn {
 

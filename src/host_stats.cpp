@@ -1,9 +1,9 @@
 // A fixed table of slots, one per host, under one spinlock held only to copy a few fields. A
 // slot is keyed by host id and name, so a host registered again after DROP EXTENSION (ids start
 // over) does not inherit another host's figures. Hosts beyond kMaxHosts are not counted.
-#include "host_stats.hpp"
+#include "src/host_stats.hpp"
 
-#include "guard.hpp"
+#include "src/guard.hpp"
 
 extern "C" {
 #include "funcapi.h"

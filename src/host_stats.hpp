@@ -2,7 +2,7 @@
 // since the server started): calls, failures, latency, last error. Read by spawn.hosts.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

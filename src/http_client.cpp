@@ -6,7 +6,7 @@
 //
 // Security: redirects are not followed, proxies from the environment are ignored, and only
 // http and https are spoken, so a call reaches exactly the address its host was registered with.
-#include "http_client.hpp"
+#include "src/http_client.hpp"
 
 #include <curl/curl.h>
 

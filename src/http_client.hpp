@@ -4,8 +4,8 @@
 // process keeps connections to hosts alive between calls. No threads.
 #pragma once
 
-#include "host_config.hpp"
-#include "pg.hpp"
+#include "src/host_config.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 
