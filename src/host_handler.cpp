@@ -6,7 +6,7 @@
 #include "src/host_handler.hpp"
 
 #include "src/host_stats.hpp"
-#include "src/host_wire.hpp"
+#include "src/core/host_wire.hpp"
 #include "src/http_client.hpp"
 #include "src/protobuf_memory.hpp"
 

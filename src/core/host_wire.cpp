@@ -2,7 +2,7 @@
 // ValueFromJson/TypedValueJson), so a host's non-JSON state is stored, shown and passed back
 // untouched. Metadata is a map of strings on the wire: string members go as they are, others
 // as their JSON text.
-#include "host_wire.hpp"
+#include "src/core/host_wire.hpp"
 
 #include <cstdlib>
 #include <cstring>
