@@ -261,7 +261,7 @@ BEGIN
   END IF;
   INSERT INTO spawn._hosts AS h (name, url, options, users, public, registered_by)
     VALUES (name, url, options, user_roles, is_public, caller)
-    ON CONFLICT (name) DO UPDATE
+    ON CONFLICT ON CONSTRAINT _hosts_name_key DO UPDATE
       SET url = EXCLUDED.url, options = EXCLUDED.options, users = EXCLUDED.users,
           public = EXCLUDED.public, updated_at = now();
   PERFORM spawn._catalog_changed();

@@ -61,9 +61,12 @@ void RequireHostNotPaused(const HostConfig *host) {
 char *BodyExcerpt(const HttpResponse *response) {
   const size_t length = Min(response->size, static_cast<size_t>(kBodyExcerpt));
   char *text = pnstrdup(response->body, length);
-  for (char *c = text; *c; ++c)
-    if (static_cast<unsigned char>(*c) < 0x20 && *c != '\n') *c = ' ';
-  return pg_any_to_server(text, strlen(text), PG_UTF8);
+  for (char *c = text; *c; ++c) {
+    const auto byte = static_cast<unsigned char>(*c);
+    if (byte >= 0x80) *c = '?';  // any encoding's message stays valid in the server's
+    if (byte < 0x20 && byte != '\n') *c = ' ';
+  }
+  return text;
 }
 
 // Raises the error for a call that got no usable HTTP answer.

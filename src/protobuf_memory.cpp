@@ -1,5 +1,5 @@
 // protobuf-c allocation in PostgreSQL memory contexts (PG zone; see protobuf_memory.hpp).
-#include "protobuf_memory.hpp"
+#include "src/protobuf_memory.hpp"
 
 namespace spawn {
 

@@ -5,7 +5,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 
