@@ -201,16 +201,16 @@ COMMENT ON FUNCTION spawn._check_host(text, jsonb) IS 'Validates an external hos
 
 -- Whether a role may bind actions to a host: its owner (or a member), a role it lists in
 -- "users" (or a member), anyone when it lists "public"; superusers always.
-CREATE FUNCTION spawn._may_bind_host(host integer, role oid DEFAULT spawn._caller()) RETURNS boolean
+CREATE FUNCTION spawn._may_bind_host(host integer) RETURNS boolean
   LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
-  AS $$ SELECT h.public OR pg_has_role(role, h.registered_by, 'USAGE')
-               OR EXISTS (SELECT 1 FROM unnest(h.users) u WHERE pg_has_role(role, u, 'USAGE'))
+  AS $$ SELECT h.public OR pg_has_role(spawn._caller(), h.registered_by, 'USAGE')
+               OR EXISTS (SELECT 1 FROM unnest(h.users) u
+                          WHERE pg_has_role(spawn._caller(), u, 'USAGE'))
         FROM spawn._hosts h WHERE h.id = host $$;
-COMMENT ON FUNCTION spawn._may_bind_host(integer, oid) IS 'Whether the role may bind actions to the host';
-REVOKE ALL ON FUNCTION spawn._may_bind_host(integer, oid) FROM PUBLIC;
+COMMENT ON FUNCTION spawn._may_bind_host(integer) IS 'Whether the caller may bind actions to the host';
 
--- The id of a host the role may bind actions to; raises 42704 or 42501 otherwise.
-CREATE FUNCTION spawn._bindable_host(name text, role oid) RETURNS integer
+-- The id of a host the caller may bind actions to; raises 42704 or 42501 otherwise.
+CREATE FUNCTION spawn._bindable_host(name text) RETURNS integer
   LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
 DECLARE
@@ -222,7 +222,7 @@ BEGIN
       USING ERRCODE = 'undefined_object',
             HINT = 'A role allowed to declare hosts registers it with spawn.register_host(name, url).';
   END IF;
-  IF NOT spawn._may_bind_host(host_id, role) THEN
+  IF NOT spawn._may_bind_host(host_id) THEN
     RAISE EXCEPTION 'permission denied for actor host "%"', name
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Its owner can list your role in the host''s "users" option.';
@@ -230,8 +230,8 @@ BEGIN
   RETURN host_id;
 END
 $$;
-COMMENT ON FUNCTION spawn._bindable_host(text, oid) IS 'Resolves a host name for binding; raises 42704 or 42501';
-REVOKE ALL ON FUNCTION spawn._bindable_host(text, oid) FROM PUBLIC;
+COMMENT ON FUNCTION spawn._bindable_host(text) IS 'Resolves a host name for binding; raises 42704 or 42501';
+REVOKE ALL ON FUNCTION spawn._bindable_host(text) FROM PUBLIC;
 
 CREATE FUNCTION spawn.register_host(name text, url text, options jsonb DEFAULT '{}') RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
@@ -330,6 +330,15 @@ CREATE FUNCTION spawn._host_stats(OUT host_id integer, OUT calls bigint, OUT fai
 COMMENT ON FUNCTION spawn._host_stats() IS 'Per-host call statistics kept in shared memory';
 REVOKE ALL ON FUNCTION spawn._host_stats() FROM PUBLIC;
 
+-- The statistics of the hosts the caller may bind actions to.
+CREATE FUNCTION spawn._visible_host_stats(OUT host_id integer, OUT calls bigint,
+    OUT failures bigint, OUT mean_latency_ms double precision,
+    OUT last_latency_ms double precision, OUT last_error text, OUT last_error_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+  AS $$ SELECT s.* FROM spawn._host_stats() s WHERE spawn._may_bind_host(s.host_id) $$;
+COMMENT ON FUNCTION spawn._visible_host_stats() IS 'Call statistics of the hosts the caller may bind actions to';
+
 CREATE VIEW spawn.hosts AS
   SELECT h.name COLLATE "default" AS name, h.url,
          CASE WHEN pg_has_role(spawn._caller(), h.registered_by, 'USAGE') THEN h.options
@@ -342,7 +351,7 @@ CREATE VIEW spawn.hosts AS
          coalesce(s.calls, 0) AS calls, coalesce(s.failures, 0) AS failures,
          s.mean_latency_ms, s.last_latency_ms, s.last_error, s.last_error_at,
          h.registered_at, h.updated_at
-  FROM spawn._hosts h LEFT JOIN spawn._host_stats() s ON s.host_id = h.id
+  FROM spawn._hosts h LEFT JOIN spawn._visible_host_stats() s ON s.host_id = h.id
   WHERE spawn._may_bind_host(h.id);
 COMMENT ON VIEW spawn.hosts IS 'External actor hosts the viewer may bind actions to, with call statistics (headers shown to their owner only)';
 GRANT SELECT ON spawn.hosts TO PUBLIC;
@@ -692,7 +701,7 @@ BEGIN
             HINT = 'Only stateful named or unnamed actors keep a journal.';
   END IF;
   IF host IS NOT NULL THEN
-    default_host := spawn._bindable_host(host, registered_by);
+    default_host := spawn._bindable_host(host);
     -- The host serves every action, so timers and channels may name actions not listed.
     PERFORM spawn._check_schedules(actions || spawn._scheduled_actions(timers, channels, 'host:' || host),
                                    timers, channels);
@@ -751,7 +760,7 @@ BEGIN
     PERFORM spawn._check_name('action', action_name);
     IF jsonb_typeof(function_oid) = 'object' THEN
       INSERT INTO spawn._handlers (definition_id, action, host_id, signature, takes_context, returns_jsonb)
-        VALUES (def_id, action_name, spawn._bindable_host(function_oid ->> 'host', registered_by),
+        VALUES (def_id, action_name, spawn._bindable_host(function_oid ->> 'host'),
                 'host:' || (function_oid ->> 'host'), true, true);
       CONTINUE;
     END IF;

@@ -17,6 +17,7 @@ struct HandlerCall {
   Jsonb *metadata;     // may be NULL
   Jsonb *state;
   Jsonb *payload;  // may be NULL
+  bool state_unset;  // the instance never had a state: `state` is the empty object
 };
 
 // What a handler returned; each part may be NULL.

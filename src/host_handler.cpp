@@ -124,7 +124,7 @@ char *EncodeCall(const HandlerCall *call, const HostConfig *host, size_t *size) 
                       call->actor,
                       def->kind == ActorKind::kUnnamed ? def->name : nullptr,
                       call->action,
-                      def->stateful ? JsonText(call->state) : nullptr,
+                      def->stateful && !call->state_unset ? JsonText(call->state) : nullptr,
                       JsonText(call->payload),
                       call->caller,
                       JsonText(call->metadata),

@@ -79,7 +79,8 @@ void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *r
                    caller,
                    req->metadata,
                    actor->state,
-                   payload};
+                   payload,
+                   !actor->pooled && !actor->row.has_state && actor->changes == 0};
   CallHandler(actor->catalog, &call, result);
 }
 

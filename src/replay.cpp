@@ -71,7 +71,7 @@ void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, 
                            e->action, static_cast<long long>(e->revision)),
                     errhint("Register the action again to replay its entries.")));
   HandlerCall call{def,       handler,     actor,  e->action, e->revision - 1,
-                   e->caller, e->metadata, *state, e->payload};
+                   e->caller, e->metadata, *state, e->payload, false};
   HandlerResult result{};
   CallHandler(cat, &call, &result);
   if (result.state != nullptr) *state = result.state;
