@@ -72,7 +72,7 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
                                                                   : "A cast");
   if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
   SavedUser saved;
-  BecomeOwner(cat, &saved);
+  BecomeOwner(cat->owner, &saved);
   const int64 id =
       DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
   RestoreUser(&saved);

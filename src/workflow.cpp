@@ -223,7 +223,7 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   auto *payload_nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
   auto *owners = static_cast<Datum *>(palloc(sizeof(Datum) * count));
   SavedUser saved;
-  BecomeOwner(cat, &saved);
+  BecomeOwner(cat->owner, &saved);
   for (int i = 0; i < count; ++i) {
     const char *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
     const int64 id =
