@@ -24,6 +24,12 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The scale-out extensions spawn_router and spawn_shard (router/, SQL only) install with spawn.
+install: install-router
+.PHONY: install-router
+install-router:
+	$(MAKE) -C router install PG_CONFIG=$(PG_CONFIG)
+
 .PHONY: format
 format:
 	clang-format -i $(SOURCES) $(wildcard src/*.hpp bgworker/*.hpp test/unit/*.cpp test/fuzz/*.cpp)

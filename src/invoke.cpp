@@ -13,6 +13,7 @@
 #include "not_found.hpp"
 #include "privilege.hpp"
 #include "projection.hpp"
+#include "shard_route.hpp"
 #include "timers.hpp"
 #include "workflow.hpp"
 
@@ -193,6 +194,7 @@ void ActorClose(OpenActor *actor) {
 // Runs an invocation inside its own SPI connection.
 Jsonb *Invoke(const InvokeRequest *req) {
   CheckRequestNames(req);
+  RequireLocalActor(req->system, req->actor);
   MemoryContext caller_context = CurrentMemoryContext;
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
   Jsonb *response = nullptr;

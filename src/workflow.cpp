@@ -10,6 +10,7 @@
 #include "name_check.hpp"
 #include "sealed.hpp"
 #include "served_database.hpp"
+#include "shard_route.hpp"
 #include "shared.hpp"
 #include "spi_util.hpp"
 
@@ -177,7 +178,9 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *req, Jsonb *workflow, 
     const char *action = Text(broadcast, "action", false, "the broadcast");
     RequireName("channel", channel, strlen(channel));
     if (action != nullptr) RequireName("action", action, strlen(action));
-    Broadcast(actor->catalog, req->system, channel, action, Member(broadcast, "payload"));
+    Jsonb *payload = Member(broadcast, "payload");
+    Broadcast(actor->catalog, req->system, channel, action, payload);
+    RelayBroadcastToShards(req->system, channel, action, payload);
   }
   if (pipe != nullptr) return Route(req, pipe, "the pipe", response);
   if (forward != nullptr) return Route(req, forward, "the forward", req->payload);
