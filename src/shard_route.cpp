@@ -36,7 +36,9 @@ ShardMap shard_map;
 bool callback_registered = false;
 
 // Any relcache invalidation may mean spawn_shard was installed, configured or dropped.
-void ForgetShardMap(Datum, Oid) { shard_map.loaded = false; }
+void ForgetShardMap(Datum, Oid) {
+  shard_map.loaded = false;
+}
 
 // Reads spawn._shard_identity if it exists, in a nested SPI connection of its own.
 void LoadShardMap() {
@@ -125,12 +127,12 @@ int64 RelayToShard(const char *system, const char *actor, const char *action, Js
                    Jsonb *metadata, const char *register_ref, TimestampTz deliver_at,
                    const char *reply_channel) {
   if (reply_channel != nullptr)
-    ereport(ERROR,
-            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-             errmsg("an asynchronous request cannot be sent to actor \"%s\" on another shard",
-                    actor),
-             errdetail("Its reply would be stored on the shard that runs it."),
-             errhint("Call spawn.invoke_async through the router, or send a cast.")));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+         errmsg("an asynchronous request cannot be sent to actor \"%s\" on another shard", actor),
+         errdetail("Its reply would be stored on the shard that runs it."),
+         errhint("Call spawn.invoke_async through the router, or send a cast.")));
   Oid types[7] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID};
   Datum values[7] = {CStringGetTextDatum(system),
                      CStringGetTextDatum(actor),
@@ -139,11 +141,11 @@ int64 RelayToShard(const char *system, const char *actor, const char *action, Js
                      PointerGetDatum(metadata),
                      register_ref ? CStringGetTextDatum(register_ref) : static_cast<Datum>(0),
                      TimestampTzGetDatum(deliver_at)};
-  const char nulls[7] = {' ', ' ', ' ', payload ? ' ' : 'n', metadata ? ' ' : 'n',
-                         register_ref ? ' ' : 'n', ' '};
+  const char nulls[7] = {
+      ' ', ' ', ' ', payload ? ' ' : 'n', metadata ? ' ' : 'n', register_ref ? ' ' : 'n', ' '};
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  if (SPI_execute_with_args("SELECT spawn._shard_relay_cast($1, $2, $3, $4, $5, $6, $7)", 7,
-                            types, values, nulls, false, 1) != SPI_OK_SELECT ||
+  if (SPI_execute_with_args("SELECT spawn._shard_relay_cast($1, $2, $3, $4, $5, $6, $7)", 7, types,
+                            values, nulls, false, 1) != SPI_OK_SELECT ||
       SPI_processed != 1)
     elog(ERROR, "spawn: could not queue a message for another shard");
   bool null_id;
@@ -163,8 +165,8 @@ void RelayBroadcastToShards(const char *system, const char *channel, const char 
                      PointerGetDatum(payload)};
   const char nulls[4] = {' ', ' ', action ? ' ' : 'n', payload ? ' ' : 'n'};
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  if (SPI_execute_with_args("SELECT spawn._shard_relay_broadcast($1, $2, $3, $4)", 4, types,
-                            values, nulls, false, 1) != SPI_OK_SELECT)
+  if (SPI_execute_with_args("SELECT spawn._shard_relay_broadcast($1, $2, $3, $4)", 4, types, values,
+                            nulls, false, 1) != SPI_OK_SELECT)
     elog(ERROR, "spawn: could not queue a broadcast for the other shards");
   SPI_finish();
 }
