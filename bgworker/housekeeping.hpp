@@ -3,7 +3,7 @@
 // states are snapshotted into history; expired replies and history are deleted.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

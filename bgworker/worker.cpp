@@ -1,8 +1,8 @@
 // A mailbox worker: drains batches while there is work, then sleeps on its latch until a commit
 // that enqueued messages wakes it, or until the next delayed message or retry is due. Started
 // by the launcher; exits when the extension is gone.
-#include "drain.hpp"
-#include "process.hpp"
+#include "bgworker/drain.hpp"
+#include "bgworker/process.hpp"
 
 extern "C" {
 PGDLLEXPORT void spawn_worker_main(Datum arg);

@@ -1,8 +1,8 @@
 // The lock key is a 64-bit hash of (system, actor), so no table lookup is needed before locking.
 // Two actors whose hashes collide would merely serialise; correctness never depends on it.
-#include "actor_lock.hpp"
+#include "src/actor_lock.hpp"
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "common/hashfn.h"
@@ -16,7 +16,9 @@ bool ActorLockAcquire(const char *system, const char *actor, bool wait) {
   const size_t system_len = strlen(system);
   const size_t actor_len = strlen(actor);
   char *key = static_cast<char *>(palloc(system_len + actor_len + 1));
+  // The key is bytes (system, NUL, actor), hashed by length: it needs no terminator.
   memcpy(key, system, system_len + 1);
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
   memcpy(key + system_len + 1, actor, actor_len);
   const uint64 hash = DatumGetUInt64(hash_any_extended(
       reinterpret_cast<unsigned char *>(key), static_cast<int>(system_len + actor_len + 1), 0));

@@ -5,9 +5,9 @@
 // opens an actor once for a batch of its messages.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
-#include "state_store.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
+#include "src/state_store.hpp"
 
 namespace spawn {
 

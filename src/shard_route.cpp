@@ -4,7 +4,7 @@
 // dropped by any relcache invalidation (spawn_shard's configure function sends one through
 // spawn._catalog_changed), and on a server without the table the answer is "not a shard" after
 // one flag test, so single-server users pay nothing.
-#include "shard_route.hpp"
+#include "src/shard_route.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"

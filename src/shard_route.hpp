@@ -4,7 +4,7 @@
 // server these hooks answer "local" after one cached flag test, and nothing changes.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 
