@@ -82,17 +82,12 @@ bool Sharded() {
 
 }  // namespace
 
-// md5 of the length-free, separator-joined names: chr(31) cannot occur in a name.
+// md5 of the names joined by chr(31), which cannot occur in a name.
 int32 ShardHash(const char *system, const char *actor) {
-  const size_t system_length = strlen(system);
-  const size_t actor_length = strlen(actor);
-  char *joined = static_cast<char *>(palloc(system_length + actor_length + 1));
-  memcpy(joined, system, system_length);
-  joined[system_length] = '\x1f';
-  memcpy(joined + system_length + 1, actor, actor_length);
+  char *joined = psprintf("%s\x1f%s", system, actor);
   char hex[2 * MD5_DIGEST_LENGTH + 1];
   const char *error = nullptr;
-  if (!pg_md5_hash(joined, system_length + actor_length + 1, hex, &error))
+  if (!pg_md5_hash(joined, strlen(joined), hex, &error))
     elog(ERROR, "spawn: could not hash an actor name: %s", error ? error : "unknown error");
   pfree(joined);
   uint32 hash = 0;
