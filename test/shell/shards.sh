@@ -7,9 +7,9 @@
 # SHARD_DIR[0..1], SHARD_PORT[0..1].
 shards_start() {
   local base=$(($1 + SPAWN_PORT_OFFSET)) extra=${2:-}
-  ROUTER_DIR=$SPAWN_TEST_DIR/router
+  ROUTER_DIR=$SPAWN_TEST_DIR/router-$base
   ROUTER_PORT=$base
-  SHARD_DIR=("$SPAWN_TEST_DIR/shard0" "$SPAWN_TEST_DIR/shard1")
+  SHARD_DIR=("$SPAWN_TEST_DIR/shard0-$base" "$SPAWN_TEST_DIR/shard1-$base")
   SHARD_PORT=($((base + 1)) $((base + 2)))
   cluster_init "$ROUTER_DIR" "$ROUTER_PORT"
   cluster_start "$ROUTER_DIR"
