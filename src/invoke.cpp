@@ -14,6 +14,7 @@
 #include "src/not_found.hpp"
 #include "src/privilege.hpp"
 #include "src/projection.hpp"
+#include "src/shard_route.hpp"
 #include "src/spi_util.hpp"
 #include "src/timers.hpp"
 #include "src/workflow.hpp"
@@ -199,6 +200,7 @@ void ActorClose(OpenActor *actor) {
 // Runs an invocation inside its own SPI connection.
 Jsonb *Invoke(const InvokeRequest *req) {
   CheckRequestNames(req);
+  RequireLocalActor(req->system, req->actor);
   MemoryContext caller_context = CurrentMemoryContext;
   Jsonb *result = nullptr;
   RunInSpi([&](Catalog *cat) {
