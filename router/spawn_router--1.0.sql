@@ -139,23 +139,26 @@ CREATE FUNCTION spawn.invoke_async(actor text, action text, payload jsonb DEFAUL
   SELECT spawn.invoke_async(actor, action, payload, system, reply_channel, metadata,
                             register_ref) * 1024 + spawn._shard_self();
 $$;
-COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text) IS 'spawn.invoke_async on the actor''s shard; returns a routed request id for spawn.reply and spawn.wait (the NOTIFY comes from that shard, with its local id)';
+COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text) IS 'spawn.invoke_async on the actor''s shard; returns a routed request id for spawn.result and spawn.wait (the NOTIFY comes from that shard, with its local id)';
 
-CREATE FUNCTION spawn._reply_on(partition integer, local_id bigint,
-    OUT status text, OUT response jsonb, OUT error text)
+CREATE FUNCTION spawn._result_on(partition integer, local_id bigint,
+    OUT status text, OUT response jsonb, OUT error text, OUT sqlstate text, OUT detail text,
+    OUT hint text)
   LANGUAGE plproxy VOLATILE AS $$
   CLUSTER 'spawn_shards';
   RUN ON partition;
-  SELECT r.status, r.response, r.error FROM spawn.reply(local_id) r;
+  SELECT r.status, r.response, r.error, r.sqlstate, r.detail, r.hint FROM spawn.result(local_id) r;
 $$;
-COMMENT ON FUNCTION spawn._reply_on(integer, bigint) IS 'spawn.reply on one partition''s shard';
+COMMENT ON FUNCTION spawn._result_on(integer, bigint) IS 'spawn.result on one partition''s shard';
 
-CREATE FUNCTION spawn.reply(id bigint, OUT status text, OUT response jsonb, OUT error text)
+CREATE FUNCTION spawn.result(id bigint, OUT status text, OUT response jsonb, OUT error text,
+    OUT sqlstate text, OUT detail text, OUT hint text)
   LANGUAGE sql VOLATILE
   BEGIN ATOMIC
-    SELECT r.status, r.response, r.error FROM spawn._reply_on(spawn._id_partition(id), id >> 10) r;
+    SELECT r.status, r.response, r.error, r.sqlstate, r.detail, r.hint
+      FROM spawn._result_on(spawn._id_partition(id), id >> 10) r;
   END;
-COMMENT ON FUNCTION spawn.reply(bigint) IS 'spawn.reply of a routed request id, on the shard that holds it';
+COMMENT ON FUNCTION spawn.result(bigint) IS 'spawn.result of a routed request id, on the shard that holds it';
 
 CREATE FUNCTION spawn._wait_on(partition integer, local_id bigint, timeout_ms integer)
   RETURNS jsonb LANGUAGE plproxy VOLATILE AS $$

@@ -82,7 +82,7 @@ echo "# routed ids: requests, replies, schedules"
 before=$(router_q -c "SELECT (spawn.state('k-7')->>'total')::int")
 req=$(router_q -c "SELECT spawn.invoke_async('k-7', 'add', '{\"value\": 10}')")
 check "spawn.wait through the router" "$((before + 10))" "$(router_q -c "SELECT spawn.wait($req, 20000)->>'total'")"
-check "spawn.reply through the router" ok "$(router_q -c "SELECT status FROM spawn.reply($req)")"
+check "spawn.result through the router" ok "$(router_q -c "SELECT status FROM spawn.result($req)")"
 sid=$(router_q -c "SELECT spawn.schedule('k-8', 'add', '0 0 1 1 *', '{\"value\": 1}')")
 check "the schedule is on the actor's shard only, listed with its routed id" "1 $sid" \
   "$(router_q -c "SELECT count(*), max(id) FROM spawn.schedules WHERE actor = 'k-8'" | tr '|' ' ')"
@@ -128,7 +128,7 @@ echo "# bad arguments"
 check "a NULL actor (22004)" 22004 "$(router_sqlstate postgres "SELECT spawn.invoke(NULL, 'add')")"
 check "a NULL request id (22004)" 22004 "$(router_sqlstate postgres "SELECT spawn.wait(NULL)")"
 check "an unknown actor keeps its SQLSTATE across the router (42704)" 42704 "$(router_sqlstate postgres "SELECT spawn.invoke('nobody', 'add')")"
-check "an unknown request id (42704)" 42704 "$(router_sqlstate postgres "SELECT spawn.reply(999999)")"
+check "an unknown request id (42704)" 42704 "$(router_sqlstate postgres "SELECT spawn.result(999999)")"
 check "sync_shards without a router address (22023)" 22023 "$(router_sqlstate postgres "SELECT spawn.sync_shards('')")"
 check "spawn_router refuses a database that holds spawn (55006)" 55006 \
   "$(psql -X -q -h "${SHARD_DIR[0]}" -p "${SHARD_PORT[0]}" -U postgres -d postgres -c '\set VERBOSITY sqlstate' \
