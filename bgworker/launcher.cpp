@@ -6,6 +6,7 @@
 #include "key_check.hpp"
 #include "pool.hpp"
 #include "process.hpp"
+#include "sweeps.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"
@@ -39,7 +40,8 @@ void spawn_launcher_main(Datum) {
       int deactivated = 0, snapshots = 0;
       spawn::RunTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
       spawn::RunTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
-      spawn::RunTransaction("applying retention", spawn::ApplyRetention, nullptr);
+      if (!spawn::RunTransaction("applying retention", spawn::ApplyRetention, nullptr))
+        spawn::RetentionForgetMarks();
       spawn::RunTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
       last_sweep = started;
     }

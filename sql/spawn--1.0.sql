@@ -142,6 +142,10 @@ CREATE TABLE spawn._instances (
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state (internal; read spawn.actors)';
 CREATE INDEX ON spawn._instances (definition_id);
+-- The launcher finds the instances to deactivate or snapshot through this index, never by
+-- reading every instance: active ones are those used recently. Only activation and
+-- deactivation change status, so an invoke of an active actor stays a HOT update.
+CREATE INDEX _instances_active ON spawn._instances (definition_id) WHERE status = 'active';
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
 SELECT pg_catalog.pg_extension_config_dump('spawn._definitions', '');
@@ -753,6 +757,9 @@ CREATE TABLE spawn._mailbox (
 COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
 CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
 CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
+-- Serves the workers' min(retry_at) (when to wake up next); casts never have a retry_at, so
+-- they add no entry to it.
+CREATE INDEX _mailbox_retry ON spawn._mailbox (retry_at) WHERE retry_at IS NOT NULL;
 
 CREATE TABLE spawn._dead_letters (
   id bigint PRIMARY KEY,
@@ -1009,6 +1016,14 @@ CREATE TABLE spawn._history (
 );
 COMMENT ON TABLE spawn._history IS 'State snapshots taken every snapshot_timeout (internal)';
 CREATE INDEX ON spawn._history (recorded_at);
+
+-- How far the launcher's retention sweeps have looked (bgworker/sweeps.cpp): rows recorded
+-- before done_until were examined. Written at most once a minute.
+CREATE TABLE spawn._sweep_marks (
+  sweep text PRIMARY KEY CHECK (sweep IN ('history', 'journal')),
+  done_until timestamptz NOT NULL
+);
+COMMENT ON TABLE spawn._sweep_marks IS 'Progress of the retention sweeps (internal)';
 SELECT pg_catalog.pg_extension_config_dump('spawn._history', '');
 
 CREATE FUNCTION spawn.state_history(actor text, system text DEFAULT 'spawn-system',
