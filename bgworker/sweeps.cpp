@@ -79,22 +79,21 @@ void DeactivateIdle(void *arg) {
   int *deactivated = static_cast<int *>(arg);
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  ExecuteAsOwner(
-      cat,
-      "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
-      "FROM spawn._definitions d "
-      "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
-      "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
-      "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-      "LIMIT 1000",
-      0, nullptr, nullptr, nullptr, true, true);
+  ExecuteAsOwner(cat,
+                 "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
+                 "FROM spawn._definitions d "
+                 "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
+                 "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
+                 "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
+                 "LIMIT 1000",
+                 0, nullptr, nullptr, nullptr, true, true);
   const int count = static_cast<int>(SPI_processed);
   char **names;
   auto *idle_before = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (count + 1)));
   for (int i = 0; i < count; ++i) {
     bool isnull;
-    idle_before[i] =
-        DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+    idle_before[i] = DatumGetTimestampTz(
+        SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
   }
   CollectNames(&names);
   for (int i = 0; i < count; ++i) {
@@ -218,13 +217,12 @@ void ApplyRetention(void *) {
   Datum values[2] = {TimestampTzGetDatum(history_mark.done_until),
                      TimestampTzGetDatum(history_until)};
   if (history_until > history_mark.done_until)
-    ExecuteAsOwner(
-        cat,
-        "DELETE FROM spawn._history h WHERE h.recorded_at >= $1 AND h.recorded_at < $2 "
-        "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
-        "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
-        "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
-        2, types, values, nullptr, false, true);
+    ExecuteAsOwner(cat,
+                   "DELETE FROM spawn._history h WHERE h.recorded_at >= $1 AND h.recorded_at < $2 "
+                   "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
+                   "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
+                   "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
+                   2, types, values, nullptr, false, true);
   if (setting_journal_retention_s > 0) {
     LoadMark(cat, &journal_mark);
     const TimestampTz journal_until =

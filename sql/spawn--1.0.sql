@@ -507,6 +507,9 @@ BEGIN
   -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
   -- so definitions and instance names are checked together; other names are not held up.
   PERFORM spawn._lock_name(system, name);
+  -- spawn.spawn_actors holds SHARE on the definitions instead of one lock per name: taking
+  -- this lock before the check below makes a registration wait for a bulk spawn's commit.
+  LOCK TABLE spawn._definitions IN ROW EXCLUSIVE MODE;
 
   SELECT i.name, d.name AS parent INTO clash
     FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -657,19 +660,17 @@ END
 $$;
 COMMENT ON FUNCTION spawn.unregister_actor(text, text) IS 'Removes an actor definition with all its instances and their state';
 
-CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+-- The template an instance is spawned from, checked: it exists, is unnamed, and the caller
+-- holds spawn on it. Runs as whoever calls it (spawn_actor and spawn_actors run as the owner
+-- and remember their caller, which spawn._may asks about).
+CREATE FUNCTION spawn._spawn_template(system text, parent text) RETURNS integer
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   template record;
-  existing text;
 BEGIN
-  PERFORM spawn._check_name('actor', name);
-  PERFORM spawn._check_name('actor', parent);
-  PERFORM spawn._require_system(system);
-  PERFORM spawn._lock_name(system, name);
   SELECT d.id, d.kind INTO template FROM spawn._definitions d
-    WHERE d.system = spawn_actor.system AND d.name = spawn_actor.parent;
+    WHERE d.system = _spawn_template.system AND d.name = _spawn_template.parent;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'actor template "%" does not exist in system "%"', parent, system
       USING ERRCODE = 'undefined_object',
@@ -684,19 +685,37 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = format('Its owner can grant it with spawn.grant(''spawn'', %L, ''<role>'').', parent);
   END IF;
+  RETURN template.id;
+END
+$$;
+COMMENT ON FUNCTION spawn._spawn_template(text, text) IS 'The id of an unnamed template the caller may spawn instances of';
+REVOKE ALL ON FUNCTION spawn._spawn_template(text, text) FROM PUBLIC;
+
+CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  template_id integer;
+  existing text;
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  PERFORM spawn._check_name('actor', parent);
+  PERFORM spawn._require_system(system);
+  PERFORM spawn._lock_name(system, name);
+  template_id := spawn._spawn_template(system, parent);
   IF EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.system = spawn_actor.system AND d.name = spawn_actor.name) THEN
     RAISE EXCEPTION 'actor name "%" is taken by a registered actor', name
       USING ERRCODE = 'duplicate_object';
   END IF;
   INSERT INTO spawn._instances (system, name, definition_id)
-    VALUES (system, name, template.id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
+    VALUES (system, name, template_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   IF FOUND THEN
     -- The template's timers tick for the instance from its spawning on.
     INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
       SELECT spawn_actor.system, spawn_actor.name, x->>'action', (x->>'every_ms')::bigint,
              now() + (x->>'every_ms')::bigint * interval '1 millisecond'
       FROM spawn._definitions d, jsonb_array_elements(d.timers) x
-      WHERE d.id = template.id
+      WHERE d.id = template_id
       ON CONFLICT DO NOTHING;
     IF FOUND THEN
       PERFORM spawn._wake_workers();
@@ -713,6 +732,76 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn.spawn_actor(text, text, text) IS 'Creates an instance of an unnamed actor; returns false if it already existed';
+
+-- Set-based spawn_actor: the same checks and rights, one statement's worth of work for any
+-- number of names. Instead of one name lock per instance (a million of them would fill the
+-- shared lock table) it holds SHARE on the definitions until the transaction ends, so no
+-- registration or unregistration can interleave with it; instances and their timers are
+-- inserted together, and any bad name fails the whole call before anything is kept.
+CREATE FUNCTION spawn.spawn_actors(parent text, names text[], system text DEFAULT 'spawn-system') RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  template_id integer;
+  timers jsonb;
+  created bigint;
+  bad text;
+  other text;
+BEGIN
+  PERFORM spawn._check_name('actor', parent);
+  IF names IS NULL THEN
+    RAISE EXCEPTION 'names must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM spawn._require_system(system);
+  LOCK TABLE spawn._definitions IN SHARE MODE;
+  template_id := spawn._spawn_template(system, parent);
+  SELECT d.timers INTO timers FROM spawn._definitions d WHERE d.id = template_id;
+  IF array_position(names, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'actor names must not be null'
+      USING ERRCODE = 'null_value_not_allowed', DETAIL = format('names[%s] is null.', array_position(names, NULL));
+  END IF;
+  PERFORM spawn._check_name('actor', n) FROM unnest(names) n;
+  SELECT n INTO bad FROM unnest(names) n GROUP BY n HAVING count(*) > 1 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'actor name "%" appears more than once in names', bad
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass each name once.';
+  END IF;
+  SELECT n INTO bad FROM unnest(names) n JOIN spawn._definitions d
+    ON d.system = spawn_actors.system AND d.name = n LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'actor name "%" is taken by a registered actor', bad
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  -- The template's timers tick for each new instance from its spawning on.
+  WITH made AS (
+    INSERT INTO spawn._instances (system, name, definition_id)
+      SELECT spawn_actors.system, n, template_id FROM unnest(names) n
+      ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING
+      RETURNING name),
+  ticking AS (
+    INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+      SELECT spawn_actors.system, m.name, x->>'action', (x->>'every_ms')::bigint,
+             now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+      FROM made m, jsonb_array_elements(timers) x
+      ON CONFLICT DO NOTHING)
+  SELECT count(*) INTO created FROM made;
+  IF created < cardinality(names) THEN
+    SELECT i.name, d.name INTO bad, other FROM unnest(names) n
+      JOIN spawn._instances i ON i.system = spawn_actors.system AND i.name = n
+      JOIN spawn._definitions d ON d.id = i.definition_id
+      WHERE i.definition_id <> template_id LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'actor "%" already exists with parent "%"', bad, other
+        USING ERRCODE = 'duplicate_object';
+    END IF;
+  END IF;
+  IF created > 0 AND jsonb_array_length(timers) > 0 THEN
+    PERFORM spawn._wake_workers();
+  END IF;
+  RETURN created;
+END
+$$;
+COMMENT ON FUNCTION spawn.spawn_actors(text, text[], text) IS 'Creates many instances of an unnamed actor at once; returns how many were new';
 
 -- ---------------------------------------------------------------------------------------------
 -- Invocation

@@ -29,10 +29,10 @@ inline constexpr int kKeptActorLocks = 16;
 
 // A hold of an actor's advisory lock, as taken by ActorLockTake.
 struct ActorLockHold {
-  bool taken;             // this call holds it (fresh or again)
-  bool fresh;             // this call took it, rather than finding it held by this transaction
-  ResourceOwner owner;    // the resource owner it was taken under
-  uint32 key_high;        // the lock tag's key (the hash of system and actor)
+  bool taken;           // this call holds it (fresh or again)
+  bool fresh;           // this call took it, rather than finding it held by this transaction
+  ResourceOwner owner;  // the resource owner it was taken under
+  uint32 key_high;      // the lock tag's key (the hash of system and actor)
   uint32 key_low;
 };
 
