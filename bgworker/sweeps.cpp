@@ -60,16 +60,48 @@ void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
       5, prune_types, prune_values, nullptr, false);
 }
 
-// Reads (system, name) pairs of the last SPI result into a palloc'd array.
-int CollectNames(char ***out) {
+// Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
+// skipping those in use, and runs `fn` on its row (with the result's row number), then lets
+// the actor's lock go: the launcher keeps no actor locked past its row's update.
+void ClaimEach(const Catalog *cat, void (*fn)(const Catalog *, InstanceRow *, int, void *),
+               void *arg) {
   const int count = static_cast<int>(SPI_processed);
   auto **names = static_cast<char **>(palloc(sizeof(char *) * 2 * (count + 1)));
   for (int i = 0; i < count; ++i) {
     names[2 * i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
     names[2 * i + 1] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
   }
-  *out = names;
-  return count;
+  for (int i = 0; i < count; ++i) {
+    InstanceRow row;
+    ActorLockHold hold;
+    if (!ActorTryClaim(cat, names[2 * i], names[2 * i + 1], &row, &hold)) continue;
+    if (row.id != 0) fn(cat, &row, i, arg);
+    ActorLockLetGo(&hold);
+  }
+}
+
+// What DeactivateIdle hands to each claimed actor.
+struct Deactivation {
+  TimestampTz *idle_before;  // per result row: deactivate if last used before then
+  int deactivated;
+};
+
+// Deactivates one claimed instance if it is still idle, snapshotting a changed state first.
+void DeactivateOne(const Catalog *cat, InstanceRow *row, int index, void *arg) {
+  auto *work = static_cast<Deactivation *>(arg);
+  if (!row->active || row->last_activity >= work->idle_before[index]) return;
+  const bool changed = row->has_state && row->revision > row->snapshot_revision;
+  if (changed) SnapshotInstance(cat, row);
+  StateDeactivate(cat, row, changed);
+  ++work->deactivated;
+}
+
+// Snapshots one claimed instance if its state still changed since its last snapshot.
+void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
+  if (!row->has_state || row->revision <= row->snapshot_revision) return;
+  SnapshotInstance(cat, row);
+  StateMarkSnapshotted(cat, row);
+  ++*static_cast<int *>(arg);
 }
 
 }  // namespace
@@ -88,28 +120,14 @@ void DeactivateIdle(void *arg) {
                  "LIMIT 1000",
                  0, nullptr, nullptr, nullptr, true, true);
   const int count = static_cast<int>(SPI_processed);
-  char **names;
-  auto *idle_before = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (count + 1)));
+  Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (count + 1))), 0};
   for (int i = 0; i < count; ++i) {
     bool isnull;
-    idle_before[i] = DatumGetTimestampTz(
+    work.idle_before[i] = DatumGetTimestampTz(
         SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
   }
-  CollectNames(&names);
-  for (int i = 0; i < count; ++i) {
-    const char *system = names[2 * i];
-    const char *name = names[2 * i + 1];
-    InstanceRow row;
-    ActorLockHold hold;
-    if (!ActorTryClaim(cat, system, name, &row, &hold)) continue;
-    if (row.active && row.last_activity < idle_before[i]) {
-      const bool changed = row.has_state && row.revision > row.snapshot_revision;
-      if (changed) SnapshotInstance(cat, &row);
-      StateDeactivate(cat, &row, changed);
-      ++*deactivated;
-    }
-    ActorLockLetGo(&hold);
-  }
+  ClaimEach(cat, DeactivateOne, &work);
+  *deactivated += work.deactivated;
 }
 
 // Snapshots active states that changed since their last snapshot, at most once per
@@ -129,21 +147,7 @@ void TakeSnapshots(void *arg) {
       "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
       "LIMIT 1000",
       0, nullptr, nullptr, nullptr, true, true);
-  char **names;
-  const int count = CollectNames(&names);
-  for (int i = 0; i < count; ++i) {
-    const char *system = names[2 * i];
-    const char *name = names[2 * i + 1];
-    InstanceRow row;
-    ActorLockHold hold;
-    if (!ActorTryClaim(cat, system, name, &row, &hold)) continue;
-    if (row.has_state && row.revision > row.snapshot_revision) {
-      SnapshotInstance(cat, &row);
-      StateMarkSnapshotted(cat, &row);
-      ++*taken;
-    }
-    ActorLockLetGo(&hold);
-  }
+  ClaimEach(cat, SnapshotOne, taken);
 }
 
 namespace {
