@@ -100,10 +100,10 @@ for size in $sizes; do
   cpu_idle=$(idle_cpu "$idle")
 
   # invoke/raw at this size: the raw table's rows are as wide as a state row.
-  sql -c "DROP TABLE IF EXISTS counters; CREATE TABLE counters (id int PRIMARY KEY, total bigint NOT NULL,
+  sql -c "SET client_min_messages = warning; DROP TABLE IF EXISTS counters; CREATE TABLE counters (id int PRIMARY KEY, total bigint NOT NULL,
     pad bytea NOT NULL) WITH (fillfactor = 70);
-    INSERT INTO counters SELECT g, 0, decode(repeat('00', 100), 'hex') FROM generate_series(1, $size) g;
-    VACUUM ANALYZE counters" >/dev/null
+    INSERT INTO counters SELECT g, 0, decode(repeat('00', 100), 'hex') FROM generate_series(1, $size) g" >/dev/null
+  sql -c "VACUUM ANALYZE counters" >/dev/null
   printf '%s\n' "\\set id random(1, $size)" "SELECT spawn.invoke('c-' || :id, 'add', '{\"value\": 1}');" > "$scripts/invoke.sql"
   printf '%s\n' "\\set id random(1, $size)" "UPDATE counters SET total = total + 1 WHERE id = :id;" > "$scripts/raw.sql"
   chmod a+r "$scripts"/*.sql
