@@ -23,18 +23,18 @@
 // Keys: a message sealed under a key that is not configured, or an actor whose state is, is
 // never run nor counted: its actor's queue waits (logged once per key id) until the key is
 // configured; with no key at all the workers do not drain.
-#include "drain.hpp"
+#include "bgworker/drain.hpp"
 
-#include "actor_lock.hpp"
-#include "catalog.hpp"
-#include "invoke.hpp"
-#include "keyring.hpp"
-#include "process.hpp"
-#include "projection.hpp"
-#include "replies.hpp"
-#include "sealed.hpp"
-#include "settings.hpp"
-#include "spi_util.hpp"
+#include "src/actor_lock.hpp"
+#include "src/catalog.hpp"
+#include "src/invoke.hpp"
+#include "src/keyring.hpp"
+#include "bgworker/process.hpp"
+#include "src/projection.hpp"
+#include "src/replies.hpp"
+#include "src/sealed.hpp"
+#include "src/settings.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "access/xact.h"

@@ -2,7 +2,7 @@
 // runs them through the invoke path with the actor's state loaded and written once.
 #pragma once
 
-#include "shared.hpp"
+#include "src/shared.hpp"
 
 namespace spawn {
 

@@ -11,12 +11,12 @@
 //     spawn rolls back only those locks (a subtransaction) and is tried again.
 // After a commit the workers stay away (the extension is gone); after an abort the launcher
 // starts them again.
-#include "drop_guard.hpp"
+#include "bgworker/drop_guard.hpp"
 
-#include "pg.hpp"
-#include "process.hpp"
-#include "settings.hpp"
-#include "shared.hpp"
+#include "src/pg.hpp"
+#include "bgworker/process.hpp"
+#include "src/settings.hpp"
+#include "src/shared.hpp"
 
 extern "C" {
 #include "access/xact.h"

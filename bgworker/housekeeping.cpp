@@ -8,17 +8,17 @@
 // broken row never stops the others. A schedule that fails (a payload that cannot be opened,
 // or sealed under a key that is not configured) skips that firing: it moves on to its next
 // time, and the failure is logged once until the schedule fires again.
-#include "housekeeping.hpp"
+#include "bgworker/housekeeping.hpp"
 
-#include "catalog.hpp"
-#include "cron.hpp"
-#include "keyring.hpp"
-#include "mailbox.hpp"
-#include "process.hpp"
-#include "sealed.hpp"
-#include "settings.hpp"
-#include "shared.hpp"
-#include "spi_util.hpp"
+#include "src/catalog.hpp"
+#include "src/core/cron.hpp"
+#include "src/keyring.hpp"
+#include "src/mailbox.hpp"
+#include "bgworker/process.hpp"
+#include "src/sealed.hpp"
+#include "src/settings.hpp"
+#include "src/shared.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

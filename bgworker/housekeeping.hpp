@@ -2,7 +2,7 @@
 // timers and cron schedules become mailbox messages (the sweeps are in sweeps.hpp).
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -2,11 +2,11 @@
 // ends), fires timers and schedules as soon as they are due, and runs the sweeps every
 // spawn.housekeeping_interval. It sleeps on its latch in between; a worker that starts or
 // stops sets it (bgw_notify_pid).
-#include "housekeeping.hpp"
-#include "key_check.hpp"
-#include "pool.hpp"
-#include "process.hpp"
-#include "sweeps.hpp"
+#include "bgworker/housekeeping.hpp"
+#include "src/key_check.hpp"
+#include "bgworker/pool.hpp"
+#include "bgworker/process.hpp"
+#include "bgworker/sweeps.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"

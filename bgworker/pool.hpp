@@ -1,8 +1,9 @@
 // The launcher's pool of mailbox workers: started while the extension exists, restarted when
-// one ends, and a shortage of background worker slots said once in spawn's words.
+// one ends, and a shortage of background worker slots said once in spawn's words. What
+// backends ask of the pool is src/worker_pool.hpp.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 
@@ -10,12 +11,5 @@ namespace spawn {
 // DROP EXTENSION runs). Returns how long the launcher may sleep before it should look again
 // (-1: no need).
 long PoolMaintain(bool extension_ready);
-
-// Raises 55000 when no mailbox worker can run at all (spawn.workers = 0, no background worker
-// slot for the launcher or for any worker), so a message is never queued for nobody.
-void RequireMailboxWorkers();
-
-// How many mailbox workers run now.
-int PoolRunning();
 
 }  // namespace spawn

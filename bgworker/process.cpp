@@ -3,9 +3,9 @@
 // process exits only on SIGTERM, postmaster death, or (a mailbox worker) when the extension is
 // gone. A worker that exits while it runs a message leaves a blame for it (BlameOnExit); one
 // killed with SIGQUIT (the postmaster's crash restart, caused by another process) clears it.
-#include "process.hpp"
+#include "bgworker/process.hpp"
 
-#include "guard.hpp"
+#include "src/guard.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -41,7 +41,7 @@ void ReleaseSlot(int, Datum) {
 
 // SIGQUIT: the postmaster ends every process because another one crashed; the message this one
 // runs is not to blame. Only async-signal-safe work: a store and _exit.
-void QuitWithoutBlame(SIGNAL_ARGS) {
+void QuitWithoutBlame([[maybe_unused]] SIGNAL_ARGS) {
   ProcessSlot *slot = my_slot;
   if (slot != nullptr) slot->running_id = 0;
   _exit(2);

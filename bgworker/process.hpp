@@ -2,8 +2,8 @@
 // the wait on its latch, and running a unit of work in its own transaction.
 #pragma once
 
-#include "pg.hpp"
-#include "shared.hpp"
+#include "src/pg.hpp"
+#include "src/shared.hpp"
 
 namespace spawn {
 

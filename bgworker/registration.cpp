@@ -5,11 +5,11 @@
 // Slots: every background worker takes one of max_worker_processes, shared with parallel
 // queries, logical replication and other extensions. At start-up the registration counts what
 // is already taken and says, once, how many of spawn's processes fit.
-#include "registration.hpp"
+#include "bgworker/registration.hpp"
 
-#include "pg.hpp"
-#include "settings.hpp"
-#include "shared.hpp"
+#include "src/pg.hpp"
+#include "src/settings.hpp"
+#include "src/shared.hpp"
 
 extern "C" {
 #include "lib/ilist.h"

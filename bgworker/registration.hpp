@@ -2,7 +2,7 @@
 // static worker; it starts the mailbox workers as dynamic workers while the extension exists.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "postmaster/bgworker.h"

@@ -1,9 +1,9 @@
 // spawn.scheduler(): the state of the scheduler as a whole, read from shared memory: how many
 // mailbox workers are configured and how many run, how many have no background worker slot,
 // and whether the workers wait for a state store key.
-#include "guard.hpp"
-#include "pool.hpp"
-#include "shared.hpp"
+#include "src/guard.hpp"
+#include "src/worker_pool.hpp"
+#include "src/shared.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

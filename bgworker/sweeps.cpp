@@ -12,14 +12,14 @@
 //    once a minute); a row kept then as a replay base becomes deletable only when a newer
 //    snapshot becomes the base, and each new snapshot prunes its own actor's old rows.
 // Every statement runs as the extension's owner with plans that prefer indexes.
-#include "sweeps.hpp"
+#include "bgworker/sweeps.hpp"
 
-#include "actor_lock.hpp"
-#include "catalog.hpp"
-#include "invoke.hpp"
-#include "settings.hpp"
-#include "spi_util.hpp"
-#include "state_store.hpp"
+#include "src/actor_lock.hpp"
+#include "src/catalog.hpp"
+#include "src/invoke.hpp"
+#include "src/settings.hpp"
+#include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

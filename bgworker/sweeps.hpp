@@ -4,7 +4,7 @@
 // actors that were used and the rows that expired, never the number of actors or of snapshots.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -2,8 +2,8 @@
 // that enqueued messages due before its wake-up time wakes it (shared.cpp), or until the next
 // delayed message or retry is due. Started
 // by the launcher; exits when the extension is gone.
-#include "drain.hpp"
-#include "process.hpp"
+#include "bgworker/drain.hpp"
+#include "bgworker/process.hpp"
 
 extern "C" {
 PGDLLEXPORT void spawn_worker_main(Datum arg);

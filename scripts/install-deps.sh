@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config postgresql-15 postgresql-server-dev-15
   postgresql-client-15 libsodium-dev libprotobuf-c-dev protobuf-c-compiler
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl googletest libgtest-dev
-  python3 python3-psycopg2 bc nlohmann-json3-dev clang libclang-rt-14-dev)
+  python3 python3-psycopg2 bc nlohmann-json3-dev clang clang-tidy libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

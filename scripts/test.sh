@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite: C++ unit tests (ctest, under ASan and UBSan), a short libFuzzer run of
+# Runs every test suite: C++ unit tests (ctest, under ASan and UBSan), clang-tidy over every
+# source (scripts/tidy.sh), a short libFuzzer run of
 # every parser (scripts/fuzz.sh short), pg_regress on a temporary instance, pgTAP
 # (pg_prove) and the shell tests (concurrency, crash and restart) against real servers.
 # Installs missing packages and builds first. Exits non-zero if any suite fails.
@@ -19,9 +20,13 @@ export SPAWN_TEST_DIR=$work
 failed=()
 
 echo "== C++ unit tests"
-{ cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+{ cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG="$PG_BIN/pg_config" \
+    >/dev/null &&
   cmake --build "$top/build" -j"$(nproc)" >/dev/null &&
   ctest --test-dir "$top/build" --output-on-failure | tail -n 3; } || failed+=(unit)
+
+echo "== clang-tidy"
+"$top/scripts/tidy.sh" "$top/build" || failed+=(tidy)
 
 echo "== fuzz (short)"
 "$top/scripts/fuzz.sh" short || failed+=(fuzz)

@@ -106,7 +106,7 @@ work=${VALGRIND_WORK:-$(mktemp -d /tmp/spawn-valgrind.XXXXXX)}
 mkdir -p "$work/build"
 echo "== build and install spawn ($PG_BIN)"
 cp -r "$top/Makefile" "$top/spawn.control" "$top/src" "$top/bgworker" "$top/sql" "$work/build/"
-(cd "$work/build" && rm -rf src/*.o bgworker/*.o src/.deps bgworker/.deps ./*.so && build_and_install) || exit 1
+(cd "$work/build" && rm -rf src/*.o src/core/*.o bgworker/*.o src/.deps bgworker/.deps ./*.so && build_and_install) || exit 1
 
 # The server runs as postgres, which may not read this checkout: tests run from a copy.
 cp -r "$top/sql" "$top/expected" "$top/test" "$work/"

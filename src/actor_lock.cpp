@@ -7,7 +7,7 @@
 // takes the advisory lock, finds the row updated by a transaction in progress and waits for it
 // (StateFetchForWrite), so at most one transaction writes an actor at any time, in the order
 // they reached the advisory lock. A rollback of the writer frees the row at once.
-#include "actor_lock.hpp"
+#include "src/actor_lock.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -42,7 +42,9 @@ void HashKey(const char *system, const char *actor, ActorLockHold *hold) {
   const size_t system_len = strlen(system);
   const size_t actor_len = strlen(actor);
   char *key = static_cast<char *>(palloc(system_len + actor_len + 1));
+  // The key is bytes (system, NUL, actor), hashed by length: it needs no terminator.
   memcpy(key, system, system_len + 1);
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
   memcpy(key + system_len + 1, actor, actor_len);
   const uint64 hash = DatumGetUInt64(hash_any_extended(
       reinterpret_cast<unsigned char *>(key), static_cast<int>(system_len + actor_len + 1), 0));

@@ -9,7 +9,7 @@
 // number of entries per transaction however many actors it touches (docs/design.md).
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "utils/resowner.h"

@@ -3,12 +3,12 @@
 // registers an actor) moves the old memory aside instead of freeing it, because frames below
 // still point into it; the old memory is freed when the outermost use ends or the transaction
 // aborts.
-#include "catalog.hpp"
+#include "src/catalog.hpp"
 
 #include <cstring>
 
-#include "pg.hpp"
-#include "spi_util.hpp"
+#include "src/pg.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "access/xact.h"

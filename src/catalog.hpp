@@ -6,9 +6,9 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
-#include "identity.hpp"
-#include "pg.hpp"
-#include "sql_handler.hpp"
+#include "src/identity.hpp"
+#include "src/pg.hpp"
+#include "src/sql_handler.hpp"
 
 extern "C" {
 #include "access/tupdesc.h"

@@ -1,6 +1,6 @@
 // Handlers run with the caller's privileges: the state table is accessed as the extension's
 // owner only around spawn's own statements (state_store.cpp), never around user code.
-#include "dispatch.hpp"
+#include "src/dispatch.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -1,8 +1,8 @@
 // Calling a registered SQL/PL handler function and reading what it returned.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

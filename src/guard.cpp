@@ -1,11 +1,11 @@
 // The door guard: catch blocks only copy text into fixed buffers; the PostgreSQL error is
 // raised after they close, so no exception object is alive when ereport longjmps.
-#include "guard.hpp"
+#include "src/guard.hpp"
 
 #include <cstring>
 #include <new>
 
-#include "errors.hpp"
+#include "src/core/errors.hpp"
 
 namespace spawn {
 

@@ -10,7 +10,7 @@
 
 #include <exception>
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 
@@ -54,12 +54,12 @@ void PgCall(Fn &&fn) {
 }  // namespace spawn
 
 // Declares the SQL-callable function `name` whose body is written after the macro.
-#define SPAWN_FUNCTION(name)                        \
-  static Datum name##_body(PG_FUNCTION_ARGS);       \
-  extern "C" {                                      \
-  PG_FUNCTION_INFO_V1(name);                        \
-  Datum name(PG_FUNCTION_ARGS) {                    \
-    return spawn::CallGuarded(name##_body, fcinfo); \
-  }                                                 \
-  }                                                 \
-  static Datum name##_body(PG_FUNCTION_ARGS)
+#define SPAWN_FUNCTION(name)                                   \
+  static Datum name##_body([[maybe_unused]] PG_FUNCTION_ARGS); \
+  extern "C" {                                                 \
+  PG_FUNCTION_INFO_V1(name);                                   \
+  Datum name(PG_FUNCTION_ARGS) {                               \
+    return spawn::CallGuarded(name##_body, fcinfo);            \
+  }                                                            \
+  }                                                            \
+  static Datum name##_body([[maybe_unused]] PG_FUNCTION_ARGS)

@@ -1,8 +1,8 @@
 // Snapshots are written by the scheduler's housekeeping (a copy of the sealed state row); this
 // file reads them back for spawn.state_history, spawn.restore and spawn.replay.
-#include "history.hpp"
+#include "src/history.hpp"
 
-#include "spi_util.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -1,9 +1,9 @@
 // State snapshots in spawn._history: sealed copies of state rows, bound to their revision.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
-#include "sealed.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
+#include "src/sealed.hpp"
 
 namespace spawn {
 

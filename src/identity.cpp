@@ -3,7 +3,7 @@
 // owner; at its end, or when it fails, it pops and switches back. A marked function called from
 // another one (the current user is then the owner that the outer call switched to) inherits the
 // outer call's caller, so nested checks see who really asked.
-#include "identity.hpp"
+#include "src/identity.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -7,7 +7,7 @@
 // `SET spawn.run_as_owner = on`.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -5,17 +5,17 @@
 //
 // Re-entrancy: an actor whose handler (directly or through others) invokes the same actor again
 // in one transaction would overwrite its own state; that is refused with a clear error.
-#include "invoke.hpp"
+#include "src/invoke.hpp"
 
-#include "actor_lock.hpp"
-#include "dispatch.hpp"
-#include "journal.hpp"
-#include "name_check.hpp"
-#include "not_found.hpp"
-#include "privilege.hpp"
-#include "projection.hpp"
-#include "timers.hpp"
-#include "workflow.hpp"
+#include "src/actor_lock.hpp"
+#include "src/dispatch.hpp"
+#include "src/journal.hpp"
+#include "src/name_check.hpp"
+#include "src/not_found.hpp"
+#include "src/privilege.hpp"
+#include "src/projection.hpp"
+#include "src/timers.hpp"
+#include "src/workflow.hpp"
 
 extern "C" {
 #include "executor/spi.h"

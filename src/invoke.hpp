@@ -5,10 +5,10 @@
 // opens an actor once for a batch of its messages.
 #pragma once
 
-#include "actor_lock.hpp"
-#include "catalog.hpp"
-#include "pg.hpp"
-#include "state_store.hpp"
+#include "src/actor_lock.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
+#include "src/state_store.hpp"
 
 namespace spawn {
 

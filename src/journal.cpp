@@ -2,11 +2,11 @@
 // "digest"}, built with pushJsonbValue so nested values are copied, not re-parsed. The action
 // and the restored-from revision stay in the clear: they are catalog facts, like the mailbox's
 // action column.
-#include "journal.hpp"
+#include "src/journal.hpp"
 
-#include "envelope.hpp"
-#include "sealed.hpp"
-#include "spi_util.hpp"
+#include "src/core/envelope.hpp"
+#include "src/sealed.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

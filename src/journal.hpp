@@ -3,10 +3,10 @@
 // like state and bound to (system, actor, revision).
 #pragma once
 
-#include "catalog.hpp"
-#include "invoke.hpp"
-#include "pg.hpp"
-#include "state_store.hpp"
+#include "src/catalog.hpp"
+#include "src/invoke.hpp"
+#include "src/pg.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"

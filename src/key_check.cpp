@@ -2,15 +2,15 @@
 // transaction: mailbox, reply, schedule and history rows under FOR UPDATE SKIP LOCKED (a row a
 // worker holds is taken next time), states under their actor's lock, taken without waiting (an
 // actor in use is taken next time), so invocations go on while a rotation runs.
-#include "key_check.hpp"
+#include "src/key_check.hpp"
 
-#include "actor_lock.hpp"
-#include "catalog.hpp"
-#include "guard.hpp"
-#include "key_list.hpp"
-#include "keyring.hpp"
-#include "sealed.hpp"
-#include "spi_util.hpp"
+#include "src/actor_lock.hpp"
+#include "src/catalog.hpp"
+#include "src/guard.hpp"
+#include "src/core/key_list.hpp"
+#include "src/keyring.hpp"
+#include "src/sealed.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

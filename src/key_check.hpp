@@ -5,7 +5,7 @@
 // value needs it (spawn.retire_key).
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

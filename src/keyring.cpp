@@ -1,7 +1,7 @@
 // A missing or invalid key is not fatal at start-up: stateless actors still work, and stateful
 // ones fail with an error that says how to set the key. What went wrong is logged once, as a
 // WARNING, when the postmaster starts.
-#include "keyring.hpp"
+#include "src/keyring.hpp"
 
 #include <sodium.h>
 #include <sys/stat.h>
@@ -12,11 +12,11 @@
 #include <cstring>
 #include <string>
 
-#include "envelope.hpp"
-#include "errors.hpp"
-#include "key_list.hpp"
-#include "pg.hpp"
-#include "settings.hpp"
+#include "src/core/envelope.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/key_list.hpp"
+#include "src/pg.hpp"
+#include "src/settings.hpp"
 
 namespace spawn {
 

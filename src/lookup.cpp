@@ -1,6 +1,6 @@
 // An index scan with a registered latest snapshot; the tuple is deformed into the caller's
 // arrays with the values copied into the current memory context.
-#include "lookup.hpp"
+#include "src/lookup.hpp"
 
 extern "C" {
 #include "access/genam.h"

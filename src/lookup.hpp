@@ -2,7 +2,7 @@
 // backend sees rows committed after its own snapshot, whatever its isolation level.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

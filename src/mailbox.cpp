@@ -1,16 +1,16 @@
 // Payloads are sealed with the binding ("mailbox", system, actor, message id), so the id is
 // drawn from the sequence before the row is written.
-#include "mailbox.hpp"
+#include "src/mailbox.hpp"
 
-#include "dispatch.hpp"
-#include "not_found.hpp"
-#include "pool.hpp"
-#include "privilege.hpp"
-#include "sealed.hpp"
-#include "served_database.hpp"
-#include "shared.hpp"
-#include "spi_util.hpp"
-#include "state_store.hpp"
+#include "src/dispatch.hpp"
+#include "src/not_found.hpp"
+#include "src/worker_pool.hpp"
+#include "src/privilege.hpp"
+#include "src/sealed.hpp"
+#include "src/served_database.hpp"
+#include "src/shared.hpp"
+#include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

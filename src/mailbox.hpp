@@ -2,8 +2,8 @@
 // spawn.cast and spawn.invoke_async, and by the launcher for timers and schedules.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"

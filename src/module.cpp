@@ -1,13 +1,13 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
 // in the postmaster, and its shared memory and scheduler workers are set up there.
-#include "drop_guard.hpp"
-#include "guard.hpp"
-#include "identity.hpp"
-#include "keyring.hpp"
-#include "pg.hpp"
-#include "registration.hpp"
-#include "settings.hpp"
-#include "shared.hpp"
+#include "bgworker/drop_guard.hpp"
+#include "src/guard.hpp"
+#include "src/identity.hpp"
+#include "src/keyring.hpp"
+#include "src/pg.hpp"
+#include "bgworker/registration.hpp"
+#include "src/settings.hpp"
+#include "src/shared.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

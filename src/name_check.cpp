@@ -1,8 +1,8 @@
 // The rule itself lives in names.cpp (pure C++, unit-tested); this file turns it into errors.
-#include "name_check.hpp"
+#include "src/name_check.hpp"
 
-#include "names.hpp"
-#include "pg.hpp"
+#include "src/core/names.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -1,5 +1,5 @@
 // Error paths only: these may run extra queries, since they end the invocation anyway.
-#include "not_found.hpp"
+#include "src/not_found.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

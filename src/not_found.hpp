@@ -1,7 +1,7 @@
 // The errors of the invoke path's lookups, and spawning an instance from its template.
 #pragma once
 
-#include "catalog.hpp"
+#include "src/catalog.hpp"
 
 namespace spawn {
 

@@ -1,9 +1,9 @@
 // Checks run on every invocation, so they read only the cached definition: owner and system
 // owner first (a pointer compare and, when different, PostgreSQL's cached role membership),
 // then the handful of grants of the definition and its system.
-#include "privilege.hpp"
+#include "src/privilege.hpp"
 
-#include "not_found.hpp"
+#include "src/not_found.hpp"
 
 extern "C" {
 #include "utils/acl.h"

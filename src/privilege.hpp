@@ -5,8 +5,8 @@
 // owner and superusers hold every privilege; others hold what spawn.grant gave them or PUBLIC.
 #pragma once
 
-#include "catalog.hpp"
-#include "state_store.hpp"
+#include "src/catalog.hpp"
+#include "src/state_store.hpp"
 
 namespace spawn {
 

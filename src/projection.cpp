@@ -2,13 +2,13 @@
 // lock is held, so its rows follow the actor's revisions. ProjectAll takes a SHARE ROW EXCLUSIVE
 // lock on the read model before it reads any state: a strict writer that got there first has
 // committed (its state is read), and one that comes later waits and writes after it.
-#include "projection.hpp"
+#include "src/projection.hpp"
 
-#include "identity.hpp"
+#include "src/identity.hpp"
 
-#include "mailbox.hpp"
-#include "sealed.hpp"
-#include "spi_util.hpp"
+#include "src/mailbox.hpp"
+#include "src/sealed.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

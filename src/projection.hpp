@@ -3,8 +3,8 @@
 // either in the same transaction (strict) or later through the actor's mailbox (async).
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -1,15 +1,15 @@
 // The replay starts from the newest snapshot strictly before the target revision (or from the
 // empty state of revision 0), so a replay always re-runs at least one entry and checks it. A
 // restore entry is replayed by loading the snapshot it brought back.
-#include "replay.hpp"
+#include "src/replay.hpp"
 
-#include "dispatch.hpp"
-#include "history.hpp"
-#include "journal.hpp"
-#include "not_found.hpp"
-#include "privilege.hpp"
-#include "spi_util.hpp"
-#include "state_store.hpp"
+#include "src/dispatch.hpp"
+#include "src/history.hpp"
+#include "src/journal.hpp"
+#include "src/not_found.hpp"
+#include "src/privilege.hpp"
+#include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "access/xact.h"

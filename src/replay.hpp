@@ -2,8 +2,8 @@
 // newest snapshot before it, and check each rebuilt state against the digest the journal kept.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -1,10 +1,10 @@
 // Replies belong to their requester: the notification carries only {"id", "status"} (and the
 // SQLSTATE of an error), and reading a reply checks the requester.
-#include "replies.hpp"
+#include "src/replies.hpp"
 
-#include "lookup.hpp"
-#include "sealed.hpp"
-#include "spi_util.hpp"
+#include "src/lookup.hpp"
+#include "src/sealed.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

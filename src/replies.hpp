@@ -2,8 +2,8 @@
 // spawn.reply and spawn.wait.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

@@ -1,9 +1,9 @@
 // The plaintext is the binary jsonb body, so opening a value needs no parsing.
-#include "sealed.hpp"
+#include "src/sealed.hpp"
 
-#include "key_check.hpp"
+#include "src/key_check.hpp"
 
-#include "keyring.hpp"
+#include "src/keyring.hpp"
 
 namespace spawn {
 

@@ -1,8 +1,8 @@
 // jsonb values sealed with the state store key: states, mailbox payloads, replies, schedules.
 #pragma once
 
-#include "envelope.hpp"
-#include "pg.hpp"
+#include "src/core/envelope.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

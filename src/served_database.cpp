@@ -3,10 +3,10 @@
 // CREATE EXTENSION refuses other databases, and every operation that queues work checks again
 // (a database copied from a template, or spawn.database changed after the extension was
 // created, still holds the extension).
-#include "served_database.hpp"
+#include "src/served_database.hpp"
 
-#include "guard.hpp"
-#include "settings.hpp"
+#include "src/guard.hpp"
+#include "src/settings.hpp"
 
 extern "C" {
 #include "commands/dbcommands.h"

@@ -2,7 +2,7 @@
 // forever, so everything that queues work for it checks first.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

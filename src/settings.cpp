@@ -1,9 +1,9 @@
 // Settings: sizes, worker counts and secrets are postmaster-level; tunables reload on SIGHUP.
-#include "settings.hpp"
+#include "src/settings.hpp"
 
 #include <climits>
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "utils/guc.h"

@@ -3,7 +3,7 @@
 // The mailbox's candidate scan must use its index whatever the statistics said when its plan
 // was made (a plan kept from an empty queue would otherwise scan it whole for every message),
 // so it can be run with sequential scans, sorts and hash joins disabled for that statement.
-#include "spi_util.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "utils/guc.h"

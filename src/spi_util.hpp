@@ -2,7 +2,7 @@
 // owner (spawn's tables are not granted to the roles that call it).
 #pragma once
 
-#include "catalog.hpp"
+#include "src/catalog.hpp"
 
 extern "C" {
 #include "executor/spi.h"

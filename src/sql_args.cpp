@@ -1,7 +1,7 @@
 // Argument helpers shared by the SQL entry points.
-#include "sql_args.hpp"
+#include "src/sql_args.hpp"
 
-#include "name_check.hpp"
+#include "src/name_check.hpp"
 
 namespace spawn {
 

@@ -1,7 +1,7 @@
 // Reading SQL-callable function arguments with clear errors for NULLs.
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

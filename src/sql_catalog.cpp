@@ -1,11 +1,11 @@
 // SQL helpers of the catalog functions written in PL/pgSQL (sql/spawn--1.0.sql).
-#include "actor_lock.hpp"
-#include "identity.hpp"
-#include "guard.hpp"
-#include "name_check.hpp"
-#include "names.hpp"
-#include "privilege.hpp"
-#include "state_store.hpp"
+#include "src/actor_lock.hpp"
+#include "src/identity.hpp"
+#include "src/guard.hpp"
+#include "src/name_check.hpp"
+#include "src/core/names.hpp"
+#include "src/privilege.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"

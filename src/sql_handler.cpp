@@ -2,7 +2,7 @@
 // PostgreSQL's own SQL-function parser hooks, a fresh snapshot for VOLATILE functions, the first
 // row only. Anything else (PL languages, multi-statement bodies, BEGIN ATOMIC bodies, row
 // results needing coercion) stays on the ordinary fmgr path.
-#include "sql_handler.hpp"
+#include "src/sql_handler.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -2,7 +2,7 @@
 // a kept SPI plan (PostgreSQL 15 re-parses and re-plans a SQL function in every transaction).
 #pragma once
 
-#include "pg.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "executor/spi.h"

@@ -1,11 +1,11 @@
 // SQL entry points of the invoke path: spawn.invoke and spawn.state.
-#include "catalog.hpp"
-#include "guard.hpp"
-#include "invoke.hpp"
-#include "not_found.hpp"
-#include "privilege.hpp"
-#include "sql_args.hpp"
-#include "state_store.hpp"
+#include "src/catalog.hpp"
+#include "src/guard.hpp"
+#include "src/invoke.hpp"
+#include "src/not_found.hpp"
+#include "src/privilege.hpp"
+#include "src/sql_args.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "executor/spi.h"

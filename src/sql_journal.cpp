@@ -1,12 +1,12 @@
 // SQL entry points of the event journal: spawn.journal and spawn.replay.
-#include "catalog.hpp"
-#include "guard.hpp"
-#include "journal.hpp"
-#include "not_found.hpp"
-#include "privilege.hpp"
-#include "replay.hpp"
-#include "sql_args.hpp"
-#include "state_store.hpp"
+#include "src/catalog.hpp"
+#include "src/guard.hpp"
+#include "src/journal.hpp"
+#include "src/not_found.hpp"
+#include "src/privilege.hpp"
+#include "src/replay.hpp"
+#include "src/sql_args.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -2,17 +2,17 @@
 // spawn.wait, spawn._wake_workers and spawn.worker_stats.
 #include <cctype>
 
-#include "catalog.hpp"
-#include "guard.hpp"
-#include "invoke.hpp"
-#include "key_check.hpp"
-#include "identity.hpp"
-#include "mailbox.hpp"
-#include "name_check.hpp"
-#include "replies.hpp"
-#include "shared.hpp"
-#include "sql_args.hpp"
-#include "workflow.hpp"
+#include "src/catalog.hpp"
+#include "src/guard.hpp"
+#include "src/invoke.hpp"
+#include "src/key_check.hpp"
+#include "src/identity.hpp"
+#include "src/mailbox.hpp"
+#include "src/name_check.hpp"
+#include "src/replies.hpp"
+#include "src/shared.hpp"
+#include "src/sql_args.hpp"
+#include "src/workflow.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

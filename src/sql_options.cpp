@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 
-#include "errors.hpp"
-#include "guard.hpp"
-#include "options.hpp"
+#include "src/core/errors.hpp"
+#include "src/guard.hpp"
+#include "src/core/options.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"

@@ -1,8 +1,8 @@
 // SQL entry point of projections written in C: spawn._project_all (behind create_projection and
 // rebuild_projection, which are PL/pgSQL).
-#include "catalog.hpp"
-#include "guard.hpp"
-#include "projection.hpp"
+#include "src/catalog.hpp"
+#include "src/guard.hpp"
+#include "src/projection.hpp"
 
 extern "C" {
 #include "executor/spi.h"

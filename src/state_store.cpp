@@ -2,9 +2,9 @@
 // and revision (envelope.hpp). Reads go through the (system, name) index with the latest
 // snapshot; writes are heap_update calls, HOT in the common case (no indexed column changes,
 // fillfactor 70), with index entries added by the executor's routine otherwise.
-#include "state_store.hpp"
+#include "src/state_store.hpp"
 
-#include "sealed.hpp"
+#include "src/sealed.hpp"
 
 extern "C" {
 #include "access/genam.h"

@@ -2,8 +2,8 @@
 // (system, name) index and updated in place with heap_update: no executor or SQL on the hot path.
 #pragma once
 
-#include "catalog.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/pg.hpp"
 
 extern "C" {
 #include "storage/itemptr.h"

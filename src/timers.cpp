@@ -1,8 +1,8 @@
 // Runs only on activation, so a plain SPI statement is fast enough.
-#include "timers.hpp"
+#include "src/timers.hpp"
 
-#include "shared.hpp"
-#include "spi_util.hpp"
+#include "src/shared.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

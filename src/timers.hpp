@@ -1,7 +1,7 @@
 // Timer rows of an instance, created when it activates; the launcher fires them.
 #pragma once
 
-#include "catalog.hpp"
+#include "src/catalog.hpp"
 
 namespace spawn {
 

@@ -3,15 +3,15 @@
 // while the emitting actor is still marked as running, so a pipe or forward that leads back to
 // it in the same transaction is refused instead of overwriting its state; two transactions
 // piping to each other in opposite order are stopped by PostgreSQL's deadlock detector.
-#include "workflow.hpp"
+#include "src/workflow.hpp"
 
-#include "identity.hpp"
-#include "mailbox.hpp"
-#include "name_check.hpp"
-#include "sealed.hpp"
-#include "served_database.hpp"
-#include "shared.hpp"
-#include "spi_util.hpp"
+#include "src/identity.hpp"
+#include "src/mailbox.hpp"
+#include "src/name_check.hpp"
+#include "src/sealed.hpp"
+#include "src/served_database.hpp"
+#include "src/shared.hpp"
+#include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -2,9 +2,9 @@
 // and a pipe or a forward. Everything it sends is written in the invocation's transaction.
 #pragma once
 
-#include "catalog.hpp"
-#include "invoke.hpp"
-#include "pg.hpp"
+#include "src/catalog.hpp"
+#include "src/invoke.hpp"
+#include "src/pg.hpp"
 
 namespace spawn {
 

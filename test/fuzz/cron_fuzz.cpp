@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "cron.hpp"
-#include "errors.hpp"
+#include "src/core/cron.hpp"
+#include "src/core/errors.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "errors.hpp"
-#include "key_list.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/key_list.hpp"
 
 // One input: the whole of it as the text of a key file.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "names.hpp"
+#include "src/core/names.hpp"
 
 namespace {
 

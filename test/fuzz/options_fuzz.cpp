@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "errors.hpp"
-#include "options.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/options.hpp"
 
 namespace {
 

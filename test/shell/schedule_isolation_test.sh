@@ -17,10 +17,16 @@ SELECT spawn.register_actor('bad', actions => '{"append": "public.log_append"}')
 SELECT spawn.grant('invoke', 'good', 'app');
 SQL
 good=$(q -c "SET ROLE app; SELECT spawn.schedule('good', 'append', '* * * * * *', '\"tick\"')")
-bad=$(q -c "SELECT spawn.schedule('bad', 'append', '* * * * * *', '\"tick\"')")
-saved=$(q -c "SELECT encode(nonce, 'hex') FROM spawn._schedules WHERE id = $bad")
-# The broken schedule: its nonce no longer matches, so its payload cannot be opened.
-q -c "UPDATE spawn._schedules SET nonce = decode(repeat('00', 24), 'hex') WHERE id = $bad" >/dev/null
+# The broken schedule: its nonce no longer matches, so its payload cannot be opened. It is made
+# and broken in one transaction, so it never fires intact.
+read -r bad saved < <(q -F ' ' <<'SQL'
+BEGIN;
+SELECT spawn.schedule('bad', 'append', '* * * * * *', '"tick"') AS id \gset
+SELECT :id, encode(nonce, 'hex') FROM spawn._schedules WHERE id = :id;
+UPDATE spawn._schedules SET nonce = decode(repeat('00', 24), 'hex') WHERE id = :id;
+COMMIT;
+SQL
+)
 sleep 4.5
 fired=$(q -c "SELECT coalesce(jsonb_array_length(spawn.state('good')->'log'), 0)")
 echo "the good schedule fired $fired times in 4.5 s"

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "cron.hpp"
-#include "errors.hpp"
+#include "src/core/cron.hpp"
+#include "src/core/errors.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "envelope.hpp"
+#include "src/core/envelope.hpp"
 
 namespace {
 

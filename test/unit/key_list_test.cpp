@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "errors.hpp"
-#include "key_list.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/key_list.hpp"
 
 namespace {
 

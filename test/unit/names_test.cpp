@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "names.hpp"
+#include "src/core/names.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "nonce_source.hpp"
+#include "src/core/nonce_source.hpp"
 
 namespace {
 

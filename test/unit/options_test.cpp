@@ -5,9 +5,9 @@
 #include <functional>
 #include <string>
 
-#include "errors.hpp"
-#include "names.hpp"
-#include "options.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/names.hpp"
+#include "src/core/options.hpp"
 
 namespace {
 

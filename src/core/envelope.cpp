@@ -1,14 +1,14 @@
 // The binding is hashed (BLAKE2b, length-prefixed fields) into 32 bytes of associated data, so
 // no allocation is needed and no two bindings can be confused by concatenation.
-#include "envelope.hpp"
+#include "src/core/envelope.hpp"
 
-#include "nonce_source.hpp"
+#include "src/core/nonce_source.hpp"
 
 #include <sodium.h>
 
 #include <cstring>
 
-#include "errors.hpp"
+#include "src/core/errors.hpp"
 
 namespace spawn::envelope {
 

@@ -4,8 +4,8 @@
 // through the shmem hooks; every process finds it with Shared().
 #pragma once
 
-#include "pg.hpp"
-#include "settings.hpp"
+#include "src/pg.hpp"
+#include "src/settings.hpp"
 
 extern "C" {
 #include "port/atomics.h"

@@ -1,10 +1,10 @@
 // Lines are trimmed of surrounding white space (a trailing newline or \r\n from an editor or a
 // command is normal); the error messages never repeat a line, which may hold key material.
-#include "key_list.hpp"
+#include "src/core/key_list.hpp"
 
 #include <algorithm>
 
-#include "errors.hpp"
+#include "src/core/errors.hpp"
 
 namespace spawn {
 

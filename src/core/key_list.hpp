@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "envelope.hpp"
+#include "src/core/envelope.hpp"
 
 namespace spawn {
 

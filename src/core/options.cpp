@@ -4,15 +4,15 @@
 // kMaxDepth, so neither parsing nor the recursive walks below can overflow the stack. Numbers
 // keep their text, so "invalid timer ..." prints an item exactly as jsonb prints it, and
 // every_ms is judged by its digits rather than through a double.
-#include "options.hpp"
+#include "src/core/options.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <utility>
 #include <vector>
 
-#include "errors.hpp"
-#include "names.hpp"
+#include "src/core/errors.hpp"
+#include "src/core/names.hpp"
 
 namespace spawn::options {
 

@@ -1,13 +1,13 @@
 // Next() walks forward field by field (month, day, hour, minute, second), jumping to the start
 // of the next unit whenever a field does not match, so it takes at most a few thousand steps.
-#include "cron.hpp"
+#include "src/core/cron.hpp"
 
 #include <cctype>
 #include <ctime>
 #include <sstream>
 #include <vector>
 
-#include "errors.hpp"
+#include "src/core/errors.hpp"
 
 namespace spawn::cron {
 

@@ -2,7 +2,7 @@
 // characters (zero-width and format characters, which make two different names look alike).
 // Anything else (spaces, dashes, dots, UTF-8) is allowed, because Spawn's own systems are
 // named like "spawn-system".
-#include "names.hpp"
+#include "src/core/names.hpp"
 
 #include <cstdint>
 

@@ -16,7 +16,7 @@
 // theirs) and the blames not yet recorded out of the old segment, and the startup hook puts
 // them into the new one. A fresh start of the server forgets them: a shutdown is no message's
 // fault.
-#include "shared.hpp"
+#include "src/shared.hpp"
 
 extern "C" {
 #include "access/xact.h"

@@ -13,7 +13,7 @@
 //    no stream is ever resumed or replayed;
 //  - XChaCha20-Poly1305 nonces are 24 random bytes: with independent 256-bit seeds the chance
 //    of any repeat among 2^64 nonces is about 2^-64, the same as with getrandom per nonce.
-#include "nonce_source.hpp"
+#include "src/core/nonce_source.hpp"
 
 #include <sodium.h>
 #include <unistd.h>
