@@ -73,10 +73,8 @@ void EnqueueDueTicks(void *arg) {
 }  // namespace
 
 // Enqueues due timer ticks.
-void FireTimers(void *arg) {
+void FireTimers(Catalog *cat, void *arg) {
   auto *result = static_cast<FireResult *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ErrorData *error;
   if (RunSubtransaction(EnqueueDueTicks, const_cast<Catalog *>(cat), &error)) {
     result->fired = static_cast<int>(SPI_processed);
@@ -159,10 +157,8 @@ void SkipOne(void *arg) {
 }  // namespace
 
 // Enqueues due schedules with their payloads and advances them, each in a subtransaction.
-void FireSchedules(void *arg) {
+void FireSchedules(Catalog *cat, void *arg) {
   auto *result = static_cast<FireResult *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(
       cat,
       "SELECT id, system, actor, action, cron, key_id, nonce, payload, "

@@ -2,6 +2,7 @@
 // timers and cron schedules become mailbox messages (the sweeps are in sweeps.hpp).
 #pragma once
 
+#include "src/catalog.hpp"
 #include "src/pg.hpp"
 
 namespace spawn {
@@ -13,9 +14,9 @@ struct FireResult {
 };
 
 // Turns every due timer tick into one message (a tick that fell behind fires once).
-void FireTimers(void *result /* FireResult */);
+void FireTimers(Catalog *catalog, void *result /* FireResult */);
 
 // Turns every due cron schedule into one message and computes its next time.
-void FireSchedules(void *result /* FireResult */);
+void FireSchedules(Catalog *catalog, void *result /* FireResult */);
 
 }  // namespace spawn

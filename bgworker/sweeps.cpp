@@ -107,10 +107,8 @@ void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
 }  // namespace
 
 // Deactivates idle instances whose lock is free, snapshotting changed states first.
-void DeactivateIdle(void *arg) {
+void DeactivateIdle(Catalog *cat, void *arg) {
   int *deactivated = static_cast<int *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(cat,
                  "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
                  "FROM spawn._definitions d "
@@ -133,10 +131,8 @@ void DeactivateIdle(void *arg) {
 // Snapshots active states that changed since their last snapshot, at most once per
 // snapshot_timeout, each under its actor's lock (skipping actors in use), so the row's
 // snapshot mark never races an invocation.
-void TakeSnapshots(void *arg) {
+void TakeSnapshots(Catalog *cat, void *arg) {
   int *taken = static_cast<int *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(
       cat,
       "SELECT i.system, i.name FROM spawn._definitions d "
@@ -203,9 +199,7 @@ void RetentionForgetMarks() {
 }
 
 // Deletes expired replies, and the history and journal rows that expired since the last sweep.
-void ApplyRetention(void *) {
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
+void ApplyRetention(Catalog *cat, void *) {
   const TimestampTz now = GetCurrentTransactionStartTimestamp();
   Oid reply_types[1] = {INT4OID};
   Datum reply_values[1] = {Int32GetDatum(setting_reply_retention_s)};

@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets of test/fuzz (clang, ASan and UBSan) and runs each one:
 #   scripts/fuzz.sh short [target...]   10 seconds per target (FUZZ_SECONDS), the test suite's run
 #   scripts/fuzz.sh long [target...]    10,000,000 executions per target (FUZZ_RUNS)
-# Targets: cron, names, options (all by default). Any finding (crash, sanitizer report, an
+# Targets: cron, names, options, keys, and the wire codec's actor_response, registration,
+# invocation_request, spawn_request, value_json (all by default). Any finding (crash, sanitizer report, an
 # exception other than SpawnError, a 10-second input) fails the run; the input that caused it
 # is kept in build-fuzz/findings/ and replays with build-fuzz/<target>_fuzz <file>.
 set -uo pipefail
@@ -16,14 +17,15 @@ case $mode in
   short) limit="-max_total_time=${FUZZ_SECONDS:-10}" ;;
   long) limit="-runs=${FUZZ_RUNS:-10000000}" ;;
   *)
-    echo "usage: $0 short|long [cron|names|options ...]" >&2
+    echo "usage: $0 short|long [target ...]" >&2
     exit 2
     ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(cron names options keys)
+[ ${#targets[@]} -eq 0 ] && targets=(cron names options keys actor_response registration invocation_request spawn_request
+  value_json)
 
-{ cmake -S "$top/test/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
+{ cmake -S "$top/test/fuzz" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
   cmake --build "$build" -j"$(nproc)" >/dev/null; } || {
   echo "fuzz: build failed"

@@ -12,6 +12,12 @@ source "$top/scripts/lib.sh"
 
 build_and_install || exit 1
 
+# The Node test actor host's dependencies (protobufjs), exactly as package-lock.json pins them.
+(cd "$top/test/hosts" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+  echo "npm ci in test/hosts failed"
+  exit 1
+}
+
 # The server runs as postgres, which may not read this checkout: tests run from a copy.
 work=$(mktemp -d /tmp/spawn-test.XXXXXX)
 cp -r "$top/sql" "$top/expected" "$top/test" "$work/"

@@ -1,4 +1,6 @@
--- spawn 1.0: catalog, state store and synchronous invocation.
+-- spawn 1.0: the catalog, encrypted state store and invocation; the mailbox, replies, dead
+-- letters, timers and schedules the scheduler drains; workflows, the event journal,
+-- projections, and key rotation.
 \echo Use "CREATE EXTENSION spawn" to load this file. \quit
 
 GRANT USAGE ON SCHEMA spawn TO PUBLIC;
@@ -91,6 +93,22 @@ COMMENT ON TABLE spawn.systems IS 'Actor systems: namespaces of actors, each wit
 GRANT SELECT ON spawn.systems TO PUBLIC;
 INSERT INTO spawn.systems (name) VALUES ('spawn-system');
 
+-- External actor hosts (docs/external-hosts.md): HTTP servers speaking Spawn's protocol that
+-- serve actions. Declared only by roles allowed to run spawn.register_host, since the database
+-- server connects to these addresses.
+CREATE TABLE spawn._hosts (
+  id serial PRIMARY KEY,
+  name text COLLATE "C" NOT NULL UNIQUE,
+  url text NOT NULL,                -- base address; actions are posted to <url>/api/v1/actors/actions
+  options jsonb NOT NULL,           -- timeouts, headers, TLS, protocol spelling (spawn._check_host)
+  users regrole[] NOT NULL,         -- roles besides the owner that may bind actions to it
+  public boolean NOT NULL,          -- any role may bind actions to it
+  registered_by regrole NOT NULL,   -- its owner
+  registered_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE spawn._hosts IS 'Registered external actor hosts (internal; read spawn.hosts)';
+
 CREATE TABLE spawn._definitions (
   id serial PRIMARY KEY,
   system text COLLATE "C" NOT NULL REFERENCES spawn.systems (name),
@@ -106,6 +124,7 @@ CREATE TABLE spawn._definitions (
   tags jsonb NOT NULL,
   journal boolean NOT NULL DEFAULT false,  -- keep an event journal of state changes
   registered_by regrole NOT NULL,  -- its owner: the role that registered it; timers run as it
+  host_id integer REFERENCES spawn._hosts,  -- serves every action not bound otherwise
   registered_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (system, name)
@@ -115,11 +134,13 @@ COMMENT ON TABLE spawn._definitions IS 'Actor definitions (internal; read spawn.
 CREATE TABLE spawn._handlers (
   definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
   action text NOT NULL,
-  function regprocedure NOT NULL,
-  signature text NOT NULL,  -- the function as registered, for messages after it is dropped
+  function regprocedure,     -- the SQL or PL function, or NULL for an external host
+  host_id integer REFERENCES spawn._hosts,  -- the external host serving the action
+  signature text NOT NULL,  -- the function as registered (or host:<name>), for messages
   takes_context boolean NOT NULL,
   returns_jsonb boolean NOT NULL,
-  PRIMARY KEY (definition_id, action)
+  PRIMARY KEY (definition_id, action),
+  CHECK ((function IS NULL) <> (host_id IS NULL))
 );
 COMMENT ON TABLE spawn._handlers IS 'Resolved handler function of each action (internal)';
 
@@ -148,6 +169,8 @@ CREATE INDEX ON spawn._instances (definition_id);
 CREATE INDEX _instances_active ON spawn._instances (definition_id) WHERE status = 'active';
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
+SELECT pg_catalog.pg_extension_config_dump('spawn._hosts', '');
+SELECT pg_catalog.pg_extension_config_dump('spawn._hosts_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._definitions', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._definitions_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('spawn._handlers', '');
@@ -172,6 +195,172 @@ CREATE VIEW spawn.actors AS
   WHERE spawn._may('any', d.system, d.name);
 COMMENT ON VIEW spawn.actors IS 'Actor instances the viewer holds a privilege on, with kind, parent, revision and activation status (no state)';
 GRANT SELECT ON spawn.actors TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- External actor hosts (docs/external-hosts.md)
+-- ---------------------------------------------------------------------------------------------
+
+-- Checks a host's address and options document (src/host_config.cpp).
+CREATE FUNCTION spawn._check_host(url text, options jsonb) RETURNS void
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_host';
+COMMENT ON FUNCTION spawn._check_host(text, jsonb) IS 'Validates an external host''s URL and options';
+
+-- Whether a role may bind actions to a host: its owner (or a member), a role it lists in
+-- "users" (or a member), anyone when it lists "public"; superusers always.
+CREATE FUNCTION spawn._may_bind_host(host integer) RETURNS boolean
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+  AS $$ SELECT h.public OR pg_has_role(spawn._caller(), h.registered_by, 'USAGE')
+               OR EXISTS (SELECT 1 FROM unnest(h.users) u
+                          WHERE pg_has_role(spawn._caller(), u, 'USAGE'))
+        FROM spawn._hosts h WHERE h.id = host $$;
+COMMENT ON FUNCTION spawn._may_bind_host(integer) IS 'Whether the caller may bind actions to the host';
+
+-- The id of a host the caller may bind actions to; raises 42704 or 42501 otherwise.
+CREATE FUNCTION spawn._bindable_host(name text) RETURNS integer
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  host_id integer;
+BEGIN
+  SELECT h.id INTO host_id FROM spawn._hosts h WHERE h.name = _bindable_host.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor host "%" does not exist', name
+      USING ERRCODE = 'undefined_object',
+            HINT = 'A role allowed to declare hosts registers it with spawn.register_host(name, url).';
+  END IF;
+  IF NOT spawn._may_bind_host(host_id) THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Its owner can list your role in the host''s "users" option.';
+  END IF;
+  RETURN host_id;
+END
+$$;
+COMMENT ON FUNCTION spawn._bindable_host(text) IS 'Resolves a host name for binding; raises 42704 or 42501';
+REVOKE ALL ON FUNCTION spawn._bindable_host(text) FROM PUBLIC;
+
+CREATE FUNCTION spawn.register_host(name text, url text, options jsonb DEFAULT '{}') RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  caller constant oid := spawn._caller();
+  owner oid;
+  user_roles regrole[] := '{}';
+  is_public boolean := false;
+  entry text;
+BEGIN
+  PERFORM spawn._check_name('host', name);
+  PERFORM spawn._check_host(url, options);
+  FOR entry IN SELECT jsonb_array_elements_text(coalesce(options -> 'users', '[]')) LOOP
+    IF entry = 'public' THEN
+      is_public := true;
+    ELSE
+      user_roles := user_roles || spawn._role_named(entry);
+    END IF;
+  END LOOP;
+  PERFORM spawn._lock_name('', 'host:' || name);
+  SELECT h.registered_by INTO owner FROM spawn._hosts h WHERE h.name = register_host.name;
+  IF FOUND AND NOT pg_has_role(caller, owner, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only its owner, role %s, can change it.', owner::regrole);
+  END IF;
+  INSERT INTO spawn._hosts AS h (name, url, options, users, public, registered_by)
+    VALUES (name, url, options, user_roles, is_public, caller)
+    ON CONFLICT ON CONSTRAINT _hosts_name_key DO UPDATE
+      SET url = EXCLUDED.url, options = EXCLUDED.options, users = EXCLUDED.users,
+          public = EXCLUDED.public, updated_at = now();
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.register_host(text, text, jsonb)
+  IS 'Declares an external actor host, or updates it (its owner only); needs EXECUTE, granted by a superuser';
+REVOKE ALL ON FUNCTION spawn.register_host(text, text, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION spawn.unregister_host(name text) RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  host record;
+  bound text;
+BEGIN
+  PERFORM spawn._check_name('host', name);
+  PERFORM spawn._lock_name('', 'host:' || name);
+  SELECT h.id, h.registered_by INTO host FROM spawn._hosts h WHERE h.name = unregister_host.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor host "%" does not exist', name USING ERRCODE = 'undefined_object';
+  END IF;
+  IF NOT pg_has_role(spawn._caller(), host.registered_by, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for actor host "%"', name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only its owner, role %s, can remove it.', host.registered_by::regrole);
+  END IF;
+  SELECT string_agg(format('%s/%s', d.system, d.name), ', ' ORDER BY d.system, d.name) INTO bound
+    FROM spawn._definitions d
+    WHERE d.host_id = host.id
+       OR EXISTS (SELECT 1 FROM spawn._handlers x WHERE x.definition_id = d.id AND x.host_id = host.id);
+  IF bound IS NOT NULL THEN
+    RAISE EXCEPTION 'actor host "%" serves actors', name
+      USING ERRCODE = 'dependent_objects_still_exist', DETAIL = 'Bound actors: ' || bound || '.',
+            HINT = 'Unregister them, or re-register them without the host, first.';
+  END IF;
+  DELETE FROM spawn._hosts h WHERE h.id = host.id;
+  PERFORM spawn._catalog_changed();
+END
+$$;
+COMMENT ON FUNCTION spawn.unregister_host(text) IS 'Removes an external actor host no actor is bound to (its owner only)';
+REVOKE ALL ON FUNCTION spawn.unregister_host(text) FROM PUBLIC;
+
+-- A role by name; raises 42704 for an unknown one.
+CREATE FUNCTION spawn._role_named(name text) RETURNS regrole
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  role oid;
+BEGIN
+  SELECT r.oid INTO role FROM pg_roles r WHERE r.rolname = name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'role "%" does not exist', name USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN role::regrole;
+END
+$$;
+COMMENT ON FUNCTION spawn._role_named(text) IS 'A role by name; raises 42704 for an unknown one';
+
+-- Call counts, failures and latency of every host since the server started (shared memory).
+CREATE FUNCTION spawn._host_stats(OUT host_id integer, OUT calls bigint, OUT failures bigint,
+    OUT mean_latency_ms double precision, OUT last_latency_ms double precision,
+    OUT last_error text, OUT last_error_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'spawn_host_stats';
+COMMENT ON FUNCTION spawn._host_stats() IS 'Per-host call statistics kept in shared memory';
+REVOKE ALL ON FUNCTION spawn._host_stats() FROM PUBLIC;
+
+-- The statistics of the hosts the caller may bind actions to.
+CREATE FUNCTION spawn._visible_host_stats(OUT host_id integer, OUT calls bigint,
+    OUT failures bigint, OUT mean_latency_ms double precision,
+    OUT last_latency_ms double precision, OUT last_error text, OUT last_error_at timestamptz)
+  RETURNS SETOF record
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+  AS $$ SELECT s.* FROM spawn._host_stats() s WHERE spawn._may_bind_host(s.host_id) $$;
+COMMENT ON FUNCTION spawn._visible_host_stats() IS 'Call statistics of the hosts the caller may bind actions to';
+
+CREATE VIEW spawn.hosts AS
+  SELECT h.name COLLATE "default" AS name, h.url,
+         CASE WHEN pg_has_role(spawn._caller(), h.registered_by, 'USAGE') THEN h.options
+              ELSE h.options - 'headers' END AS options,
+         h.registered_by AS owner, h.users, h.public,
+         (SELECT count(*) FROM spawn._definitions d
+            WHERE d.host_id = h.id
+               OR EXISTS (SELECT 1 FROM spawn._handlers x
+                            WHERE x.definition_id = d.id AND x.host_id = h.id)) AS actors,
+         coalesce(s.calls, 0) AS calls, coalesce(s.failures, 0) AS failures,
+         s.mean_latency_ms, s.last_latency_ms, s.last_error, s.last_error_at,
+         h.registered_at, h.updated_at
+  FROM spawn._hosts h LEFT JOIN spawn._visible_host_stats() s ON s.host_id = h.id
+  WHERE spawn._may_bind_host(h.id);
+COMMENT ON VIEW spawn.hosts IS 'External actor hosts the viewer may bind actions to, with call statistics (headers shown to their owner only)';
+GRANT SELECT ON spawn.hosts TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Registration
@@ -445,6 +634,19 @@ CREATE FUNCTION spawn._check_schedules(actions jsonb, timers jsonb, channels jso
   LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_check_schedules';
 COMMENT ON FUNCTION spawn._check_schedules(jsonb, jsonb, jsonb) IS 'Validates timers and channel subscriptions';
 
+-- The actions that timers and channel subscriptions name, each mapped to `handler`.
+CREATE FUNCTION spawn._scheduled_actions(timers jsonb, channels jsonb, handler text) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT coalesce(jsonb_object_agg(a, handler), '{}') FROM (
+      SELECT x ->> 'action' AS a
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(timers) = 'array' THEN timers END) x
+      UNION
+      SELECT CASE WHEN jsonb_typeof(c) = 'object' THEN coalesce(c ->> 'action', 'receive') END
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(channels) = 'array' THEN channels END) c
+    ) named WHERE a IS NOT NULL $$;
+COMMENT ON FUNCTION spawn._scheduled_actions(jsonb, jsonb, text) IS 'Maps every action a timer or channel names to a handler';
+
 CREATE FUNCTION spawn._register_actor(
     name text,
     actions jsonb,
@@ -458,7 +660,8 @@ CREATE FUNCTION spawn._register_actor(
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
     tags jsonb DEFAULT '{}',
-    journal boolean DEFAULT false)
+    journal boolean DEFAULT false,
+    host text DEFAULT NULL)  -- an external host serving every action not bound otherwise
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
@@ -469,6 +672,7 @@ DECLARE
   action_name text;
   function_oid jsonb;
   clash record;
+  default_host integer;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._require_system(system);
@@ -502,7 +706,14 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Only stateful named or unnamed actors keep a journal.';
   END IF;
-  PERFORM spawn._check_schedules(actions, timers, channels);
+  IF host IS NOT NULL THEN
+    default_host := spawn._bindable_host(host);
+    -- The host serves every action, so timers and channels may name actions not listed.
+    PERFORM spawn._check_schedules(actions || spawn._scheduled_actions(timers, channels, 'host:' || host),
+                                   timers, channels);
+  ELSE
+    PERFORM spawn._check_schedules(actions, timers, channels);
+  END IF;
 
   -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
   -- so definitions and instance names are checked together; other names are not held up.
@@ -541,20 +752,27 @@ BEGIN
 
   INSERT INTO spawn._definitions AS d (system, name, kind, state_type, stateful, deactivate_timeout,
                                        snapshot_timeout, actions, timers, channels, tags, journal,
-                                       registered_by)
+                                       registered_by, host_id)
     VALUES (system, name, kind, state_type, stateful AND kind <> 'pooled', deactivate_timeout,
-            snapshot_timeout, actions, timers, channels, tags, journal, registered_by)
+            snapshot_timeout, actions, timers, channels, tags, journal, registered_by, default_host)
     ON CONFLICT ON CONSTRAINT _definitions_system_name_key DO UPDATE
       SET kind = EXCLUDED.kind, state_type = EXCLUDED.state_type, stateful = EXCLUDED.stateful,
           deactivate_timeout = EXCLUDED.deactivate_timeout,
           snapshot_timeout = EXCLUDED.snapshot_timeout, actions = EXCLUDED.actions,
           timers = EXCLUDED.timers, channels = EXCLUDED.channels, tags = EXCLUDED.tags,
-          journal = EXCLUDED.journal, updated_at = now()  -- the owner stays
+          journal = EXCLUDED.journal, host_id = EXCLUDED.host_id,
+          updated_at = now()  -- the owner stays
     RETURNING d.id INTO def_id;
 
   DELETE FROM spawn._handlers h WHERE h.definition_id = def_id;
   FOR action_name, function_oid IN SELECT * FROM jsonb_each(handlers) LOOP
     PERFORM spawn._check_name('action', action_name);
+    IF jsonb_typeof(function_oid) = 'object' THEN
+      INSERT INTO spawn._handlers (definition_id, action, host_id, signature, takes_context, returns_jsonb)
+        VALUES (def_id, action_name, spawn._bindable_host(function_oid ->> 'host'),
+                'host:' || (function_oid ->> 'host'), true, true);
+      CONTINUE;
+    END IF;
     INSERT INTO spawn._handlers (definition_id, action, function, signature, takes_context, returns_jsonb)
       SELECT def_id, action_name, (function_oid #>> '{}')::oid::regprocedure,
              (function_oid #>> '{}')::oid::regprocedure::text, shape.takes_context,
@@ -585,7 +803,7 @@ BEGIN
   PERFORM spawn._catalog_changed();
 END
 $$;
-COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
+COMMENT ON FUNCTION spawn._register_actor(text, jsonb, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean, text)
   IS 'Stores a definition whose handlers spawn.register_actor resolved (signatures checked again)';
 
 -- Resolves handler names as the caller (with the caller's search_path), then stores the
@@ -602,25 +820,34 @@ CREATE FUNCTION spawn.register_actor(
     timers jsonb DEFAULT '[]',
     channels jsonb DEFAULT '[]',
     tags jsonb DEFAULT '{}',
-    journal boolean DEFAULT false)
+    journal boolean DEFAULT false,
+    host text DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
   handlers jsonb := '{}';
   entry record;
+  handler text;
 BEGIN
   PERFORM spawn._check_name('actor', name);
   PERFORM spawn._check_options('actions', actions);
   FOR entry IN SELECT * FROM pg_catalog.jsonb_each(actions) LOOP
-    handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
-      spawn._resolve_handler(entry.key, entry.value OPERATOR(pg_catalog.#>>) '{}')::oid);
+    handler := entry.value OPERATOR(pg_catalog.#>>) '{}';
+    IF pg_catalog.starts_with(handler, 'host:') THEN
+      -- An external host, resolved and checked by spawn._register_actor.
+      handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
+        pg_catalog.jsonb_build_object('host', pg_catalog.substr(handler, 6)));
+    ELSE
+      handlers := handlers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(entry.key,
+        spawn._resolve_handler(entry.key, handler)::oid);
+    END IF;
   END LOOP;
   PERFORM spawn._register_actor(name, actions, handlers, system, kind, state_type, stateful,
-    deactivate_timeout, snapshot_timeout, timers, channels, tags, journal);
+    deactivate_timeout, snapshot_timeout, timers, channels, tags, journal, host);
 END
 $$;
-COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean)
+COMMENT ON FUNCTION spawn.register_actor(text, jsonb, text, text, text, boolean, bigint, bigint, jsonb, jsonb, jsonb, boolean, text)
   IS 'Registers an actor definition, or updates it when it exists';
 
 CREATE FUNCTION spawn.unregister_actor(name text, system text DEFAULT 'spawn-system') RETURNS void
@@ -865,9 +1092,11 @@ CREATE TABLE spawn._dead_letters (
   source text NOT NULL,
   deliver_at timestamptz NOT NULL,
   attempts integer NOT NULL,
-  last_error text,
+  last_error text,                   -- 'SQLSTATE: message' of the last attempt
   created_at timestamptz NOT NULL,
-  failed_at timestamptz NOT NULL DEFAULT now()
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  last_detail text,                  -- that error's detail and hint
+  last_hint text
 );
 COMMENT ON TABLE spawn._dead_letters IS 'Messages that failed spawn.max_attempts times';
 
@@ -883,7 +1112,9 @@ CREATE TABLE spawn._replies (
   error text,
   sqlstate text,
   completed_at timestamptz NOT NULL DEFAULT now(),
-  requester regrole NOT NULL         -- the role that asked; only it (or its members) reads the reply
+  requester regrole NOT NULL,        -- the role that asked; only it (or its members) reads the reply
+  detail text,                       -- the error's detail and hint, as the handler raised them
+  hint text
 );
 COMMENT ON TABLE spawn._replies IS 'Replies to spawn.invoke_async, kept for spawn.reply_retention';
 CREATE INDEX ON spawn._replies (completed_at);
@@ -894,7 +1125,7 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._dead_letters', '');
 
 CREATE VIEW spawn.dead_letters AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
-         attempts, last_error, run_as AS sender, created_at, failed_at
+         attempts, last_error, last_detail, last_hint, run_as AS sender, created_at, failed_at
   FROM spawn._dead_letters
   WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads), shown to their sender and the actor''s admins';
@@ -932,9 +1163,11 @@ CREATE FUNCTION spawn.invoke_async(actor text, action text, payload jsonb DEFAUL
 COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text)
   IS 'Invokes asynchronously; the reply is stored and sent with NOTIFY on reply_channel';
 
-CREATE FUNCTION spawn.reply(id bigint, OUT status text, OUT response jsonb, OUT error text)
-  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_reply';
-COMMENT ON FUNCTION spawn.reply(bigint) IS 'Status (pending, ok, error) and reply of an asynchronous request';
+-- VOLATILE: it reads with the latest snapshot, so two calls in one statement may differ.
+CREATE FUNCTION spawn.result(id bigint, OUT status text, OUT response jsonb, OUT error text,
+    OUT sqlstate text, OUT detail text, OUT hint text)
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_result';
+COMMENT ON FUNCTION spawn.result(bigint) IS 'Status (pending, ok, error), response or error of an asynchronous request';
 
 CREATE FUNCTION spawn.wait(id bigint, timeout_ms integer DEFAULT 5000) RETURNS jsonb
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wait';
@@ -1003,13 +1236,13 @@ CREATE FUNCTION spawn._wake_workers() RETURNS void
 COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler (workers and launcher) when this transaction commits';
 REVOKE ALL ON FUNCTION spawn._wake_workers() FROM PUBLIC;
 
-CREATE FUNCTION spawn.worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
+CREATE FUNCTION spawn._worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
     OUT processed bigint, OUT failed bigint, OUT batches bigint, OUT max_batch integer,
     OUT avg_batch numeric, OUT busy_ms bigint, OUT started_at timestamptz)
   RETURNS SETOF record
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_worker_stats';
-COMMENT ON FUNCTION spawn.worker_stats() IS 'Counters of the scheduler''s processes since they started';
-CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn.worker_stats();
+COMMENT ON FUNCTION spawn._worker_stats() IS 'Counters of the scheduler''s processes since they started (read spawn.worker_stats)';
+CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn._worker_stats();
 COMMENT ON VIEW spawn.worker_stats IS 'Processed, failed, batch sizes and busy time per scheduler process';
 GRANT SELECT ON spawn.worker_stats TO PUBLIC;
 
@@ -1172,7 +1405,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION spawn.with_broadcast(spawn.value, text, text, jsonb) IS 'Adds a broadcast to a channel to a handler result';
 
-CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text)
+CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text,
+    system text)
   RETURNS spawn.value
   LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -1191,22 +1425,25 @@ BEGIN
   RETURN ROW(value.state, value.response,
              coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object(kind,
                jsonb_build_object('actor', actor, 'action', action)
-               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value;
+               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END
+               || CASE WHEN system IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('system', system) END))::spawn.value;
 END
 $$;
-COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
+COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
 
-CREATE FUNCTION spawn.pipe(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+CREATE FUNCTION spawn.pipe(value spawn.value, actor text, action text, register_ref text DEFAULT NULL,
+    system text DEFAULT NULL)
   RETURNS spawn.value
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT spawn._route(value, 'pipe', actor, action, register_ref) $$;
-COMMENT ON FUNCTION spawn.pipe(spawn.value, text, text, text) IS 'This action''s response becomes the payload of another actor''s action, whose reply is returned';
+  AS $$ SELECT spawn._route(value, 'pipe', actor, action, register_ref, system) $$;
+COMMENT ON FUNCTION spawn.pipe(spawn.value, text, text, text, text) IS 'This action''s response becomes the payload of another actor''s action, whose reply is returned';
 
-CREATE FUNCTION spawn.forward(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+CREATE FUNCTION spawn.forward(value spawn.value, actor text, action text, register_ref text DEFAULT NULL,
+    system text DEFAULT NULL)
   RETURNS spawn.value
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT spawn._route(value, 'forward', actor, action, register_ref) $$;
-COMMENT ON FUNCTION spawn.forward(spawn.value, text, text, text) IS 'The original payload goes to another actor''s action, whose reply is returned';
+  AS $$ SELECT spawn._route(value, 'forward', actor, action, register_ref, system) $$;
+COMMENT ON FUNCTION spawn.forward(spawn.value, text, text, text, text) IS 'The original payload goes to another actor''s action, whose reply is returned';
 
 CREATE FUNCTION spawn.broadcast(channel text, action text DEFAULT NULL, payload jsonb DEFAULT NULL,
     system text DEFAULT 'spawn-system')

@@ -1,8 +1,8 @@
 // Cache life cycle: `stale` is set by invalidation callbacks (which must not touch catalogs);
-// CatalogAcquire rebuilds when stale. A rebuild while an invocation is running (a handler that
-// registers an actor) moves the old memory aside instead of freeing it, because frames below
-// still point into it; the old memory is freed when the outermost use ends or the transaction
-// aborts.
+// each use (CatalogHold) rebuilds it when stale. A rebuild while an invocation is running (a
+// handler that registers an actor) moves the old memory aside instead of freeing it, because
+// frames below still point into it; the old memory is freed when the outermost use ends or the
+// transaction aborts.
 #include "src/catalog.hpp"
 
 #include <cstring>
@@ -58,7 +58,8 @@ void OnProcInvalidation(Datum, int, uint32) {
   stale = true;
 }
 
-// Resets the use count when a transaction ends (an error may have skipped CatalogRelease).
+// Resets the use count when a transaction ends (an error caught in a subtransaction may have
+// skipped a release).
 void OnTransactionEnd(XactEvent event, void *) {
   if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
       event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
@@ -121,17 +122,48 @@ T *AppendZeroed(T **array, int *count) {
   return added;
 }
 
-// Adds one handler row to its definition.
-void AddHandler(Definition *def, TupleDesc desc, HeapTuple row) {
+// Loads every external host (before the definitions that refer to them).
+void LoadHosts(Catalog *cat) {
+  const char *sql = "SELECT id, name, url, options FROM spawn._hosts ORDER BY id";
+  ExecuteAsOwner(cat, sql, 0, nullptr, nullptr, nullptr, true);
+  cat->host_count = static_cast<int>(SPI_processed);
+  cat->hosts = static_cast<HostConfig *>(
+      MemoryContextAllocZero(cache_context, sizeof(HostConfig) * Max(cat->host_count, 1)));
+  for (int i = 0; i < cat->host_count; ++i) {
+    HeapTuple row = SPI_tuptable->vals[i];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull;
+    HostConfig *host = &cat->hosts[i];
+    ParseHostConfig(SPI_getvalue(row, desc, 3),
+                    DatumGetJsonbP(SPI_getbinval(row, desc, 4, &isnull)), cache_context, host);
+    host->id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+    strlcpy(host->name, SPI_getvalue(row, desc, 2), NAMEDATALEN);
+  }
+}
+
+// The loaded host with this id (the column at `column`), or NULL when the column is NULL.
+const HostConfig *HostOfColumn(const Catalog *cat, TupleDesc desc, HeapTuple row, int column) {
   bool isnull;
-  Datum fn = SPI_getbinval(row, desc, 8, &isnull);
+  const int32 id = DatumGetInt32(SPI_getbinval(row, desc, column, &isnull));
+  if (isnull) return nullptr;
+  for (int i = 0; i < cat->host_count; ++i)
+    if (cat->hosts[i].id == id) return &cat->hosts[i];
+  elog(ERROR, "spawn: actor host %d is missing from the catalog", id);
+}
+
+// Adds one handler row to its definition.
+void AddHandler(const Catalog *cat, Definition *def, TupleDesc desc, HeapTuple row) {
+  bool isnull;
+  SPI_getbinval(row, desc, 7, &isnull);
   if (isnull) return;  // a definition without actions
   Handler *h = AppendZeroed(&def->handlers, &def->handler_count);
   strlcpy(h->action, SPI_getvalue(row, desc, 7), NAMEDATALEN);
   strlcpy(h->function_name, SPI_getvalue(row, desc, 11), sizeof h->function_name);
   h->takes_context = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
   h->returns_jsonb = DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
-  h->call.function = DatumGetObjectId(fn);
+  h->host = HostOfColumn(cat, desc, row, 17);
+  Datum fn = SPI_getbinval(row, desc, 8, &isnull);
+  h->call.function = isnull ? InvalidOid : DatumGetObjectId(fn);
 }
 
 // Loads every definition with its handlers into the hash tables.
@@ -139,7 +171,7 @@ void LoadDefinitions(const Catalog *cat) {
   const char *sql =
       "SELECT d.id, d.system, d.name, d.kind, d.stateful, d.tags, h.action, h.function::oid, "
       "h.takes_context, h.returns_jsonb, h.signature, d.timers <> '[]'::jsonb, d.journal, "
-      "d.registered_by::oid, s.owner::oid "
+      "d.registered_by::oid, s.owner::oid, d.host_id, h.host_id "
       "FROM spawn._definitions d JOIN spawn.systems s ON s.name = d.system "
       "LEFT JOIN spawn._handlers h ON h.definition_id = d.id "
       "ORDER BY d.id, h.action";
@@ -168,12 +200,16 @@ void LoadDefinitions(const Catalog *cat) {
       Jsonb *tags = DatumGetJsonbP(SPI_getbinval(row, desc, 6, &isnull));
       def->tags = static_cast<Jsonb *>(MemoryContextAlloc(cache_context, VARSIZE(tags)));
       memcpy(def->tags, tags, VARSIZE(tags));
+      def->host_default.host = HostOfColumn(cat, desc, row, 16);
+      if (def->host_default.host != nullptr)
+        snprintf(def->host_default.function_name, sizeof def->host_default.function_name, "host:%s",
+                 def->host_default.host->name);
       char key[kNameKeyBytes];
       NameKey(def->system, def->name, key);
       auto *named = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_ENTER, &found));
       named->definition = def;
     }
-    AddHandler(def, desc, row);
+    AddHandler(cat, def, desc, row);
   }
 }
 
@@ -268,15 +304,14 @@ void Rebuild() {
   MemoryContext old = MemoryContextSwitchTo(cache_context);
   LoadExtensionObjects(cat);
   MemoryContextSwitchTo(old);
+  LoadHosts(cat);
   LoadDefinitions(cat);
   LoadProjections(cat);
   LoadGrants(cat);
   catalog = cat;
 }
 
-}  // namespace
-
-// Returns the catalog, rebuilt when stale.
+// Begins one use of the catalog, rebuilt when stale.
 Catalog *CatalogAcquire() {
   if (use_depth == 0) FreeRetired();
   if (stale || catalog == nullptr) Rebuild();
@@ -289,12 +324,16 @@ void CatalogRelease() {
   if (use_depth > 0) --use_depth;
 }
 
-// SPI_connect, then the catalog.
-Catalog *CatalogConnect() {
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Catalog *catalog = CatalogAcquire();
-  CatalogRelease();
-  return catalog;
+}  // namespace
+
+// Acquires, runs, and releases in a PG_FINALLY.
+void CatalogHold(void (*fn)(Catalog *, void *), void *arg) {
+  Catalog *held = CatalogAcquire();
+  PG_TRY();
+  { fn(held, arg); }
+  PG_FINALLY();
+  { CatalogRelease(); }
+  PG_END_TRY();
 }
 
 // Finds a definition by id, reloading once when it is missing (registered meanwhile).
@@ -329,6 +368,14 @@ const Handler *DefinitionFindHandler(const Definition *definition, const char *a
   return nullptr;
 }
 
+// Listed actions first; a host bound to the whole actor serves the rest (not the built-in reads).
+const Handler *DefinitionActionHandler(const Definition *definition, const char *action) {
+  const Handler *listed = DefinitionFindHandler(definition, action);
+  if (listed != nullptr || definition->host_default.host == nullptr) return listed;
+  if (strcmp(action, "get") == 0 || strcmp(action, "get_state") == 0) return nullptr;
+  return &definition->host_default;
+}
+
 // Fills in the FmgrInfo and, for LANGUAGE sql, the prepared body, in the cache's memory.
 void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored) {
   if (cached->resolved) return;
@@ -342,13 +389,6 @@ void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored) {
     entry->sql = sql;
   }
   entry->resolved = true;
-}
-
-// Switches to the owner of the extension's tables for the next statements, which resolve
-// names with the pinned search_path only.
-void BecomeOwner(const Catalog *cat, SavedUser *saved) {
-  BecomeRole(cat->owner, saved);
-  saved->guc_level = PinInternalSearchPath();
 }
 
 }  // namespace spawn

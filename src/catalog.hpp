@@ -6,6 +6,9 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
+#include <type_traits>
+
+#include "src/host_config.hpp"
 #include "src/identity.hpp"
 #include "src/pg.hpp"
 #include "src/sql_handler.hpp"
@@ -30,9 +33,10 @@ struct CachedFunction {
 
 // One action of a definition and the function that handles it.
 struct Handler {
-  char action[NAMEDATALEN];
-  char function_name[2 * NAMEDATALEN + 2];
-  bool takes_context;  // (state, payload, ctx) instead of (state, payload)
+  char action[NAMEDATALEN];                 // empty for a definition's host_default
+  char function_name[2 * NAMEDATALEN + 2];  // or "host:<name>"
+  const HostConfig *host;                   // an external host serves the action; else a function
+  bool takes_context;                       // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
   CachedFunction call;
 };
@@ -69,6 +73,7 @@ struct Definition {
   Jsonb *tags;
   int handler_count;
   Handler *handlers;
+  Handler host_default;  // serves unlisted actions when host_default.host is set
   int projection_count;
   Projection *projections;
 };
@@ -85,30 +90,34 @@ struct Catalog {
   Oid mailbox_pkey;
   Oid replies_relid;  // spawn._replies and its primary key
   Oid replies_pkey;
+  int host_count;  // external actor hosts (spawn._hosts)
+  HostConfig *hosts;
 };
 
-// Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is
-// paired with CatalogRelease, which the invoke path does in a PG_FINALLY.
-Catalog *CatalogAcquire();
+// Runs fn(catalog, arg) with the current catalog (rebuilt first if stale) held, and releases it
+// even on error. SPI must be connected. Use WithCatalog.
+void CatalogHold(void (*fn)(Catalog *catalog, void *arg), void *arg);
 
-// Ends a use begun by CatalogAcquire.
-void CatalogRelease();
-
-// Runs body(catalog) with the catalog held, and releases it even on error: for code that runs
-// user functions (which may register actors) while it uses definitions. SPI must be connected.
+// Calls a body of WithCatalog or RunInSpi passed through the plain-function shape of
+// CatalogHold and SpiHold.
 template <typename Body>
-void WithCatalog(Body body) {
-  Catalog *catalog = CatalogAcquire();
-  PG_TRY();
-  { body(catalog); }
-  PG_FINALLY();
-  { CatalogRelease(); }
-  PG_END_TRY();
+void CallCatalogBody(Catalog *catalog, void *body) {
+  (*static_cast<std::remove_reference_t<Body> *>(body))(catalog);
 }
 
-// Connects SPI and returns the current catalog, for SQL entry points that only look things up
-// (no handler runs while they hold it). The caller ends with SPI_finish.
-Catalog *CatalogConnect();
+// A body's address as CallCatalogBody takes it.
+template <typename Body>
+void *CatalogBodyArg(Body &body) {
+  return const_cast<void *>(static_cast<const void *>(&body));
+}
+
+// The one way to reach the catalog: runs body(catalog) with the catalog held, so that a rebuild
+// while it runs (a handler that registers an actor) retires the old catalog instead of freeing
+// it under the body's feet. SPI must be connected; entry points use RunInSpi (spi_util.hpp).
+template <typename Body>
+void WithCatalog(Body &&body) {
+  CatalogHold(CallCatalogBody<Body>, CatalogBodyArg(body));
+}
 
 // Finds a definition by id, reloading the catalog once when it is unknown; NULL if absent.
 const Definition *CatalogFindById(int32 id);
@@ -122,13 +131,14 @@ const Projection *DefinitionFindProjection(const Definition *definition, const c
 // Finds the handler of an action; NULL if the definition has none of that name.
 const Handler *DefinitionFindHandler(const Definition *definition, const char *action);
 
+// The handler that serves `action`: the listed one, else the actor's external host for any
+// action but the built-in get and get_state; NULL when there is none.
+const Handler *DefinitionActionHandler(const Definition *definition, const char *action);
+
 // Looks up a cached function on its first call, as the current user, so that errors in its
 // body (a dropped table, a schema the user may not use) belong to this call; the caller has
 // checked that the function exists. With `result_ignored` (projections) a single INSERT,
 // UPDATE or DELETE body takes the fast path too. SPI must be connected.
 void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored);
-
-// Switches to the owner of the extension's tables, with search_path pinned.
-void BecomeOwner(const Catalog *catalog, SavedUser *saved);
 
 }  // namespace spawn

@@ -2,6 +2,8 @@
 // owner only around spawn's own statements (state_store.cpp), never around user code.
 #include "src/dispatch.hpp"
 
+#include "src/host_handler.hpp"
+
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -94,6 +96,7 @@ void HandlerErrorContext(void *arg) {
 
 // The function must still exist, and the current user must hold EXECUTE on it.
 void RequireHandlerCallable(const Definition *def, const Handler *h) {
+  if (h->host != nullptr) return;  // the actor's invoke privilege is all a host call needs
   if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(h->call.function)))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
                     errmsg("handler function %s of action \"%s\" no longer exists",
@@ -110,6 +113,11 @@ void CallHandler(const Catalog *catalog, const HandlerCall *call, HandlerResult 
   ErrorContextCallback context{error_context_stack, HandlerErrorContext,
                                const_cast<HandlerCall *>(call)};
   error_context_stack = &context;
+  if (h->host != nullptr) {
+    CallHostHandler(call, h->host, result);
+    error_context_stack = context.previous;
+    return;
+  }
   RequireHandlerCallable(call->definition, h);
   CachedFunctionResolve(&h->call, false);
 

@@ -3,6 +3,7 @@
 #include "src/history.hpp"
 
 #include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -38,6 +39,21 @@ bool HistoryLoad(const Catalog *cat, const char *system, const char *actor, int6
                      DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull))};
   *state = HistoryOpen(system, actor, revision, sealed);
   return true;
+}
+
+// The row as just written (StateWrite made it visible), copied as the scheduler would.
+void HistoryCheckpoint(const Catalog *cat, const char *system, const char *actor) {
+  InstanceRow row;
+  if (!StateFetch(cat, system, actor, &row) || !row.has_state) return;
+  Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
+  Datum values[6] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                     Int64GetDatum(row.revision), Int64GetDatum(row.key_id),
+                     PointerGetDatum(row.nonce),  PointerGetDatum(row.ciphertext)};
+  ExecuteAsOwner(cat,
+                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
+                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 6, types, values, nullptr, false);
+  StateMarkSnapshotted(cat, &row);
 }
 
 }  // namespace spawn

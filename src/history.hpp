@@ -16,4 +16,8 @@ Jsonb *HistoryOpen(const char *system, const char *actor, int64 revision,
 bool HistoryLoad(const Catalog *catalog, const char *system, const char *actor, int64 revision,
                  Jsonb **state);
 
+// Copies the instance's current sealed state into the history now (a handler's checkpoint) and
+// marks it snapshotted. The caller holds the actor's lock. SPI must be connected.
+void HistoryCheckpoint(const Catalog *catalog, const char *system, const char *actor);
+
 }  // namespace spawn

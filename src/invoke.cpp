@@ -9,11 +9,14 @@
 
 #include "src/actor_lock.hpp"
 #include "src/dispatch.hpp"
+#include "src/history.hpp"
 #include "src/journal.hpp"
 #include "src/name_check.hpp"
 #include "src/not_found.hpp"
 #include "src/privilege.hpp"
 #include "src/projection.hpp"
+#include "src/shard_route.hpp"
+#include "src/spi_util.hpp"
 #include "src/timers.hpp"
 #include "src/workflow.hpp"
 
@@ -74,12 +77,13 @@ void RunHandler(OpenActor *actor, const Handler *handler, const InvokeRequest *r
   HandlerCall call{actor->definition,
                    handler,
                    req->actor,
-                   handler->action,
+                   handler == &actor->definition->host_default ? req->action : handler->action,
                    actor->pooled ? 0 : actor->row.revision,
                    caller,
                    req->metadata,
                    actor->state,
-                   payload};
+                   payload,
+                   !actor->pooled && !actor->row.has_state && actor->changes == 0};
   CallHandler(actor->catalog, &call, result);
 }
 
@@ -89,6 +93,7 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
                 const char *caller, const Jsonb *payload, const HandlerResult *result) {
   const Jsonb *state = result->state;
   if (state == nullptr || actor->pooled || !actor->definition->stateful) return;
+  actor->checkpoint |= result->checkpoint;
   if (SameJsonb(state, actor->state)) return;
   actor->state = CopyJsonb(actor->context, state);
   ++actor->changes;
@@ -173,7 +178,7 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
 // marked as running throughout.
 Jsonb *ActorRun(OpenActor *actor, const InvokeRequest *req) {
   const Definition *def = actor->definition;
-  const Handler *handler = DefinitionFindHandler(def, req->action);
+  const Handler *handler = DefinitionActionHandler(def, req->action);
   const bool builtin_get = handler == nullptr && (strcmp(req->action, "get") == 0 ||
                                                   strcmp(req->action, "get_state") == 0);
   if (handler == nullptr && !builtin_get) RaiseUnknownAction(def, req->actor, req->action);
@@ -216,6 +221,8 @@ void ActorClose(OpenActor *actor) {
   if (actor->pooled || !actor->touched) return;
   const bool changed = actor->definition->stateful && actor->changes > 0;
   StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr, actor->changes);
+  if (actor->checkpoint && actor->definition->stateful)
+    HistoryCheckpoint(actor->catalog, actor->row.system, actor->row.name);
   if (changed) {
     JournalFlush(actor);
     ProjectStateChange(actor->catalog, actor->definition, actor->row.system, actor->row.name,
@@ -228,20 +235,19 @@ void ActorClose(OpenActor *actor) {
 // Runs an invocation inside its own SPI connection.
 Jsonb *Invoke(const InvokeRequest *req) {
   CheckRequestNames(req);
+  RequireLocalActor(req->system, req->actor);
   MemoryContext caller_context = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Jsonb *response = nullptr;
-  WithCatalog([&](Catalog *cat) {
+  Jsonb *result = nullptr;
+  RunInSpi([&](Catalog *cat) {
     OpenActor actor;
     ActorOpen(cat, req, true, &actor);
     const bool read_only_get = actor.row.active && !actor.pooled &&
-                               DefinitionFindHandler(actor.definition, req->action) == nullptr;
-    response = ActorRun(&actor, req);
+                               DefinitionActionHandler(actor.definition, req->action) == nullptr;
+    Jsonb *response = ActorRun(&actor, req);
     if (!read_only_get) ActorClose(&actor);
     if (!actor.pooled) ActorLockAfterUse(&actor.lock);
+    result = CopyJsonb(caller_context, response);
   });
-  Jsonb *result = CopyJsonb(caller_context, response);
-  SPI_finish();
   return result;
 }
 

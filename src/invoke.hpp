@@ -33,6 +33,7 @@ struct OpenActor {
   bool activated;         // init has run (or the instance was active)
   bool touched;           // an action ran (ActorClose has something to write)
   int changes;            // actions that changed the state so far (each is one revision)
+  bool checkpoint;        // a handler asked for a snapshot of the state it leaves
   List *journal;          // journal entries recorded for those changes, written at close
   MemoryContext context;  // holds state and replies across the actions of a batch
 };

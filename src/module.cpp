@@ -1,11 +1,12 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
 // in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "bgworker/drop_guard.hpp"
+#include "bgworker/registration.hpp"
 #include "src/guard.hpp"
+#include "src/host_stats.hpp"
 #include "src/identity.hpp"
 #include "src/keyring.hpp"
 #include "src/pg.hpp"
-#include "bgworker/registration.hpp"
 #include "src/settings.hpp"
 #include "src/shared.hpp"
 
@@ -26,6 +27,7 @@ void _PG_init(void) {
   spawn::DefineSettings();
   spawn::RunGuarded([](void *) { spawn::KeyringLoad(); }, nullptr);
   spawn::SharedInstallHooks();
+  spawn::HostStatsInstallHooks();
   spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
   spawn::InstallDropGuard();

@@ -64,14 +64,14 @@ void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, 
                       errhint("Replay to a revision before it, or from a later snapshot.")));
     return;
   }
-  const Handler *handler = DefinitionFindHandler(def, e->action);
+  const Handler *handler = DefinitionActionHandler(def, e->action);
   if (handler == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("actor \"%s\" no longer handles action \"%s\" of revision %lld", actor,
                            e->action, static_cast<long long>(e->revision)),
                     errhint("Register the action again to replay its entries.")));
-  HandlerCall call{def,       handler,     actor,  e->action, e->revision - 1,
-                   e->caller, e->metadata, *state, e->payload};
+  HandlerCall call{def,       handler,     actor,  e->action,  e->revision - 1,
+                   e->caller, e->metadata, *state, e->payload, false};
   HandlerResult result{};
   CallHandler(cat, &call, &result);
   if (result.state != nullptr) *state = result.state;

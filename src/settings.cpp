@@ -18,6 +18,8 @@ char *setting_database = nullptr;
 int setting_workers = 2;
 int setting_batch_size = 100;
 int setting_max_attempts = 5;
+int setting_host_connect_timeout_ms = 2000;
+int setting_host_request_timeout_ms = 30000;
 int setting_retry_base_ms = 1000;
 int setting_reply_retention_s = 3600;
 int setting_history_retention_s = 7 * 24 * 3600;
@@ -101,6 +103,15 @@ void DefineSettings() {
                           "Keeps a worker free for other roles while one role's handlers are slow.",
                           &setting_max_workers_per_role, 0, 0, kMaxWorkers, PGC_SIGHUP, 0, nullptr,
                           nullptr, nullptr);
+  DefineCustomIntVariable("spawn.host_connect_timeout",
+                          "How long a call to an external actor host may take to connect.",
+                          "A host's connect_timeout_ms option overrides it.",
+                          &setting_host_connect_timeout_ms, 2000, 1, 600 * 1000, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.host_request_timeout", "How long a call to an external actor host may take in all.",
+      "A host's request_timeout_ms option overrides it.", &setting_host_request_timeout_ms, 30000,
+      1, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable(
       "spawn.run_as_owner", "Marks spawn's catalog functions that run as the extension's owner.",
       "Set on spawn's own functions only (see identity.hpp); it does nothing "

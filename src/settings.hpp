@@ -27,6 +27,10 @@ extern int setting_handler_timeout_ms;
 // Most workers one role's messages may occupy at once; 0: all but one (reload).
 extern int setting_max_workers_per_role;
 
+// Default connect and request timeouts of calls to external actor hosts (reload).
+extern int setting_host_connect_timeout_ms;
+extern int setting_host_request_timeout_ms;
+
 // The marker of spawn's owner-run catalog functions (identity.hpp); no meaning elsewhere.
 extern bool setting_run_as_owner;
 

@@ -1,13 +1,16 @@
 -- The v1 SQL contract: the names users rely on exist with the documented shapes and privileges.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 
 SELECT has_schema('spawn');
 SELECT has_type('spawn', 'value', 'spawn.value exists');
 SELECT has_type('spawn', 'context', 'spawn.context exists');
 SELECT has_function('spawn', 'create_system', ARRAY['text', 'jsonb']);
 SELECT has_function('spawn', 'register_actor',
-  ARRAY['text', 'jsonb', 'text', 'text', 'text', 'boolean', 'bigint', 'bigint', 'jsonb', 'jsonb', 'jsonb', 'boolean']);
+  ARRAY['text', 'jsonb', 'text', 'text', 'text', 'boolean', 'bigint', 'bigint', 'jsonb', 'jsonb', 'jsonb', 'boolean', 'text']);
+SELECT has_function('spawn', 'register_host', ARRAY['text', 'text', 'jsonb']);
+SELECT has_function('spawn', 'unregister_host', ARRAY['text']);
+SELECT has_view('spawn', 'hosts', 'spawn.hosts lists external actor hosts');
 SELECT has_function('spawn', 'unregister_actor', ARRAY['text', 'text']);
 SELECT has_function('spawn', 'spawn_actor', ARRAY['text', 'text', 'text']);
 SELECT has_function('spawn', 'spawn_actors', ARRAY['text', 'text[]', 'text']);
@@ -54,7 +57,7 @@ INSERT INTO callers VALUES
   ('spawn._may(text,text,text,oid)', true, 'none'),
   ('spawn._may_manage(regrole,text,text,boolean)', true, 'none'),
   ('spawn._project_all(integer,boolean)', true, 'projection owner'),
-  ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn._register_actor(text,jsonb,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean,text)', true, 'admin'),
   ('spawn._require_dead_letter(bigint,boolean)', false, 'internal'),
   ('spawn._require_projection(text,text)', true, 'projection owner'),
   ('spawn._require_registrant(integer,oid)', false, 'internal'),
@@ -62,7 +65,7 @@ INSERT INTO callers VALUES
   ('spawn._require_system_admin(text,oid)', false, 'internal'),
   ('spawn._resolve_handler(text,text)', true, 'none'),
   ('spawn._resolve_projection_handler(text)', true, 'none'),
-  ('spawn._route(spawn.value,text,text,text,text)', true, 'none'),
+  ('spawn._route(spawn.value,text,text,text,text,text)', true, 'none'),
   ('spawn._require_scheduler(text)', true, 'none'),
   ('spawn._spawn_template(text,text)', false, 'internal'),
   ('spawn._wake_workers()', false, 'internal'),
@@ -72,18 +75,27 @@ INSERT INTO callers VALUES
   ('spawn.discard_dead_letter(bigint)', true, 'sender or admin'),
   ('spawn.drop_projection(text,text)', true, 'projection owner'),
   ('spawn.effect(text,text,jsonb,bigint,text,text)', true, 'none'),
-  ('spawn.forward(spawn.value,text,text,text)', true, 'none'),
+  ('spawn.forward(spawn.value,text,text,text,text)', true, 'none'),
   ('spawn.invoke(text,text,jsonb,text,jsonb,text)', true, 'invoke, or read for get'),
   ('spawn.invoke_async(text,text,jsonb,text,text,jsonb,text)', true, 'invoke, or read for get'),
   ('spawn.journal(text,text,bigint)', true, 'read'),
   ('spawn.noreply(jsonb)', true, 'none'),
-  ('spawn.pipe(spawn.value,text,text,text)', true, 'none'),
+  ('spawn.pipe(spawn.value,text,text,text,text)', true, 'none'),
   ('spawn.rebuild_projection(text,text)', true, 'projection owner'),
-  ('spawn.register_actor(text,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean)', true, 'admin'),
+  ('spawn.register_actor(text,jsonb,text,text,text,boolean,bigint,bigint,jsonb,jsonb,jsonb,boolean,text)', true, 'admin'),
+  ('spawn.register_host(text,text,jsonb)', false, 'EXECUTE granted by a superuser; owner to change'),
+  ('spawn.unregister_host(text)', false, 'EXECUTE granted by a superuser; owner'),
+  ('spawn._check_host(text,jsonb)', true, 'none'),
+  ('spawn._may_bind_host(integer)', true, 'none (the caller only)'),
+  ('spawn._bindable_host(text)', false, 'internal'),
+  ('spawn._role_named(text)', true, 'none'),
+  ('spawn._host_stats()', false, 'internal'),
+  ('spawn._visible_host_stats()', true, 'filtered per viewer'),
+  ('spawn._scheduled_actions(jsonb,jsonb,text)', true, 'none'),
   ('spawn.replay(text,bigint,text)', true, 'read'),
-  ('spawn.reply(bigint)', true, 'requester'),
   ('spawn.reply(jsonb,jsonb)', true, 'none'),
   ('spawn.restore(text,bigint,text)', true, 'admin'),
+  ('spawn.result(bigint)', true, 'requester'),
   ('spawn.retire_key(bigint)', false, 'superuser'),
   ('spawn.retry_dead_letter(bigint)', true, 'sender'),
   ('spawn.revoke(text,text,text,text)', true, 'owner of the actor or system'),
@@ -99,7 +111,7 @@ INSERT INTO callers VALUES
   ('spawn.wait(bigint,integer)', true, 'requester'),
   ('spawn.with_broadcast(spawn.value,text,text,jsonb)', true, 'none'),
   ('spawn.with_effects(spawn.value,jsonb[])', true, 'none'),
-  ('spawn.worker_stats()', true, 'none');
+  ('spawn._worker_stats()', true, 'none');
 SELECT set_eq(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'spawn'::regnamespace $$,
   $$ SELECT signature FROM callers $$,
