@@ -647,7 +647,11 @@ void DrainBody(Catalog *cat, void *arg) {
     }
     const Definition *def = CatalogFindByName(c->system, c->actor);
     const bool pooled = def != nullptr && def->kind == ActorKind::kPooled;
-    if (!pooled && !ActorLockAcquire(c->system, c->actor, false)) {
+    // The claim checks the row too: a transaction that let the actor's advisory lock go early
+    // still holds its row until it ends, and a worker never waits for one.
+    InstanceRow row;
+    ActorLockHold hold;
+    if (!pooled && !ActorTryClaim(cat, c->system, c->actor, &row, &hold)) {
       blocked = true;
       continue;
     }

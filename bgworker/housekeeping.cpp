@@ -1,4 +1,5 @@
-// Everything here runs as the extension's owner inside a launcher transaction. Timer and
+// Timers and cron schedules. Everything here runs as the extension's owner inside a launcher
+// transaction (the sweeps are in sweeps.cpp). Timer and
 // schedule rows are advanced in the same transaction that enqueues their messages, so a tick
 // is enqueued exactly once whatever crashes; FOR UPDATE SKIP LOCKED keeps it so even if two
 // launchers ever overlapped.
@@ -9,7 +10,6 @@
 // time, and the failure is logged once until the schedule fires again.
 #include "bgworker/housekeeping.hpp"
 
-#include "src/actor_lock.hpp"
 #include "src/catalog.hpp"
 #include "src/core/cron.hpp"
 #include "src/keyring.hpp"
@@ -19,7 +19,6 @@
 #include "src/settings.hpp"
 #include "src/shared.hpp"
 #include "src/spi_util.hpp"
-#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -216,100 +215,6 @@ void FireSchedules(Catalog *cat, void *arg) {
     if (!RunSubtransaction(SkipOne, &due[i], &skip_error)) FreeErrorData(skip_error);
   }
   result->next_ms = NextFireMs(cat, "spawn._schedules");
-}
-
-// Deactivates idle instances whose lock is free.
-void DeactivateIdle(Catalog *cat, void *arg) {
-  int *deactivated = static_cast<int *>(arg);
-  ExecuteAsOwner(
-      cat,
-      "SELECT i.system, i.name, (now() - d.deactivate_timeout * interval '1 millisecond') "
-      "FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id "
-      "WHERE i.status = 'active' AND d.kind <> 'pooled' AND d.timers = '[]' "
-      "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-      "LIMIT 1000",
-      0, nullptr, nullptr, nullptr, true);
-  SPITupleTable *rows = SPI_tuptable;
-  const int count = static_cast<int>(SPI_processed);
-  for (int i = 0; i < count; ++i) {
-    const char *system = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
-    const char *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
-    bool isnull;
-    const TimestampTz idle_before =
-        DatumGetTimestampTz(SPI_getbinval(rows->vals[i], rows->tupdesc, 3, &isnull));
-    if (!ActorLockAcquire(system, name, false)) continue;
-    InstanceRow row;
-    if (!StateFetch(cat, system, name, &row) || !row.active || row.last_activity >= idle_before)
-      continue;
-    StateDeactivate(cat, &row);
-    ++*deactivated;
-  }
-}
-
-// Snapshots states that changed since their last snapshot, at most once per snapshot_timeout,
-// each under its actor's lock (skipping actors in use), so the row's snapshot mark never races
-// an invocation.
-void TakeSnapshots(Catalog *cat, void *arg) {
-  int *taken = static_cast<int *>(arg);
-  ExecuteAsOwner(cat,
-                 "SELECT i.system, i.name FROM spawn._instances i "
-                 "JOIN spawn._definitions d ON d.id = i.definition_id "
-                 "WHERE i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
-                 "AND NOT EXISTS (SELECT 1 FROM spawn._history h WHERE h.system = i.system "
-                 "  AND h.actor = i.name "
-                 "  AND h.recorded_at > now() - d.snapshot_timeout * interval '1 millisecond') "
-                 "LIMIT 1000",
-                 0, nullptr, nullptr, nullptr, true);
-  const int count = static_cast<int>(SPI_processed);
-  auto **names = static_cast<char **>(palloc(sizeof(char *) * 2 * (count + 1)));
-  for (int i = 0; i < count; ++i) {
-    names[2 * i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-    names[2 * i + 1] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-  }
-  for (int i = 0; i < count; ++i) {
-    const char *system = names[2 * i];
-    const char *name = names[2 * i + 1];
-    if (!ActorLockAcquire(system, name, false)) continue;
-    InstanceRow row;
-    if (!StateFetch(cat, system, name, &row) || !row.has_state ||
-        row.revision <= row.snapshot_revision)
-      continue;
-    Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-    Datum values[6] = {CStringGetTextDatum(system), CStringGetTextDatum(name),
-                       Int64GetDatum(row.revision), Int64GetDatum(row.key_id),
-                       PointerGetDatum(row.nonce),  PointerGetDatum(row.ciphertext)};
-    ExecuteAsOwner(
-        cat,
-        "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        6, types, values, nullptr, false);
-    StateMarkSnapshotted(cat, &row);
-    ++*taken;
-  }
-}
-
-// Deletes what is past its retention.
-void ApplyRetention(Catalog *cat, void *) {
-  Oid types[3] = {INT4OID, INT4OID, INT4OID};
-  Datum values[3] = {Int32GetDatum(setting_reply_retention_s),
-                     Int32GetDatum(setting_history_retention_s),
-                     Int32GetDatum(setting_journal_retention_s)};
-  // A replay of an actor's current revision starts from its newest snapshot below that revision
-  // (its base): snapshots from the base on, and journal entries after it, are always kept.
-  ExecuteAsOwner(
-      cat,
-      "WITH replies AS (DELETE FROM spawn._replies "
-      "  WHERE completed_at < now() - $1 * interval '1 second'), "
-      "journal AS (DELETE FROM spawn._journal j WHERE $3 > 0 "
-      "  AND j.recorded_at < now() - $3 * interval '1 second' "
-      "  AND j.revision <= (SELECT max(x.revision) FROM spawn._history x "
-      "    JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
-      "    WHERE x.system = j.system AND x.actor = j.actor AND x.revision < i.revision)) "
-      "DELETE FROM spawn._history h WHERE h.recorded_at < now() - $2 * interval '1 second' "
-      "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
-      "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
-      "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
-      3, types, values, nullptr, false);
 }
 
 }  // namespace spawn

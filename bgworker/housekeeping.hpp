@@ -1,6 +1,5 @@
-// The launcher's duties, each one transaction's work (run through RunCatalogTransaction):
-// timers and cron schedules become mailbox messages; idle instances are deactivated; changed
-// states are snapshotted into history; expired replies and history are deleted.
+// The launcher's firing duties, each one transaction's work (run through RunTransaction):
+// timers and cron schedules become mailbox messages (the sweeps are in sweeps.hpp).
 #pragma once
 
 #include "src/catalog.hpp"
@@ -19,14 +18,5 @@ void FireTimers(Catalog *catalog, void *result /* FireResult */);
 
 // Turns every due cron schedule into one message and computes its next time.
 void FireSchedules(Catalog *catalog, void *result /* FireResult */);
-
-// Deactivates instances idle for longer than their deactivate_timeout (skipping busy ones).
-void DeactivateIdle(Catalog *catalog, void *deactivated /* int */);
-
-// Copies changed states into history, at most once per snapshot_timeout per actor.
-void TakeSnapshots(Catalog *catalog, void *taken /* int */);
-
-// Deletes replies and history past their retention (the newest snapshot of an actor stays).
-void ApplyRetention(Catalog *catalog, void *unused);
 
 }  // namespace spawn

@@ -6,6 +6,7 @@
 #include "src/key_check.hpp"
 #include "bgworker/pool.hpp"
 #include "bgworker/process.hpp"
+#include "bgworker/sweeps.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"
@@ -40,7 +41,8 @@ void spawn_launcher_main(Datum) {
       int deactivated = 0, snapshots = 0;
       spawn::RunCatalogTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
       spawn::RunCatalogTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
-      spawn::RunCatalogTransaction("applying retention", spawn::ApplyRetention, nullptr);
+      if (!spawn::RunCatalogTransaction("applying retention", spawn::ApplyRetention, nullptr))
+        spawn::RetentionForgetMarks();
       spawn::RunCatalogTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
       last_sweep = started;
     }

@@ -1,5 +1,6 @@
 // A mailbox worker: drains batches while there is work, then sleeps on its latch until a commit
-// that enqueued messages wakes it, or until the next delayed message or retry is due. Started
+// that enqueued messages due before its wake-up time wakes it (shared.cpp), or until the next
+// delayed message or retry is due. Started
 // by the launcher; exits when the extension is gone.
 #include "bgworker/drain.hpp"
 #include "bgworker/process.hpp"
@@ -19,6 +20,7 @@ void spawn_worker_main(Datum arg) {
   constexpr long kIdleMs = 10000;
   for (;;) {
     spawn::ProcessBeginIteration(loop_context, true);
+    spawn::WorkerAwake(slot);
     spawn::DrainResult result;
     const bool ok = spawn::DrainOnce(slot, &result);
     spawn::WakeWaiters(result.replied, result.replied_count);
@@ -27,6 +29,7 @@ void spawn_worker_main(Datum arg) {
       continue;
     }
     long wait = !ok ? 1000 : result.next_due_ms < 0 ? kIdleMs : Min(result.next_due_ms, kIdleMs);
+    spawn::WorkerSleepsUntil(slot, wait);
     spawn::ProcessWait(wait);
   }
 }

@@ -163,6 +163,10 @@ CREATE TABLE spawn._instances (
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state (internal; read spawn.actors)';
 CREATE INDEX ON spawn._instances (definition_id);
+-- The launcher finds the instances to deactivate or snapshot through this index, never by
+-- reading every instance: active ones are those used recently. Only activation and
+-- deactivation change status, so an invoke of an active actor stays a HOT update.
+CREATE INDEX _instances_active ON spawn._instances (definition_id) WHERE status = 'active';
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
 SELECT pg_catalog.pg_extension_config_dump('spawn._hosts', '');
@@ -714,6 +718,9 @@ BEGIN
   -- One registration per name at a time (spawn_actor takes the same lock for an instance name),
   -- so definitions and instance names are checked together; other names are not held up.
   PERFORM spawn._lock_name(system, name);
+  -- spawn.spawn_actors holds SHARE on the definitions instead of one lock per name: taking
+  -- this lock before the check below makes a registration wait for a bulk spawn's commit.
+  LOCK TABLE spawn._definitions IN ROW EXCLUSIVE MODE;
 
   SELECT i.name, d.name AS parent INTO clash
     FROM spawn._instances i JOIN spawn._definitions d ON d.id = i.definition_id
@@ -880,19 +887,17 @@ END
 $$;
 COMMENT ON FUNCTION spawn.unregister_actor(text, text) IS 'Removes an actor definition with all its instances and their state';
 
-CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+-- The template an instance is spawned from, checked: it exists, is unnamed, and the caller
+-- holds spawn on it. Runs as whoever calls it (spawn_actor and spawn_actors run as the owner
+-- and remember their caller, which spawn._may asks about).
+CREATE FUNCTION spawn._spawn_template(system text, parent text) RETURNS integer
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   template record;
-  existing text;
 BEGIN
-  PERFORM spawn._check_name('actor', name);
-  PERFORM spawn._check_name('actor', parent);
-  PERFORM spawn._require_system(system);
-  PERFORM spawn._lock_name(system, name);
   SELECT d.id, d.kind INTO template FROM spawn._definitions d
-    WHERE d.system = spawn_actor.system AND d.name = spawn_actor.parent;
+    WHERE d.system = _spawn_template.system AND d.name = _spawn_template.parent;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'actor template "%" does not exist in system "%"', parent, system
       USING ERRCODE = 'undefined_object',
@@ -907,19 +912,37 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = format('Its owner can grant it with spawn.grant(''spawn'', %L, ''<role>'').', parent);
   END IF;
+  RETURN template.id;
+END
+$$;
+COMMENT ON FUNCTION spawn._spawn_template(text, text) IS 'The id of an unnamed template the caller may spawn instances of';
+REVOKE ALL ON FUNCTION spawn._spawn_template(text, text) FROM PUBLIC;
+
+CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  template_id integer;
+  existing text;
+BEGIN
+  PERFORM spawn._check_name('actor', name);
+  PERFORM spawn._check_name('actor', parent);
+  PERFORM spawn._require_system(system);
+  PERFORM spawn._lock_name(system, name);
+  template_id := spawn._spawn_template(system, parent);
   IF EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.system = spawn_actor.system AND d.name = spawn_actor.name) THEN
     RAISE EXCEPTION 'actor name "%" is taken by a registered actor', name
       USING ERRCODE = 'duplicate_object';
   END IF;
   INSERT INTO spawn._instances (system, name, definition_id)
-    VALUES (system, name, template.id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
+    VALUES (system, name, template_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   IF FOUND THEN
     -- The template's timers tick for the instance from its spawning on.
     INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
       SELECT spawn_actor.system, spawn_actor.name, x->>'action', (x->>'every_ms')::bigint,
              now() + (x->>'every_ms')::bigint * interval '1 millisecond'
       FROM spawn._definitions d, jsonb_array_elements(d.timers) x
-      WHERE d.id = template.id
+      WHERE d.id = template_id
       ON CONFLICT DO NOTHING;
     IF FOUND THEN
       PERFORM spawn._wake_workers();
@@ -936,6 +959,76 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION spawn.spawn_actor(text, text, text) IS 'Creates an instance of an unnamed actor; returns false if it already existed';
+
+-- Set-based spawn_actor: the same checks and rights, one statement's worth of work for any
+-- number of names. Instead of one name lock per instance (a million of them would fill the
+-- shared lock table) it holds SHARE on the definitions until the transaction ends, so no
+-- registration or unregistration can interleave with it; instances and their timers are
+-- inserted together, and any bad name fails the whole call before anything is kept.
+CREATE FUNCTION spawn.spawn_actors(parent text, names text[], system text DEFAULT 'spawn-system') RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
+AS $$
+DECLARE
+  template_id integer;
+  timers jsonb;
+  created bigint;
+  bad text;
+  other text;
+BEGIN
+  PERFORM spawn._check_name('actor', parent);
+  IF names IS NULL THEN
+    RAISE EXCEPTION 'names must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM spawn._require_system(system);
+  LOCK TABLE spawn._definitions IN SHARE MODE;
+  template_id := spawn._spawn_template(system, parent);
+  SELECT d.timers INTO timers FROM spawn._definitions d WHERE d.id = template_id;
+  IF array_position(names, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'actor names must not be null'
+      USING ERRCODE = 'null_value_not_allowed', DETAIL = format('names[%s] is null.', array_position(names, NULL));
+  END IF;
+  PERFORM spawn._check_name('actor', n) FROM unnest(names) n;
+  SELECT n INTO bad FROM unnest(names) n GROUP BY n HAVING count(*) > 1 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'actor name "%" appears more than once in names', bad
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass each name once.';
+  END IF;
+  SELECT n INTO bad FROM unnest(names) n JOIN spawn._definitions d
+    ON d.system = spawn_actors.system AND d.name = n LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'actor name "%" is taken by a registered actor', bad
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  -- The template's timers tick for each new instance from its spawning on.
+  WITH made AS (
+    INSERT INTO spawn._instances (system, name, definition_id)
+      SELECT spawn_actors.system, n, template_id FROM unnest(names) n
+      ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING
+      RETURNING name),
+  ticking AS (
+    INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+      SELECT spawn_actors.system, m.name, x->>'action', (x->>'every_ms')::bigint,
+             now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+      FROM made m, jsonb_array_elements(timers) x
+      ON CONFLICT DO NOTHING)
+  SELECT count(*) INTO created FROM made;
+  IF created < cardinality(names) THEN
+    SELECT i.name, d.name INTO bad, other FROM unnest(names) n
+      JOIN spawn._instances i ON i.system = spawn_actors.system AND i.name = n
+      JOIN spawn._definitions d ON d.id = i.definition_id
+      WHERE i.definition_id <> template_id LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'actor "%" already exists with parent "%"', bad, other
+        USING ERRCODE = 'duplicate_object';
+    END IF;
+  END IF;
+  IF created > 0 AND jsonb_array_length(timers) > 0 THEN
+    PERFORM spawn._wake_workers();
+  END IF;
+  RETURN created;
+END
+$$;
+COMMENT ON FUNCTION spawn.spawn_actors(text, text[], text) IS 'Creates many instances of an unnamed actor at once; returns how many were new';
 
 -- ---------------------------------------------------------------------------------------------
 -- Invocation
@@ -980,6 +1073,9 @@ CREATE TABLE spawn._mailbox (
 COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
 CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
 CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
+-- Serves the workers' min(retry_at) (when to wake up next); casts never have a retry_at, so
+-- they add no entry to it.
+CREATE INDEX _mailbox_retry ON spawn._mailbox (retry_at) WHERE retry_at IS NOT NULL;
 
 CREATE TABLE spawn._dead_letters (
   id bigint PRIMARY KEY,
@@ -1242,6 +1338,14 @@ CREATE TABLE spawn._history (
 );
 COMMENT ON TABLE spawn._history IS 'State snapshots taken every snapshot_timeout (internal)';
 CREATE INDEX ON spawn._history (recorded_at);
+
+-- How far the launcher's retention sweeps have looked (bgworker/sweeps.cpp): rows recorded
+-- before done_until were examined. Written at most once a minute.
+CREATE TABLE spawn._sweep_marks (
+  sweep text PRIMARY KEY CHECK (sweep IN ('history', 'journal')),
+  done_until timestamptz NOT NULL
+);
+COMMENT ON TABLE spawn._sweep_marks IS 'Progress of the retention sweeps (internal)';
 SELECT pg_catalog.pg_extension_config_dump('spawn._history', '');
 
 CREATE FUNCTION spawn.state_history(actor text, system text DEFAULT 'spawn-system',

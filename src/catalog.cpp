@@ -134,8 +134,8 @@ void LoadHosts(Catalog *cat) {
     TupleDesc desc = SPI_tuptable->tupdesc;
     bool isnull;
     HostConfig *host = &cat->hosts[i];
-    ParseHostConfig(SPI_getvalue(row, desc, 3), DatumGetJsonbP(SPI_getbinval(row, desc, 4, &isnull)),
-                    cache_context, host);
+    ParseHostConfig(SPI_getvalue(row, desc, 3),
+                    DatumGetJsonbP(SPI_getbinval(row, desc, 4, &isnull)), cache_context, host);
     host->id = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
     strlcpy(host->name, SPI_getvalue(row, desc, 2), NAMEDATALEN);
   }
@@ -202,8 +202,8 @@ void LoadDefinitions(const Catalog *cat) {
       memcpy(def->tags, tags, VARSIZE(tags));
       def->host_default.host = HostOfColumn(cat, desc, row, 16);
       if (def->host_default.host != nullptr)
-        snprintf(def->host_default.function_name, sizeof def->host_default.function_name,
-                 "host:%s", def->host_default.host->name);
+        snprintf(def->host_default.function_name, sizeof def->host_default.function_name, "host:%s",
+                 def->host_default.host->name);
       char key[kNameKeyBytes];
       NameKey(def->system, def->name, key);
       auto *named = static_cast<ByNameEntry *>(hash_search(by_name, key, HASH_ENTER, &found));

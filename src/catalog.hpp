@@ -33,10 +33,10 @@ struct CachedFunction {
 
 // One action of a definition and the function that handles it.
 struct Handler {
-  char action[NAMEDATALEN];  // empty for a definition's host_default
+  char action[NAMEDATALEN];                 // empty for a definition's host_default
   char function_name[2 * NAMEDATALEN + 2];  // or "host:<name>"
   const HostConfig *host;                   // an external host serves the action; else a function
-  bool takes_context;  // (state, payload, ctx) instead of (state, payload)
+  bool takes_context;                       // (state, payload, ctx) instead of (state, payload)
   bool returns_jsonb;  // returns jsonb {"state", "response", "workflow"} instead of spawn.value
   CachedFunction call;
 };

@@ -16,7 +16,7 @@ struct HandlerCall {
   const char *caller;  // the actor whose handler made this call, or NULL
   Jsonb *metadata;     // may be NULL
   Jsonb *state;
-  Jsonb *payload;  // may be NULL
+  Jsonb *payload;    // may be NULL
   bool state_unset;  // the instance never had a state: `state` is the empty object
 };
 

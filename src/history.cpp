@@ -46,9 +46,9 @@ void HistoryCheckpoint(const Catalog *cat, const char *system, const char *actor
   InstanceRow row;
   if (!StateFetch(cat, system, actor, &row) || !row.has_state) return;
   Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-  Datum values[6] = {CStringGetTextDatum(system),  CStringGetTextDatum(actor),
-                     Int64GetDatum(row.revision),  Int64GetDatum(row.key_id),
-                     PointerGetDatum(row.nonce), PointerGetDatum(row.ciphertext)};
+  Datum values[6] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                     Int64GetDatum(row.revision), Int64GetDatum(row.key_id),
+                     PointerGetDatum(row.nonce),  PointerGetDatum(row.ciphertext)};
   ExecuteAsOwner(cat,
                  "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
                  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",

@@ -69,9 +69,7 @@ int TimeoutOption(const JsonbValue *value, const char *key) {
   bool bad = false;
   int64 ms = 0;
   PG_TRY();
-  {
-    ms = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(value->val.numeric)));
-  }
+  { ms = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(value->val.numeric))); }
   PG_CATCH();
   {
     FlushErrorState();
@@ -90,9 +88,9 @@ bool TokenChar(char c) {
 
 // Headers spawn sets itself, or that would change how the body is framed.
 bool ReservedHeader(const char *name) {
-  static const char *const kReserved[] = {"content-type",      "content-length", "host",
-                                          "transfer-encoding", "expect",         "connection",
-                                          "accept"};
+  static const char *const kReserved[] = {
+      "content-type", "content-length", "host",  "transfer-encoding",
+      "expect",       "connection",     "accept"};
   for (const char *reserved : kReserved)
     if (pg_strcasecmp(name, reserved) == 0) return true;
   return false;
@@ -118,10 +116,10 @@ void HeadersOption(JsonbContainer *object, HostConfig *out) {
       for (const char *c = value; *c; ++c)
         if (*c == '\r' || *c == '\n')
           BadOption(psprintf("Header \"%s\" must not contain line breaks.", name));
-      out->headers = static_cast<char **>(out->header_count == 0
-                                              ? palloc(sizeof(char *))
-                                              : repalloc(out->headers, sizeof(char *) *
-                                                                           (out->header_count + 1)));
+      out->headers = static_cast<char **>(
+          out->header_count == 0
+              ? palloc(sizeof(char *))
+              : repalloc(out->headers, sizeof(char *) * (out->header_count + 1)));
       out->headers[out->header_count++] = psprintf("%s: %s", name, value);
     }
   }
@@ -193,14 +191,12 @@ void ParseHostConfig(const char *url, Jsonb *options, MemoryContext context, Hos
 
 // The host's own timeout, else the setting.
 int HostConnectTimeoutMs(const HostConfig *host) {
-  return host->connect_timeout_ms > 0 ? host->connect_timeout_ms
-                                      : setting_host_connect_timeout_ms;
+  return host->connect_timeout_ms > 0 ? host->connect_timeout_ms : setting_host_connect_timeout_ms;
 }
 
 // The host's own timeout, else the setting.
 int HostRequestTimeoutMs(const HostConfig *host) {
-  return host->request_timeout_ms > 0 ? host->request_timeout_ms
-                                      : setting_host_request_timeout_ms;
+  return host->request_timeout_ms > 0 ? host->request_timeout_ms : setting_host_request_timeout_ms;
 }
 
 }  // namespace spawn

@@ -74,10 +74,10 @@ char *BodyExcerpt(const HttpResponse *response) {
                                         const char *error) {
   switch (outcome) {
     case HttpOutcome::kRefused:
-      ereport(ERROR, (errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-                      errmsg("could not connect to actor host \"%s\"", host->name),
-                      errdetail("%s", error),
-                      errhint("Check that the host runs at the url spawn.hosts shows.")));
+      ereport(ERROR,
+              (errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+               errmsg("could not connect to actor host \"%s\"", host->name), errdetail("%s", error),
+               errhint("Check that the host runs at the url spawn.hosts shows.")));
     case HttpOutcome::kTimedOut:
       ereport(ERROR, (errcode(ERRCODE_CONNECTION_FAILURE),
                       errmsg("actor host \"%s\" did not answer in time", host->name),
@@ -135,8 +135,8 @@ char *EncodeCall(const HandlerCall *call, const HostConfig *host, size_t *size) 
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("cannot encode the invocation for actor host \"%s\"", host->name),
                     errdetail("%s", error)));
-  char *copy = static_cast<char *>(MemoryContextAllocExtended(CurrentMemoryContext,
-                                                              Max(*size, 1), MCXT_ALLOC_NO_OOM));
+  char *copy = static_cast<char *>(
+      MemoryContextAllocExtended(CurrentMemoryContext, Max(*size, 1), MCXT_ALLOC_NO_OOM));
   if (copy != nullptr) memcpy(copy, bytes, *size);
   free(bytes);
   if (copy == nullptr) ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -150,8 +150,7 @@ void ApplyAnswer(const HandlerCall *call, const HostConfig *host, const HttpResp
   HostAnswer answer;
   char error[256];
   const int64 now_ms = (GetCurrentTimestamp() / 1000) + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
-                                                             static_cast<int64>(SECS_PER_DAY) *
-                                                             1000;
+                                                            static_cast<int64>(SECS_PER_DAY) * 1000;
   if (!DecodeHostAnswer(reinterpret_cast<const unsigned char *>(response->body), response->size,
                         &allocator, now_ms, &answer, error, sizeof error))
     ereport(ERROR, (errcode(ERRCODE_PROTOCOL_VIOLATION),

@@ -130,8 +130,13 @@ SPAWN_FUNCTION(spawn_host_stats) {
                        Float8GetDatum(slot.last_ms),
                        CStringGetTextDatum(slot.last_error),
                        TimestampTzGetDatum(slot.last_error_at)};
-    bool nulls[7] = {false, false, false, slot.calls == 0, slot.calls == 0,
-                     slot.last_error[0] == '\0', slot.last_error_at == 0};
+    bool nulls[7] = {false,
+                     false,
+                     false,
+                     slot.calls == 0,
+                     slot.calls == 0,
+                     slot.last_error[0] == '\0',
+                     slot.last_error_at == 0};
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return static_cast<Datum>(0);

@@ -179,8 +179,7 @@ CURLcode RunTransfer(WaitEventSet *volatile *set) {
     }
     WaitEvent events[kMaxSockets + 2];
     const long timeout = timer_ms < 0 ? 1000 : timer_ms;
-    const int count =
-        WaitEventSetWait(*set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+    const int count = WaitEventSetWait(*set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
     if (count == 0) curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
     for (int i = 0; i < count; ++i) {
       if (events[i].events & WL_LATCH_SET) {
@@ -267,9 +266,9 @@ HttpOutcome HttpPostAction(const HostConfig *host, const char *body, size_t size
   free(sink.data);
   sink = Sink{};
   if (out_of_memory)
-    ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-                    errdetail("The response of actor host \"%s\" did not fit in memory.",
-                              host->name)));
+    ereport(ERROR,
+            (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+             errdetail("The response of actor host \"%s\" did not fit in memory.", host->name)));
   return outcome;
 }
 

@@ -11,11 +11,11 @@ namespace spawn {
 
 // How a call ended.
 enum class HttpOutcome {
-  kAnswered,   // the host sent a complete HTTP response (any status)
-  kRefused,    // could not connect (refused, unreachable, unknown name, TLS handshake)
-  kTimedOut,   // the connect or request timeout passed
-  kBroken,     // the connection failed mid-call, or the response was malformed
-  kTooLarge,   // the response body passed kMaxResponseBytes
+  kAnswered,  // the host sent a complete HTTP response (any status)
+  kRefused,   // could not connect (refused, unreachable, unknown name, TLS handshake)
+  kTimedOut,  // the connect or request timeout passed
+  kBroken,    // the connection failed mid-call, or the response was malformed
+  kTooLarge,  // the response body passed kMaxResponseBytes
 };
 
 // The response of an answered call; body is palloc'd in the caller's memory context.

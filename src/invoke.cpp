@@ -1,6 +1,7 @@
 // Order of work: validate names; resolve a pooled definition from the cache (pooled actors take
 // no lock and keep no state); otherwise lock by name hash, fetch the instance row, and resolve
-// the definition by id. The lock comes before the read, so the state read is the latest one.
+// the definition by id. The lock comes before the read, so the state read is the latest one
+// (a writer that let its advisory lock go early is waited for, actor_lock.hpp).
 //
 // Re-entrancy: an actor whose handler (directly or through others) invokes the same actor again
 // in one transaction would overwrite its own state; that is refused with a clear error.
@@ -100,7 +101,47 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
     JournalRecord(actor, handler->action, payload, result->response, req->metadata, caller);
 }
 
+// Meets the actor's other writers at its advisory lock and reads its row. Tries the lock first:
+// when another transaction holds it but this one already wrote the row (its advisory lock let
+// go early), the row version is ours and keeps every other writer out, so no lock is needed
+// (waiting would deadlock with the holder, which waits for us). Returns false only without wait.
+bool OpenLocked(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActor *out) {
+  ActorLockTake(req->system, req->actor, false, &out->lock);
+  if (!out->lock.taken) {
+    if (StateFetch(cat, req->system, req->actor, &out->row) && StateRowIsOurs(&out->row))
+      return true;
+    if (!wait) return false;
+    ActorLockTake(req->system, req->actor, true, &out->lock);
+  }
+  FetchOutcome found = StateFetchForWrite(cat, req->system, req->actor, wait, &out->row);
+  if (found == FetchOutcome::kBusy) {
+    ActorLockLetGo(&out->lock);
+    return false;
+  }
+  if (found == FetchOutcome::kMissing) {
+    if (req->register_ref == nullptr) RaiseActorNotFound(req->system, req->actor);
+    SpawnFromTemplate(req->system, req->actor, req->register_ref);
+    if (!StateFetch(cat, req->system, req->actor, &out->row))
+      elog(ERROR, "spawn: instance \"%s\" vanished after it was spawned", req->actor);
+  }
+  return true;
+}
+
 }  // namespace
+
+// Takes the lock without waiting, then reads the row unless an updater is in progress.
+bool ActorTryClaim(const Catalog *cat, const char *system, const char *actor, InstanceRow *row,
+                   ActorLockHold *hold) {
+  ActorLockTake(system, actor, false, hold);
+  if (!hold->taken) return false;
+  const FetchOutcome found = StateFetchForWrite(cat, system, actor, false, row);
+  if (found == FetchOutcome::kBusy) {
+    ActorLockLetGo(hold);
+    return false;
+  }
+  if (found == FetchOutcome::kMissing) row->id = 0;
+  return true;
+}
 
 // Throws for a bad name in the request.
 void CheckRequestNames(const InvokeRequest *req) {
@@ -125,13 +166,7 @@ bool ActorOpen(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActo
     return true;
   }
   if (def != nullptr && def->kind == ActorKind::kUnnamed) RaiseTemplateInvoked(def);
-  if (!ActorLockAcquire(req->system, req->actor, wait)) return false;
-  if (!StateFetch(cat, req->system, req->actor, &out->row)) {
-    if (req->register_ref == nullptr) RaiseActorNotFound(req->system, req->actor);
-    SpawnFromTemplate(req->system, req->actor, req->register_ref);
-    if (!StateFetch(cat, req->system, req->actor, &out->row))
-      elog(ERROR, "spawn: instance \"%s\" vanished after it was spawned", req->actor);
-  }
+  if (!OpenLocked(cat, req, wait, out)) return false;
   out->definition = CatalogFindById(out->row.definition_id);
   if (out->definition == nullptr) RaiseActorNotFound(req->system, req->actor);
   out->state = out->definition->stateful ? StateDecrypt(&out->row) : EmptyState();
@@ -210,6 +245,7 @@ Jsonb *Invoke(const InvokeRequest *req) {
                                DefinitionActionHandler(actor.definition, req->action) == nullptr;
     Jsonb *response = ActorRun(&actor, req);
     if (!read_only_get) ActorClose(&actor);
+    if (!actor.pooled) ActorLockAfterUse(&actor.lock);
     result = CopyJsonb(caller_context, response);
   });
   return result;

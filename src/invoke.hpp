@@ -5,6 +5,7 @@
 // opens an actor once for a batch of its messages.
 #pragma once
 
+#include "src/actor_lock.hpp"
 #include "src/catalog.hpp"
 #include "src/pg.hpp"
 #include "src/state_store.hpp"
@@ -27,6 +28,7 @@ struct OpenActor {
   const Definition *definition;
   bool pooled;            // pooled actors have no row, lock or state
   InstanceRow row;        // valid unless pooled
+  ActorLockHold lock;     // its advisory lock as ActorOpen took it (not taken: row is ours)
   Jsonb *state;           // the state as read, then after each action that ran
   bool activated;         // init has run (or the instance was active)
   bool touched;           // an action ran (ActorClose has something to write)
@@ -47,6 +49,12 @@ void CheckRequestNames(const InvokeRequest *request);
 // instance (spawning it from register_ref if missing) and decrypts the state. Returns false only
 // when wait is false and another transaction holds the lock. SPI must be connected.
 bool ActorOpen(const Catalog *catalog, const InvokeRequest *request, bool wait, OpenActor *out);
+
+// Claims an actor for a scheduler process without waiting: takes its advisory lock and reads
+// its row, unless another transaction holds either (then returns false, holding nothing). A
+// missing instance is claimed too (row->id is then 0). Release the hold with ActorLockLetGo.
+bool ActorTryClaim(const Catalog *catalog, const char *system, const char *actor, InstanceRow *row,
+                   ActorLockHold *hold);
 
 // Runs one action on an open actor (running init first if the instance is inactive); the new
 // state and the reply are copied into actor->context. Raises the handler's errors.

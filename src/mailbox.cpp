@@ -118,7 +118,7 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
       13, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
-  WakeWorkersAtCommit();
+  WakeWorkersAtCommit(m->deliver_at);
   return id;
 }
 

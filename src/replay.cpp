@@ -70,7 +70,7 @@ void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, 
                     errmsg("actor \"%s\" no longer handles action \"%s\" of revision %lld", actor,
                            e->action, static_cast<long long>(e->revision)),
                     errhint("Register the action again to replay its entries.")));
-  HandlerCall call{def,       handler,     actor,  e->action, e->revision - 1,
+  HandlerCall call{def,       handler,     actor,  e->action,  e->revision - 1,
                    e->caller, e->metadata, *state, e->payload, false};
   HandlerResult result{};
   CallHandler(cat, &call, &result);

@@ -108,11 +108,10 @@ void DefineSettings() {
                           "A host's connect_timeout_ms option overrides it.",
                           &setting_host_connect_timeout_ms, 2000, 1, 600 * 1000, PGC_SIGHUP,
                           GUC_UNIT_MS, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("spawn.host_request_timeout",
-                          "How long a call to an external actor host may take in all.",
-                          "A host's request_timeout_ms option overrides it.",
-                          &setting_host_request_timeout_ms, 30000, 1, 3600 * 1000, PGC_SIGHUP,
-                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.host_request_timeout", "How long a call to an external actor host may take in all.",
+      "A host's request_timeout_ms option overrides it.", &setting_host_request_timeout_ms, 30000,
+      1, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable(
       "spawn.run_as_owner", "Marks spawn's catalog functions that run as the extension's owner.",
       "Set on spawn's own functions only (see identity.hpp); it does nothing "

@@ -2,6 +2,14 @@
 // are written only by the process owning the slot and read without locking (aligned 64-bit
 // stores are atomic on the platforms PostgreSQL supports for this).
 //
+// Waking workers costs a cast nothing measurable: a worker publishes the time it sleeps until
+// (0 while awake) before it takes its snapshot and after its transaction ended; a committing
+// cast reads it after its commit is visible (full barriers on both sides) and sets the latch
+// only when its message is due before then. Either the worker's snapshot sees the message, or
+// the committer sees the worker awake (and sets the latch, a no-op for a process not sleeping)
+// or asleep until a time it compares against. So a message is never left waiting past its
+// delivery time, and 100,000 casts for later wake nobody.
+//
 // Worker deaths survive a crash restart: when the postmaster reinitialises shared memory after
 // a process crashed, an on_shmem_exit callback in the postmaster copies the messages that were
 // running (the crashed worker's; the others were killed with SIGQUIT, whose handler clears
@@ -25,6 +33,7 @@ SharedState *shared = nullptr;
 shmem_request_hook_type previous_request_hook = nullptr;
 shmem_startup_hook_type previous_startup_hook = nullptr;
 bool wake_at_commit = false;
+TimestampTz wake_due = 0;  // the earliest delivery time enqueued by this transaction
 bool wake_launcher_at_commit = false;
 bool commit_callback_registered = false;
 
@@ -61,6 +70,7 @@ void StartupShared() {
   shared = static_cast<SharedState *>(ShmemInitStruct("spawn", sizeof(SharedState), &found));
   if (!found) {
     memset(shared, 0, sizeof(SharedState));
+    for (ProcessSlot &slot : shared->processes) pg_atomic_init_u64(&slot.sleeps_until, 0);
     shared->lock = &(GetNamedLWLockTranche("spawn"))->lock;
     memcpy(shared->blames, saved_blames, sizeof saved_blames);
     shared->pool = initial_pool;
@@ -69,9 +79,22 @@ void StartupShared() {
   if (!IsUnderPostmaster) on_shmem_exit(SaveBlames, 0);
 }
 
+// Sets the latch of every running worker that is awake or sleeps past `due`.
+void WakeWorkersDueBy(TimestampTz due) {
+  if (shared == nullptr) return;
+  pg_memory_barrier();  // our commit is visible before we read what the workers published
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    ProcessSlot *slot = &shared->processes[i];
+    Latch *latch = slot->latch;
+    const uint64 sleeps_until = pg_atomic_read_u64(&slot->sleeps_until);
+    if (slot->pid == 0 || latch == nullptr) continue;
+    if (sleeps_until == 0 || due < static_cast<TimestampTz>(sleeps_until)) SetLatch(latch);
+  }
+}
+
 // Wakes workers after a commit that enqueued messages.
 void OnTransactionEnd(XactEvent event, void *) {
-  if (event == XACT_EVENT_COMMIT && wake_at_commit) WakeWorkers();
+  if (event == XACT_EVENT_COMMIT && wake_at_commit) WakeWorkersDueBy(wake_due);
   if (event == XACT_EVENT_COMMIT && wake_launcher_at_commit && shared != nullptr) {
     ProcessSlot *launcher = &shared->processes[kLauncherSlot];
     Latch *latch = launcher->latch;
@@ -79,8 +102,10 @@ void OnTransactionEnd(XactEvent event, void *) {
   }
   if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
       event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
-      event == XACT_EVENT_PREPARE)
+      event == XACT_EVENT_PREPARE) {
     wake_at_commit = wake_launcher_at_commit = false;
+    wake_due = 0;
+  }
 }
 
 // Registers the commit callback once per process.
@@ -116,10 +141,24 @@ void WakeWorkers() {
   }
 }
 
-// Arms the commit-time wakeup of the workers.
-void WakeWorkersAtCommit() {
+// Arms the commit-time wakeup of the workers for the earliest delivery time enqueued.
+void WakeWorkersAtCommit(TimestampTz due) {
   RegisterCommitCallback();
+  wake_due = wake_at_commit ? Min(wake_due, due) : due;
   wake_at_commit = true;
+}
+
+// Publishes that the worker is awake (before its snapshot is taken).
+void WorkerAwake(ProcessSlot *slot) {
+  pg_atomic_write_u64(&slot->sleeps_until, 0);
+  pg_memory_barrier();
+}
+
+// Publishes the time the worker sleeps until (never 0, which means awake).
+void WorkerSleepsUntil(ProcessSlot *slot, long timeout_ms) {
+  const TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+  pg_atomic_write_u64(&slot->sleeps_until, static_cast<uint64>(Max(until, 1)));
+  pg_memory_barrier();
 }
 
 // Arms the commit-time wakeup of the launcher.

@@ -8,6 +8,7 @@
 #include "src/settings.hpp"
 
 extern "C" {
+#include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -32,6 +33,9 @@ struct ProcessSlot {
   int64 running_id;        // the message whose handler is running, 0 between messages
   int32 running_attempts;  // its attempts before this one
   bool in_transaction;     // inside a scheduler transaction (DROP EXTENSION waits for it)
+  // A worker: the time it sleeps until (a TimestampTz), 0 while it is awake and looking for
+  // work. A commit wakes it only for messages due before that time (WorkerSleepsUntil).
+  pg_atomic_uint64 sleeps_until;
 };
 
 // How a worker ended while it ran a message.
@@ -80,8 +84,18 @@ SharedState *Shared();
 // Sets the latch of every running worker.
 void WakeWorkers();
 
-// Wakes the workers when the current transaction commits (nothing happens on abort).
-void WakeWorkersAtCommit();
+// Wakes the workers when the current transaction commits (nothing happens on abort), unless
+// every one of them sleeps until a time at or before `due` (the earliest delivery time of the
+// messages this transaction enqueued; 0: now) and so wakes up for them by itself.
+void WakeWorkersAtCommit(TimestampTz due = 0);
+
+// A worker is awake and about to look for work: commits set its latch from now on. Called
+// before the worker's transaction takes its snapshot.
+void WorkerAwake(ProcessSlot *slot);
+
+// A worker goes to sleep for `timeout_ms`: commits of messages due later do not wake it.
+// Called after the transaction that found nothing due sooner has ended.
+void WorkerSleepsUntil(ProcessSlot *slot, long timeout_ms);
 
 // Wakes the launcher when the current transaction commits (new timers or schedules).
 void WakeLauncherAtCommit();

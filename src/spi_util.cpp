@@ -62,10 +62,12 @@ int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, c
 
 // Runs SQL with arguments as the owner.
 int ExecuteAsOwner(const Catalog *catalog, const char *sql, int nargs, Oid *types, Datum *values,
-                   const char *nulls, bool read_only) {
+                   const char *nulls, bool read_only, bool index_plans) {
   SavedUser saved;
   BecomeOwner(catalog->owner, &saved);
+  const int level = index_plans ? PreferIndexPlans() : -1;
   int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+  if (index_plans) AtEOXact_GUC(true, level);
   RestoreUser(&saved);
   if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));
   return rc;

@@ -45,8 +45,9 @@ SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, const char *nulls,
                        bool read_only, long count, bool index_plans = false);
 
-// Executes one SQL string with arguments as the owner; raises on an SPI error.
+// Executes one SQL string with arguments as the owner; raises on an SPI error. index_plans as
+// above: the launcher's sweeps must never fall back to reading a whole table.
 int ExecuteAsOwner(const Catalog *catalog, const char *sql, int nargs, Oid *types, Datum *values,
-                   const char *nulls, bool read_only);
+                   const char *nulls, bool read_only, bool index_plans = false);
 
 }  // namespace spawn

@@ -143,7 +143,8 @@ SPAWN_FUNCTION(spawn_restore) {
   return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *cat) {
     spawn::ActorLockAcquire(system, actor, true);
     spawn::InstanceRow row;
-    if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+    if (spawn::StateFetchForWrite(cat, system, actor, true, &row) == spawn::FetchOutcome::kMissing)
+      spawn::RaiseActorNotFound(system, actor);
     spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeAdmin);
     Jsonb *state;
     if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {

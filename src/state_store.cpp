@@ -14,7 +14,10 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "utils/fmgroids.h"
@@ -109,6 +112,33 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   return found;
 }
 
+// Loops until the row's latest version has no updater in progress (or answers kBusy).
+FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
+                                bool wait, InstanceRow *row) {
+  for (;;) {
+    if (!StateFetch(catalog, system, name, row)) return FetchOutcome::kMissing;
+    HeapTupleHeader header = row->tuple->t_data;
+    const uint16 infomask = header->t_infomask;
+    if ((infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(infomask))
+      return FetchOutcome::kFound;
+    const TransactionId updater = HeapTupleHeaderGetUpdateXid(header);
+    if (!TransactionIdIsValid(updater) || TransactionIdIsCurrentTransactionId(updater))
+      return FetchOutcome::kFound;
+    if (TransactionIdIsInProgress(updater)) {
+      if (!wait) return FetchOutcome::kBusy;
+      XactLockTableWait(updater, nullptr, nullptr, XLTW_None);
+      continue;
+    }
+    // Committed after our snapshot was taken: read the newer version. Aborted: this one stands.
+    if (!TransactionIdDidCommit(updater)) return FetchOutcome::kFound;
+  }
+}
+
+// Compares the version's inserting transaction with this one (and its subtransactions).
+bool StateRowIsOurs(const InstanceRow *row) {
+  return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(row->tuple->t_data));
+}
+
 // Returns '{}' as jsonb.
 Jsonb *EmptyState() {
   return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
@@ -151,13 +181,15 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
   UpdateInstance(catalog, row, values, nulls, replace);
 }
 
-// Marks the instance inactive.
-void StateDeactivate(const Catalog *catalog, const InstanceRow *row) {
+// Marks the instance inactive (and snapshotted).
+void StateDeactivate(const Catalog *catalog, const InstanceRow *row, bool snapshotted) {
   Datum values[kColumnCount] = {};
   bool nulls[kColumnCount] = {};
   bool replace[kColumnCount] = {};
   values[kStatus - 1] = CStringGetTextDatum("inactive");
   replace[kStatus - 1] = true;
+  values[kSnapshotRevision - 1] = Int64GetDatum(row->revision);
+  replace[kSnapshotRevision - 1] = snapshotted;
   UpdateInstance(catalog, row, values, nulls, replace);
 }
 

@@ -32,6 +32,20 @@ struct InstanceRow {
 // latest committed state whatever the isolation level); false when no instance has that name.
 bool StateFetch(const Catalog *catalog, const char *system, const char *name, InstanceRow *row);
 
+// What StateFetchForWrite found.
+enum class FetchOutcome { kMissing, kFound, kBusy };
+
+// Reads an instance for a writer that holds the actor's advisory lock: when the row's latest
+// version was updated by another transaction still in progress (a writer that let the
+// advisory lock go early, actor_lock.hpp), waits for it to end and reads again, or, without
+// wait, answers kBusy at once.
+FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
+                                bool wait, InstanceRow *row);
+
+// True when the fetched row version was written by this transaction: then no other writer can
+// change the actor until this transaction ends, whoever holds its advisory lock.
+bool StateRowIsOurs(const InstanceRow *row);
+
 // Decrypts the instance's state; an instance without state yet has the empty object.
 Jsonb *StateDecrypt(const InstanceRow *row);
 
@@ -41,8 +55,9 @@ Jsonb *StateDecrypt(const InstanceRow *row);
 // UPDATE). Makes the write visible to the next command of the transaction.
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state, int changes = 1);
 
-// Marks an instance inactive (its next use runs init again). The caller holds its lock.
-void StateDeactivate(const Catalog *catalog, const InstanceRow *row);
+// Marks an instance inactive (its next use runs init again), and its revision as snapshotted
+// when the caller just copied it into history. The caller holds its lock.
+void StateDeactivate(const Catalog *catalog, const InstanceRow *row, bool snapshotted);
 
 // Records that the row's revision was snapshotted. The caller holds its lock. Kept in the row,
 // so a dump restored into a running server carries it: the launcher then never snapshots a

@@ -202,16 +202,15 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   Datum args[4] = {CStringGetTextDatum(system), CStringGetTextDatum(channel),
                    ObjectIdGetDatum(GetUserId()),
                    action ? CStringGetTextDatum(action) : static_cast<Datum>(0)};
-  SPIPlanPtr plan =
-      action == nullptr
-          ? PrepareKept(&subscribers_plan, subscribers, 3, types)
-          : PrepareKept(&subscribers_with_action_plan,
-                        psprintf("%s AND coalesce(c->>'action', 'receive') = $4 AND "
-                                 "(d.host_id IS NOT NULL OR EXISTS (SELECT 1 FROM "
-                                 "spawn._handlers h WHERE h.definition_id = d.id AND "
-                                 "h.action = $4))",
-                                 subscribers),
-                        4, types);
+  SPIPlanPtr plan = action == nullptr
+                        ? PrepareKept(&subscribers_plan, subscribers, 3, types)
+                        : PrepareKept(&subscribers_with_action_plan,
+                                      psprintf("%s AND coalesce(c->>'action', 'receive') = $4 AND "
+                                               "(d.host_id IS NOT NULL OR EXISTS (SELECT 1 FROM "
+                                               "spawn._handlers h WHERE h.definition_id = d.id AND "
+                                               "h.action = $4))",
+                                               subscribers),
+                                      4, types);
   ExecutePlanAsOwner(cat, plan, args, nullptr, true, 0);
   const int count = static_cast<int>(SPI_processed);
   if (count == 0) return 0;

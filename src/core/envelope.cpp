@@ -2,6 +2,8 @@
 // no allocation is needed and no two bindings can be confused by concatenation.
 #include "src/core/envelope.hpp"
 
+#include "src/core/nonce_source.hpp"
+
 #include <sodium.h>
 
 #include <cstring>
@@ -73,7 +75,7 @@ void Seal(const unsigned char key[kKeyBytes], const Binding &binding, const unsi
           std::size_t length, unsigned char nonce[kNonceBytes], unsigned char *cipher) noexcept {
   unsigned char aad[kBindingBytes];
   BindingDigest(binding, aad);
-  randombytes_buf(nonce, kNonceBytes);
+  nonce_source::Fill(nonce, kNonceBytes);  // a fresh random nonce per seal, nonce_source.cpp
   unsigned long long cipher_len = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_len, plain, length, aad, sizeof aad,
                                              nullptr, nonce, key);

@@ -1,6 +1,6 @@
 -- The v1 SQL contract: the names users rely on exist with the documented shapes and privileges.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT has_schema('spawn');
 SELECT has_type('spawn', 'value', 'spawn.value exists');
@@ -13,6 +13,7 @@ SELECT has_function('spawn', 'unregister_host', ARRAY['text']);
 SELECT has_view('spawn', 'hosts', 'spawn.hosts lists external actor hosts');
 SELECT has_function('spawn', 'unregister_actor', ARRAY['text', 'text']);
 SELECT has_function('spawn', 'spawn_actor', ARRAY['text', 'text', 'text']);
+SELECT has_function('spawn', 'spawn_actors', ARRAY['text', 'text[]', 'text']);
 SELECT has_function('spawn', 'invoke', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'text']);
 SELECT function_returns('spawn', 'invoke', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'text'], 'jsonb');
 SELECT has_function('spawn', 'state', ARRAY['text', 'text']);
@@ -66,6 +67,7 @@ INSERT INTO callers VALUES
   ('spawn._resolve_projection_handler(text)', true, 'none'),
   ('spawn._route(spawn.value,text,text,text,text,text)', true, 'none'),
   ('spawn._require_scheduler(text)', true, 'none'),
+  ('spawn._spawn_template(text,text)', false, 'internal'),
   ('spawn._wake_workers()', false, 'internal'),
   ('spawn.broadcast(text,text,jsonb,text)', true, 'invoke (others skipped)'),
   ('spawn.create_projection(text,text[],text,regclass,text,text,boolean)', true, 'admin'),
@@ -101,6 +103,7 @@ INSERT INTO callers VALUES
   ('spawn.schedule(text,text,text,jsonb,text)', true, 'invoke'),
   ('spawn.scheduler()', true, 'none'),
   ('spawn.spawn_actor(text,text,text)', true, 'spawn'),
+  ('spawn.spawn_actors(text,text[],text)', true, 'spawn'),
   ('spawn.state(text,text)', true, 'read'),
   ('spawn.state_history(text,text)', true, 'read'),
   ('spawn.unregister_actor(text,text)', true, 'admin'),

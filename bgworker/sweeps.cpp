@@ -1,0 +1,243 @@
+// The sweeps read only what an index hands them (issue 17: idle means idle):
+//  - deactivation and snapshots start from the active instances (the partial index
+//    _instances_active: only activation and deactivation change status, so invokes stay HOT
+//    updates), per definition, leaving out those that never deactivate (timers); an instance is
+//    active only after it was used, so the work follows the actors that were used;
+//  - whether an actor's last snapshot is recent is one probe of history's primary key at the
+//    row's snapshot_revision, never a join with the whole history;
+//  - a changed state is snapshotted before its instance is deactivated, so inactive instances
+//    never need a look;
+//  - retention looks at the history and journal rows whose time passed the retention since the
+//    last sweep (a window on their recorded_at index, its end kept in spawn._sweep_marks at most
+//    once a minute); a row kept then as a replay base becomes deletable only when a newer
+//    snapshot becomes the base, and each new snapshot prunes its own actor's old rows.
+// Every statement runs as the extension's owner with plans that prefer indexes.
+#include "bgworker/sweeps.hpp"
+
+#include "src/actor_lock.hpp"
+#include "src/catalog.hpp"
+#include "src/invoke.hpp"
+#include "src/settings.hpp"
+#include "src/spi_util.hpp"
+#include "src/state_store.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+}
+
+namespace spawn {
+
+namespace {
+
+// Copies the row's sealed state into history and prunes the actor's rows past retention.
+void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
+  Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
+  Datum values[6] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
+                     Int64GetDatum(row->revision),     Int64GetDatum(row->key_id),
+                     PointerGetDatum(row->nonce),      PointerGetDatum(row->ciphertext)};
+  ExecuteAsOwner(cat,
+                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
+                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 6, types, values, nullptr, false);
+  // The replay base is the newest snapshot below the current revision: older rows past their
+  // retention go (journal entries up to the base too), through the primary keys.
+  Oid prune_types[5] = {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID};
+  Datum prune_values[5] = {values[0], values[1], values[2],
+                           Int32GetDatum(setting_history_retention_s),
+                           Int32GetDatum(setting_journal_retention_s)};
+  ExecuteAsOwner(
+      cat,
+      "WITH base AS (SELECT max(x.revision) AS revision FROM spawn._history x "
+      "  WHERE x.system = $1 AND x.actor = $2 AND x.revision < $3), "
+      "journal AS (DELETE FROM spawn._journal j WHERE $5 > 0 AND j.system = $1 AND j.actor = $2 "
+      "  AND j.recorded_at < now() - $5 * interval '1 second' "
+      "  AND j.revision <= (SELECT revision FROM base)) "
+      "DELETE FROM spawn._history h WHERE h.system = $1 AND h.actor = $2 "
+      "AND h.recorded_at < now() - $4 * interval '1 second' "
+      "AND h.revision < (SELECT revision FROM base)",
+      5, prune_types, prune_values, nullptr, false);
+}
+
+// Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
+// skipping those in use, and runs `fn` on its row (with the result's row number), then lets
+// the actor's lock go: the launcher keeps no actor locked past its row's update.
+void ClaimEach(const Catalog *cat, void (*fn)(const Catalog *, InstanceRow *, int, void *),
+               void *arg) {
+  const int count = static_cast<int>(SPI_processed);
+  auto **names = static_cast<char **>(palloc(sizeof(char *) * 2 * (count + 1)));
+  for (int i = 0; i < count; ++i) {
+    names[2 * i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+    names[2 * i + 1] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+  }
+  for (int i = 0; i < count; ++i) {
+    InstanceRow row;
+    ActorLockHold hold;
+    if (!ActorTryClaim(cat, names[2 * i], names[2 * i + 1], &row, &hold)) continue;
+    if (row.id != 0) fn(cat, &row, i, arg);
+    ActorLockLetGo(&hold);
+  }
+}
+
+// What DeactivateIdle hands to each claimed actor.
+struct Deactivation {
+  TimestampTz *idle_before;  // per result row: deactivate if last used before then
+  int deactivated;
+};
+
+// Deactivates one claimed instance if it is still idle, snapshotting a changed state first.
+void DeactivateOne(const Catalog *cat, InstanceRow *row, int index, void *arg) {
+  auto *work = static_cast<Deactivation *>(arg);
+  if (!row->active || row->last_activity >= work->idle_before[index]) return;
+  const bool changed = row->has_state && row->revision > row->snapshot_revision;
+  if (changed) SnapshotInstance(cat, row);
+  StateDeactivate(cat, row, changed);
+  ++work->deactivated;
+}
+
+// Snapshots one claimed instance if its state still changed since its last snapshot.
+void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
+  if (!row->has_state || row->revision <= row->snapshot_revision) return;
+  SnapshotInstance(cat, row);
+  StateMarkSnapshotted(cat, row);
+  ++*static_cast<int *>(arg);
+}
+
+}  // namespace
+
+// Deactivates idle instances whose lock is free, snapshotting changed states first.
+void DeactivateIdle(Catalog *cat, void *arg) {
+  int *deactivated = static_cast<int *>(arg);
+  ExecuteAsOwner(cat,
+                 "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
+                 "FROM spawn._definitions d "
+                 "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
+                 "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
+                 "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
+                 "LIMIT 1000",
+                 0, nullptr, nullptr, nullptr, true, true);
+  const int count = static_cast<int>(SPI_processed);
+  Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (count + 1))), 0};
+  for (int i = 0; i < count; ++i) {
+    bool isnull;
+    work.idle_before[i] = DatumGetTimestampTz(
+        SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+  }
+  ClaimEach(cat, DeactivateOne, &work);
+  *deactivated += work.deactivated;
+}
+
+// Snapshots active states that changed since their last snapshot, at most once per
+// snapshot_timeout, each under its actor's lock (skipping actors in use), so the row's
+// snapshot mark never races an invocation.
+void TakeSnapshots(Catalog *cat, void *arg) {
+  int *taken = static_cast<int *>(arg);
+  ExecuteAsOwner(
+      cat,
+      "SELECT i.system, i.name FROM spawn._definitions d "
+      "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
+      "WHERE d.stateful AND i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
+      "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
+      "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "
+      "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
+      "LIMIT 1000",
+      0, nullptr, nullptr, nullptr, true, true);
+  ClaimEach(cat, SnapshotOne, taken);
+}
+
+namespace {
+
+// How far a retention sweep has looked: rows recorded before done_until were examined.
+struct RetentionMark {
+  const char *sweep;  // its row in spawn._sweep_marks
+  bool loaded;
+  TimestampTz done_until;
+  TimestampTz persisted;  // the value in spawn._sweep_marks
+};
+
+RetentionMark history_mark{"history", false, DT_NOBEGIN, DT_NOBEGIN};
+RetentionMark journal_mark{"journal", false, DT_NOBEGIN, DT_NOBEGIN};
+
+// Reads the mark once per launcher (a fresh database has none: everything is looked at once).
+void LoadMark(const Catalog *cat, RetentionMark *mark) {
+  if (mark->loaded) return;
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {CStringGetTextDatum(mark->sweep)};
+  ExecuteAsOwner(cat, "SELECT done_until FROM spawn._sweep_marks WHERE sweep = $1", 1, types,
+                 values, nullptr, true);
+  bool isnull = true;
+  Datum until = SPI_processed > 0
+                    ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)
+                    : static_cast<Datum>(0);
+  mark->done_until = mark->persisted = isnull ? DT_NOBEGIN : DatumGetTimestampTz(until);
+  mark->loaded = true;
+}
+
+// Advances the mark; writes it down when it moved by more than a minute (a restart then looks
+// at one minute again, which is harmless: the deletes are idempotent).
+void AdvanceMark(const Catalog *cat, RetentionMark *mark, TimestampTz until) {
+  if (until <= mark->done_until) return;
+  if (TimestampDifferenceExceeds(mark->persisted, until, 60 * 1000) ||
+      mark->persisted == DT_NOBEGIN) {
+    Oid types[2] = {TEXTOID, TIMESTAMPTZOID};
+    Datum values[2] = {CStringGetTextDatum(mark->sweep), TimestampTzGetDatum(until)};
+    ExecuteAsOwner(cat,
+                   "INSERT INTO spawn._sweep_marks (sweep, done_until) VALUES ($1, $2) "
+                   "ON CONFLICT (sweep) DO UPDATE SET done_until = excluded.done_until",
+                   2, types, values, nullptr, false);
+    mark->persisted = until;
+  }
+  mark->done_until = until;
+}
+
+}  // namespace
+
+// Forgets the marks after a failed sweep: the next one starts from what was written down.
+void RetentionForgetMarks() {
+  history_mark.loaded = journal_mark.loaded = false;
+}
+
+// Deletes expired replies, and the history and journal rows that expired since the last sweep.
+void ApplyRetention(Catalog *cat, void *) {
+  const TimestampTz now = GetCurrentTransactionStartTimestamp();
+  Oid reply_types[1] = {INT4OID};
+  Datum reply_values[1] = {Int32GetDatum(setting_reply_retention_s)};
+  ExecuteAsOwner(cat,
+                 "DELETE FROM spawn._replies WHERE completed_at < now() - $1 * interval '1 second'",
+                 1, reply_types, reply_values, nullptr, false, true);
+  // A replay of an actor's current revision starts from its newest snapshot below that
+  // revision (its base): snapshots from the base on, and journal entries after it, are kept.
+  LoadMark(cat, &history_mark);
+  const TimestampTz history_until =
+      TimestampTzPlusMilliseconds(now, -static_cast<int64>(setting_history_retention_s) * 1000);
+  Oid types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+  Datum values[2] = {TimestampTzGetDatum(history_mark.done_until),
+                     TimestampTzGetDatum(history_until)};
+  if (history_until > history_mark.done_until)
+    ExecuteAsOwner(cat,
+                   "DELETE FROM spawn._history h WHERE h.recorded_at >= $1 AND h.recorded_at < $2 "
+                   "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
+                   "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
+                   "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
+                   2, types, values, nullptr, false, true);
+  if (setting_journal_retention_s > 0) {
+    LoadMark(cat, &journal_mark);
+    const TimestampTz journal_until =
+        TimestampTzPlusMilliseconds(now, -static_cast<int64>(setting_journal_retention_s) * 1000);
+    values[0] = TimestampTzGetDatum(journal_mark.done_until);
+    values[1] = TimestampTzGetDatum(journal_until);
+    if (journal_until > journal_mark.done_until)
+      ExecuteAsOwner(
+          cat,
+          "DELETE FROM spawn._journal j WHERE j.recorded_at >= $1 AND j.recorded_at < $2 "
+          "AND j.revision <= (SELECT max(x.revision) FROM spawn._history x "
+          "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
+          "  WHERE x.system = j.system AND x.actor = j.actor AND x.revision < i.revision)",
+          2, types, values, nullptr, false, true);
+    AdvanceMark(cat, &journal_mark, journal_until);
+  }
+  AdvanceMark(cat, &history_mark, history_until);
+}
+
+}  // namespace spawn
