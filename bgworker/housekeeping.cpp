@@ -300,16 +300,18 @@ void TakeSnapshots(void *arg) {
 void ApplyRetention(void *) {
   const Catalog *cat = CatalogAcquire();
   CatalogRelease();
-  Oid types[3] = {INT4OID, INT4OID, INT4OID};
-  Datum values[3] = {Int32GetDatum(setting_reply_retention_s),
-                     Int32GetDatum(setting_history_retention_s),
-                     Int32GetDatum(setting_journal_retention_s)};
+  Oid types[4] = {INT4OID, INT4OID, INT4OID, INT4OID};
+  Datum values[4] = {
+      Int32GetDatum(setting_reply_retention_s), Int32GetDatum(setting_history_retention_s),
+      Int32GetDatum(setting_journal_retention_s), Int32GetDatum(setting_idempotency_retention_s)};
   // A replay of an actor's current revision starts from its newest snapshot below that revision
   // (its base): snapshots from the base on, and journal entries after it, are always kept.
   ExecuteAsOwner(
       cat,
       "WITH replies AS (DELETE FROM spawn._replies "
       "  WHERE completed_at < now() - $1 * interval '1 second'), "
+      "keys AS (DELETE FROM spawn._idempotency_keys "
+      "  WHERE created_at < now() - $4 * interval '1 second'), "
       "journal AS (DELETE FROM spawn._journal j WHERE $3 > 0 "
       "  AND j.recorded_at < now() - $3 * interval '1 second' "
       "  AND j.revision <= (SELECT max(x.revision) FROM spawn._history x "
@@ -319,7 +321,7 @@ void ApplyRetention(void *) {
       "AND h.revision < (SELECT max(x.revision) FROM spawn._history x "
       "  JOIN spawn._instances i ON i.system = x.system AND i.name = x.actor "
       "  WHERE x.system = h.system AND x.actor = h.actor AND x.revision < i.revision)",
-      3, types, values, nullptr, false);
+      4, types, values, nullptr, false);
 }
 
 }  // namespace spawn

@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config postgresql-15 postgresql-server-dev-15
   postgresql-client-15 libsodium-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl googletest libgtest-dev
-  python3 python3-psycopg2 bc nlohmann-json3-dev clang clang-tidy libclang-rt-14-dev libcurl4-openssl-dev)
+  python3 python3-psycopg2 bc nlohmann-json3-dev clang clang-tidy libclang-rt-14-dev libcurl4-openssl-dev
+  libmicrohttpd-dev python3-prometheus-client wrk)
 # The test actor host (test/hosts) runs on Node; a node already installed (e.g. from
 # NodeSource) is kept.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
