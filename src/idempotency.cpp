@@ -45,7 +45,7 @@ bool IdempotencyClaim(const Catalog *catalog, const char *key, Oid requester, in
   SPIPlanPtr first = PrepareKept(
       &first_plan,
       "SELECT request_id FROM spawn._idempotency_keys WHERE key = $1 AND requester = $2", 2, types);
-  ExecutePlanAsOwner(catalog, first, values, nullptr, true, 1);
+  ExecutePlanAsOwner(catalog, first, values, nullptr, false, 1);  // sees this statement's own claim
   bool isnull = true;
   if (SPI_processed == 1)
     *first_id =
