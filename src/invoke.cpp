@@ -90,8 +90,8 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
                 const char *caller, const Jsonb *payload, const HandlerResult *result) {
   const Jsonb *state = result->state;
   if (state == nullptr || actor->pooled || !actor->definition->stateful) return;
-  if (SameJsonb(state, actor->state)) return;
   actor->checkpoint |= result->checkpoint;
+  if (SameJsonb(state, actor->state)) return;
   actor->state = CopyJsonb(actor->context, state);
   ++actor->changes;
   if (actor->definition->journal)
@@ -184,8 +184,9 @@ void ActorClose(OpenActor *actor) {
   if (actor->pooled || !actor->touched) return;
   const bool changed = actor->definition->stateful && actor->changes > 0;
   StateWrite(actor->catalog, &actor->row, changed ? actor->state : nullptr, actor->changes);
+  if (actor->checkpoint && actor->definition->stateful)
+    HistoryCheckpoint(actor->catalog, actor->row.system, actor->row.name);
   if (changed) {
-    if (actor->checkpoint) HistoryCheckpoint(actor->catalog, actor->row.system, actor->row.name);
     JournalFlush(actor);
     ProjectStateChange(actor->catalog, actor->definition, actor->row.system, actor->row.name,
                        actor->row.revision + actor->changes, actor->state);

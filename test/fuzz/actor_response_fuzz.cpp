@@ -2,7 +2,7 @@
 // A decoded response must give JSON values and a workflow object that is JSON.
 #include <cstdint>
 
-#include "wire_fuzz.hpp"
+#include "test/fuzz/wire_fuzz.hpp"
 
 // One input: one response body, decoded at a fixed "now".
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

@@ -1,7 +1,7 @@
 // libFuzzer target of DecodeInvocationRequest, the decoder of invocations posted to the gateway.
 #include <cstdint>
 
-#include "wire_fuzz.hpp"
+#include "test/fuzz/wire_fuzz.hpp"
 
 // One input: one request body; its payload must have a JSON form.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

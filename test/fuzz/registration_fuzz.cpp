@@ -1,7 +1,7 @@
 // libFuzzer target of DecodeRegistrationRequest, the decoder of a host's registration.
 #include <cstdint>
 
-#include "wire_fuzz.hpp"
+#include "test/fuzz/wire_fuzz.hpp"
 
 // One input: one registration body; every actor's initial state must have a JSON form.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

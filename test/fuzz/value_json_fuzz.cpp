@@ -2,7 +2,7 @@
 // ones as {"@type", "value"}). A JSON value must stay verbatim; a typed one must round-trip.
 #include <cstdint>
 
-#include "wire_fuzz.hpp"
+#include "test/fuzz/wire_fuzz.hpp"
 
 // One input: one JSON text.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

@@ -14,6 +14,8 @@ const actors = {
     },
     get: (state) => ({ reply: state || {} }),
     tick: (state) => ({ state: { ...(state || {}), ticks: ((state && state.ticks) || 0) + 1 } }),
+    // Asks spawn for a snapshot of the state as it is.
+    save: () => ({ checkpoint: true }),
   },
   // A typed (non-JSON) state: spawn keeps the Any's bytes opaque and passes them back.
   typed: {

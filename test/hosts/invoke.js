@@ -35,6 +35,7 @@ function handle(invocation) {
   else if (result.reply !== undefined) response.value = wire.jsonAny(result.reply, spelling);
   else response.noop = {};
   if (result.workflow) response.workflow = result.workflow;
+  if (result.checkpoint) response.checkpoint = true;
   return { response, spelling };
 }
 

@@ -96,6 +96,14 @@ check "the state is stored" '{"total": 2}' "$(q -c "SELECT spawn.state('incremen
 check "two revisions" 2 "$(q -c "SELECT revision FROM spawn.actors WHERE name = 'incrementor'")"
 check "the built-in get reads the stored state" '{"total": 2}' \
   "$(as alice -c "SELECT spawn.invoke('incrementor', 'get_state')")"
+check "a checkpoint snapshots the state in its own transaction" '3 {"total": 3}' "$(q -F ' ' <<'SQL'
+BEGIN;
+SELECT spawn.invoke('incrementor', 'add', '{"value": 1}') \g /dev/null
+SELECT spawn.invoke('incrementor', 'save') \g /dev/null
+SELECT revision, state FROM spawn.state_history('incrementor') WHERE revision = 3;
+ROLLBACK;
+SQL
+)"
 check "bob may not invoke alice's external actor" 42501 \
   "$(sqlstate bob "SELECT spawn.invoke('incrementor', 'add', '{\"value\": 1}')")"
 as alice -c "BEGIN; SELECT spawn.invoke('incrementor', 'add', '{\"value\": 10}'); ROLLBACK;" >/dev/null
