@@ -18,8 +18,9 @@ pgbench -n -h "$DIR" -p "$PORT" -U postgres -c 32 -j 2 -t 1000 -f "$script" post
 check "32 clients x 1000 invokes" '{"total": 32000}' "$(q -c "SELECT spawn.invoke('hot', 'get')")"
 check "one revision per invoke" 32000 "$(q -c "SELECT revision FROM spawn.actors WHERE name = 'hot'")"
 
-# A transaction holds 'hot' for 3 seconds; meanwhile other actors proceed and 'hot' waits.
-q -c "BEGIN; SELECT spawn.invoke('hot', 'add', '{\"value\": 1}'); SELECT pg_sleep(3); COMMIT;" >/dev/null &
+# A transaction holds 'hot' for 8 seconds (room for slow psql starts on a loaded machine);
+# meanwhile other actors proceed and 'hot' waits.
+q -c "BEGIN; SELECT spawn.invoke('hot', 'add', '{\"value\": 1}'); SELECT pg_sleep(8); COMMIT;" >/dev/null &
 holder=$!
 sleep 1
 check "the held actor's lock is in spawn's own advisory class" 1 \
