@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include <cstring>
-#include <new>
 
 #include "bgworker/gateway.hpp"
 #include "bgworker/gateway_stats.hpp"
@@ -186,7 +185,7 @@ MHD_Result AccessHandler(void *, MHD_Connection *connection, const char *url, co
     if (!Refusal(connection, route, pending, &answer)) Serve(connection, route, *pending, &answer);
     StatsRecordRequest(route.endpoint, answer.status);
     return Queue(connection, answer);
-  } catch (const std::bad_alloc &) {
+  } catch (...) {  // out of memory: no exception may reach libmicrohttpd's C frames
     return MHD_NO;  // closes the connection
   }
 }
