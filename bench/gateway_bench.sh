@@ -27,7 +27,8 @@ http_port=$((19101 + SPAWN_PORT_OFFSET))
 bench_cluster gateway 54510 "spawn.http_port = $http_port
 spawn.http_workers = $http_workers
 spawn.http_role = 'bench_gateway'
-max_connections = 200"
+max_connections = 200
+max_worker_processes = 32"
 bench_sql -q <<'SQL'
 CREATE ROLE bench_gateway;
 SELECT spawn.register_actor('counter', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');

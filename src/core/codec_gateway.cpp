@@ -1,5 +1,7 @@
 // The gateway half of the codec: requests hosts post to spawn's HTTP gateway (registration,
 // invocation, spawn) decoded into plain structs, and the answers encoded (pure C++ zone).
+#include <cstring>
+
 #include "src/core/codec.hpp"
 #include "src/core/codec_support.hpp"
 
@@ -41,7 +43,12 @@ std::optional<int64_t> TimeoutOf(const Strategy *strategy) {
 // The settings part of an Actor.
 void CopySettings(const Spawn__Actors__ActorSettings *settings, ActorDefinition *actor) {
   if (settings == nullptr) return;
-  actor->kind = KindFrom(settings->kind);
+  // protobuf-c stores any number the wire carries in the enum's int; reading it as the enum
+  // type would be undefined for numbers past the last enumerator, so read the int.
+  int kind;
+  static_assert(sizeof kind == sizeof settings->kind, "protobuf-c enums are int-sized");
+  std::memcpy(&kind, &settings->kind, sizeof kind);
+  actor->kind = KindFrom(kind);
   actor->stateful = settings->stateful;
   actor->snapshot_timeout_ms = TimeoutOf(settings->snapshot_strategy);
   actor->deactivation_timeout_ms = TimeoutOf(settings->deactivation_strategy);
