@@ -12,8 +12,13 @@ using detail::Text;
 
 namespace {
 
-// Settings.kind as ActorKind: 0 (UNKNOW_KIND) is named, unknown numbers kUnknown.
-ActorKind KindFrom(int kind) {
+// Settings.kind as ActorKind: 0 (UNKNOW_KIND) is named, unknown numbers kUnknown. protobuf-c
+// stores any number it reads in the enum field, so it is read as the int32 it is: loading an
+// out-of-range value as the enum type is undefined behaviour (found by the registration fuzzer).
+ActorKind KindFrom(const Spawn__Actors__Kind *field) {
+  int32_t kind;
+  static_assert(sizeof kind == sizeof *field, "protobuf-c enums are int-sized");
+  std::memcpy(&kind, field, sizeof kind);
   switch (kind) {
     case 0:
     case 1:
@@ -43,12 +48,7 @@ std::optional<int64_t> TimeoutOf(const Strategy *strategy) {
 // The settings part of an Actor.
 void CopySettings(const Spawn__Actors__ActorSettings *settings, ActorDefinition *actor) {
   if (settings == nullptr) return;
-  // protobuf-c stores any number the wire carries in the enum's int; reading it as the enum
-  // type would be undefined for numbers past the last enumerator, so read the int.
-  int kind;
-  static_assert(sizeof kind == sizeof settings->kind, "protobuf-c enums are int-sized");
-  std::memcpy(&kind, &settings->kind, sizeof kind);
-  actor->kind = KindFrom(kind);
+  actor->kind = KindFrom(&settings->kind);
   actor->stateful = settings->stateful;
   actor->snapshot_timeout_ms = TimeoutOf(settings->snapshot_strategy);
   actor->deactivation_timeout_ms = TimeoutOf(settings->deactivation_strategy);

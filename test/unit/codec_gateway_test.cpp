@@ -111,6 +111,23 @@ TEST(CodecGateway, RegistrationRequestDecodesEveryActorField) {
   EXPECT_EQ(actor.tags, (StringMap{{"team", "a"}}));
 }
 
+// Found by the registration fuzzer: protobuf-c keeps a kind number past the enum's values.
+TEST(CodecGateway, UnknownKindNumberIsKindUnknown) {
+  // RegistrationRequest{actor_system{registry{actors{"a": Actor{settings{kind: 99}}}}}}
+  const std::string bytes(
+      "\x12\x0d\x12\x0b\x0a\x09\x0a\x01"
+      "a"
+      "\x12\x04\x1a\x02\x08\x63",
+      15);
+  RegistrationRequest request;
+  std::string error;
+  ASSERT_TRUE(DecodeRegistrationRequest(Bytes(bytes), bytes.size(), nullptr, &request, &error))
+      << error;
+  ASSERT_EQ(request.actors.size(), 1u);
+  EXPECT_EQ(request.actors[0].id.name, "a");
+  EXPECT_EQ(request.actors[0].kind, ActorKind::kUnknown);
+}
+
 TEST(CodecGateway, InvocationRequestDecodes) {
   for (const Spelling spelling : {Spelling::kV1, Spelling::kV2}) {
     Builder build;
