@@ -49,6 +49,12 @@ $(PROTO_DIR)/google/protobuf/%.pb-c.c $(PROTO_DIR)/google/protobuf/%.pb-c.h: \
 # header dependencies rebuild exactly what includes a regenerated one.
 $(OBJS): | $(PROTO_H)
 
+# The scale-out extensions spawn_router and spawn_shard (router/, SQL only) install with spawn.
+install: install-router
+.PHONY: install-router
+install-router:
+	$(MAKE) -C router install PG_CONFIG=$(PG_CONFIG)
+
 .PHONY: format
 format:
 	clang-format -i $(SOURCES) $(wildcard src/*.hpp src/core/*.hpp bgworker/*.hpp test/unit/*.cpp test/fuzz/*.cpp)

@@ -253,7 +253,7 @@ bool RunMessage(ProcessSlot *slot, BatchRun *run, const Pending *p) {
       Jsonb *response = ActorRun(&run->open, &req);
       if (p->reply_channel != nullptr) {
         ReplyTarget target{p->id, run->system, run->actor, p->action, p->reply_channel, p->run_as};
-        StoreReply(run->cat, &target, response, nullptr, nullptr);
+        StoreReply(run->cat, &target, response, nullptr);
       }
     }
     DisarmHandlerTimeout();
@@ -383,22 +383,25 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   const char *sqlstate = unpack_sql_state(e->sqlerrcode);
   const char *message = psprintf("%s: %s", sqlstate, e->message ? e->message : "unknown error");
   const int attempts = p->attempts + 1;
-  Datum values[3] = {Int64GetDatum(p->id), CStringGetTextDatum(message), 0};
+  Datum values[4] = {Int64GetDatum(p->id), CStringGetTextDatum(message), 0, 0};
   if (attempts >= setting_max_attempts) {
-    Oid types[2] = {INT8OID, TEXTOID};
+    Oid types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+    const char nulls[4] = {' ', ' ', e->detail ? ' ' : 'n', e->hint ? ' ' : 'n'};
+    if (e->detail) values[2] = CStringGetTextDatum(e->detail);
+    if (e->hint) values[3] = CStringGetTextDatum(e->hint);
     SPIPlanPtr plan = PrepareKept(
         &dead_letter_plan,
         "WITH moved AS (DELETE FROM spawn._mailbox WHERE id = $1 RETURNING *) "
         "INSERT INTO spawn._dead_letters (id, system, actor, action, register_ref, key_id, nonce, "
         "payload, metadata, reply_channel, run_as, source, deliver_at, attempts, last_error, "
-        "created_at) SELECT id, system, actor, action, register_ref, key_id, nonce, payload, "
-        "metadata, reply_channel, run_as, source, deliver_at, attempts + 1, $2, created_at "
-        "FROM moved",
-        2, types);
-    ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
+        "last_detail, last_hint, created_at) SELECT id, system, actor, action, register_ref, "
+        "key_id, nonce, payload, metadata, reply_channel, run_as, source, deliver_at, "
+        "attempts + 1, $2, $3, $4, created_at FROM moved",
+        4, types);
+    ExecutePlanAsOwner(run->cat, plan, values, nulls, false, 0);
     if (p->reply_channel != nullptr) {
       ReplyTarget target{p->id, run->system, run->actor, p->action, p->reply_channel, p->run_as};
-      StoreReply(run->cat, &target, nullptr, e->message ? e->message : "unknown error", sqlstate);
+      StoreReply(run->cat, &target, nullptr, e);
       result->replied[result->replied_count++] = p->id;
     }
     ereport(LOG, (errmsg("spawn: message %lld to actor \"%s\" became a dead letter after %d "
@@ -626,10 +629,9 @@ struct DrainWork {
 };
 
 // The body of a drain transaction.
-void DrainBody(void *arg) {
+void DrainBody(Catalog *cat, void *arg) {
   auto *work = static_cast<DrainWork *>(arg);
   DrainResult *result = work->result;
-  Catalog *cat = CatalogAcquire();
   int64 paused_keys[lengthof(Shared()->pool.paused_keys)];
   const int paused_count = RefreshPausedKeys(paused_keys, lengthof(paused_keys));
   Candidate *candidates;
@@ -667,7 +669,6 @@ void DrainBody(void *arg) {
   if (result->replied_count > 0)
     memcpy(kept, result->replied, sizeof(int64) * result->replied_count);
   result->replied = kept;
-  CatalogRelease();
 }
 
 // True when the workers may drain: a state store key is configured. Says once, for all
@@ -702,7 +703,7 @@ bool DrainOnce(ProcessSlot *slot, DrainResult *result) {
   }
   const TimestampTz started = GetCurrentTimestamp();
   DrainWork work{slot, result, CurrentMemoryContext};
-  const bool ok = RunTransaction("draining the mailbox", DrainBody, &work);
+  const bool ok = RunCatalogTransaction("draining the mailbox", DrainBody, &work);
   slot->busy_role = InvalidOid;  // also after an error that skipped DrainBody's reset
   SlotRunning(slot, 0, 0);
   if (!ok) {

@@ -74,10 +74,8 @@ void EnqueueDueTicks(void *arg) {
 }  // namespace
 
 // Enqueues due timer ticks.
-void FireTimers(void *arg) {
+void FireTimers(Catalog *cat, void *arg) {
   auto *result = static_cast<FireResult *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ErrorData *error;
   if (RunSubtransaction(EnqueueDueTicks, const_cast<Catalog *>(cat), &error)) {
     result->fired = static_cast<int>(SPI_processed);
@@ -160,10 +158,8 @@ void SkipOne(void *arg) {
 }  // namespace
 
 // Enqueues due schedules with their payloads and advances them, each in a subtransaction.
-void FireSchedules(void *arg) {
+void FireSchedules(Catalog *cat, void *arg) {
   auto *result = static_cast<FireResult *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(
       cat,
       "SELECT id, system, actor, action, cron, key_id, nonce, payload, "
@@ -223,10 +219,8 @@ void FireSchedules(void *arg) {
 }
 
 // Deactivates idle instances whose lock is free.
-void DeactivateIdle(void *arg) {
+void DeactivateIdle(Catalog *cat, void *arg) {
   int *deactivated = static_cast<int *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(
       cat,
       "SELECT i.system, i.name, (now() - d.deactivate_timeout * interval '1 millisecond') "
@@ -255,10 +249,8 @@ void DeactivateIdle(void *arg) {
 // Snapshots states that changed since their last snapshot, at most once per snapshot_timeout,
 // each under its actor's lock (skipping actors in use), so the row's snapshot mark never races
 // an invocation.
-void TakeSnapshots(void *arg) {
+void TakeSnapshots(Catalog *cat, void *arg) {
   int *taken = static_cast<int *>(arg);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   ExecuteAsOwner(cat,
                  "SELECT i.system, i.name FROM spawn._instances i "
                  "JOIN spawn._definitions d ON d.id = i.definition_id "
@@ -297,9 +289,7 @@ void TakeSnapshots(void *arg) {
 }
 
 // Deletes what is past its retention.
-void ApplyRetention(void *) {
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
+void ApplyRetention(Catalog *cat, void *) {
   Oid types[4] = {INT4OID, INT4OID, INT4OID, INT4OID};
   Datum values[4] = {
       Int32GetDatum(setting_reply_retention_s), Int32GetDatum(setting_history_retention_s),

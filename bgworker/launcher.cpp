@@ -30,17 +30,18 @@ void spawn_launcher_main(Datum) {
     long wait = spawn::setting_housekeeping_ms;
     if (pool_wait >= 0) wait = Min(wait, pool_wait);
     spawn::FireResult timers{0, -1}, schedules{0, -1};
-    if (spawn::RunTransaction("firing timers", spawn::FireTimers, &timers) && timers.next_ms >= 0)
+    if (spawn::RunCatalogTransaction("firing timers", spawn::FireTimers, &timers) &&
+        timers.next_ms >= 0)
       wait = Min(wait, timers.next_ms);
-    if (spawn::RunTransaction("firing schedules", spawn::FireSchedules, &schedules) &&
+    if (spawn::RunCatalogTransaction("firing schedules", spawn::FireSchedules, &schedules) &&
         schedules.next_ms >= 0)
       wait = Min(wait, schedules.next_ms);
     if (TimestampDifferenceExceeds(last_sweep, started, spawn::setting_housekeeping_ms)) {
       int deactivated = 0, snapshots = 0;
-      spawn::RunTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
-      spawn::RunTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
-      spawn::RunTransaction("applying retention", spawn::ApplyRetention, nullptr);
-      spawn::RunTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
+      spawn::RunCatalogTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
+      spawn::RunCatalogTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
+      spawn::RunCatalogTransaction("applying retention", spawn::ApplyRetention, nullptr);
+      spawn::RunCatalogTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
       last_sweep = started;
     }
     const int fired = timers.fired + schedules.fired;

@@ -162,6 +162,22 @@ void ForgetFailure(const char *what) {
 
 }  // namespace
 
+namespace {
+
+// The function and argument of a catalog transaction.
+struct CatalogWork {
+  void (*fn)(Catalog *, void *);
+  void *arg;
+};
+
+// Runs a catalog transaction's function with the catalog held.
+void HoldCatalog(void *arg) {
+  auto *work = static_cast<CatalogWork *>(arg);
+  CatalogHold(work->fn, work->arg);
+}
+
+}  // namespace
+
 // One transaction of work, with errors caught and logged.
 bool RunTransaction(const char *what, void (*fn)(void *), void *arg) {
   MemoryContext loop_context = CurrentMemoryContext;
@@ -206,6 +222,11 @@ bool RunTransaction(const char *what, void (*fn)(void *), void *arg) {
   return ok;
 }
 
+// A transaction whose function holds the catalog.
+bool RunCatalogTransaction(const char *what, void (*fn)(Catalog *, void *), void *arg) {
+  CatalogWork work{fn, arg};
+  return RunTransaction(what, HoldCatalog, &work);
+}
 // One subtransaction of work inside the current transaction.
 bool RunSubtransaction(void (*fn)(void *), void *arg, ErrorData **error) {
   MemoryContext outer_context = CurrentMemoryContext;

@@ -2,6 +2,7 @@
 // the wait on its latch, and running a unit of work in its own transaction.
 #pragma once
 
+#include "src/catalog.hpp"
 #include "src/pg.hpp"
 #include "src/shared.hpp"
 
@@ -26,6 +27,10 @@ void ProcessCheckSignals();
 // repeated one once a minute) and the transaction rolled back. Returns false after an error,
 // or at once while DROP EXTENSION spawn runs.
 bool RunTransaction(const char *what, void (*fn)(void *), void *arg);
+
+// RunTransaction for work on spawn's tables: runs fn(catalog, arg) with the catalog held
+// (WithCatalog).
+bool RunCatalogTransaction(const char *what, void (*fn)(Catalog *catalog, void *arg), void *arg);
 
 // Runs fn(arg) in a subtransaction of the current transaction; on an error (or a C++ exception)
 // rolls it back, stores a copy of the error in *error and returns false.

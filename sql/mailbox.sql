@@ -8,7 +8,11 @@ LANGUAGE sql AS $$
   FROM (SELECT coalesce((state->>'total')::bigint, 0) + (payload->>'value')::bigint AS t) s
 $$;
 CREATE FUNCTION mb_fail(state jsonb, payload jsonb) RETURNS spawn.value
-LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused: %', payload->>'why' USING ERRCODE = 'P0042'; END $$;
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'refused: %', payload->>'why' USING ERRCODE = 'P0042',
+    DETAIL = format('The payload was %s.', payload), HINT = 'Send a payload without "why".';
+END $$;
 SELECT spawn.register_actor('mb', actions => '{"add": "mb_add", "fail": "mb_fail"}');
 
 -- Casts run after commit, in order; an async invoke's reply can be awaited.
@@ -16,7 +20,7 @@ SELECT spawn.cast('mb', 'add', '{"value": 1}') > 0 AS queued;
 SELECT spawn.cast('mb', 'add', '{"value": 2}') > 0 AS queued;
 SELECT spawn.invoke_async('mb', 'add', '{"value": 3}') AS request \gset
 SELECT spawn.wait(:request, 10000);
-SELECT status, response, error FROM spawn.reply(:request);
+SELECT status, response, error FROM spawn.result(:request);
 
 -- A cast in a rolled-back transaction never runs.
 BEGIN;
@@ -29,14 +33,30 @@ SELECT spawn.wait(:request, 10000);
 SELECT spawn.cast('mb', 'add', '{"value": 10}', delay_ms => 60000) > 0 AS queued;
 SELECT pending, scheduled FROM spawn.mailbox_stats WHERE actor = 'mb';
 
--- A failing request: its error is the reply (the retry budget here is 2 attempts).
+-- A failing request: its error is the reply (the retry budget here is 2 attempts), with the
+-- SQLSTATE, detail and hint the handler raised it with: spawn.wait raises it so, spawn.result
+-- and the dead letter show them.
 SELECT spawn.invoke_async('mb', 'fail', '{"why": "no"}') AS failing \gset
 SELECT spawn.wait(:failing, 20000);
 \echo :LAST_ERROR_SQLSTATE
-SELECT status, response, error FROM spawn.reply(:failing);
-SELECT actor, action, attempts, last_error FROM spawn.dead_letters WHERE id = :failing;
+-- Its context line names the request.
+\set SHOW_CONTEXT errors
+SELECT spawn.wait(:failing);
+\set SHOW_CONTEXT never
+SELECT status, response, error, sqlstate, detail, hint FROM spawn.result(:failing);
+SELECT actor, action, attempts, last_error, last_detail, last_hint
+  FROM spawn.dead_letters WHERE id = :failing;
 SELECT spawn.discard_dead_letter(:failing);
 SELECT count(*) FROM spawn.dead_letters WHERE id = :failing;
+-- An error without detail or hint keeps none.
+SELECT spawn.invoke_async('mb', 'add', '{"value": "x"}') AS bad_value \gset
+SELECT spawn.wait(:bad_value, 20000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT status, error, sqlstate, detail IS NULL AS no_detail, hint IS NULL AS no_hint
+  FROM spawn.result(:bad_value);
+SELECT last_error, last_detail IS NULL AS no_detail, last_hint IS NULL AS no_hint
+  FROM spawn.dead_letters WHERE id = :bad_value;
+SELECT spawn.discard_dead_letter(:bad_value);
 
 -- Bad input.
 SELECT spawn.cast('nobody', 'add', '{}');
@@ -67,7 +87,7 @@ SELECT spawn.wait(spawn.invoke_async('mb', 'get'));
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.wait(1, -5);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM spawn.reply(-42);
+SELECT * FROM spawn.result(-42);
 \echo :LAST_ERROR_SQLSTATE
 SELECT spawn.retry_dead_letter(-42);
 \echo :LAST_ERROR_SQLSTATE

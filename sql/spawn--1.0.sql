@@ -1,4 +1,6 @@
--- spawn 1.0: catalog, state store and synchronous invocation.
+-- spawn 1.0: the catalog, encrypted state store and invocation; the mailbox, replies, dead
+-- letters, timers and schedules the scheduler drains; workflows, the event journal,
+-- projections, and key rotation.
 \echo Use "CREATE EXTENSION spawn" to load this file. \quit
 
 GRANT USAGE ON SCHEMA spawn TO PUBLIC;
@@ -994,9 +996,11 @@ CREATE TABLE spawn._dead_letters (
   source text NOT NULL,
   deliver_at timestamptz NOT NULL,
   attempts integer NOT NULL,
-  last_error text,
+  last_error text,                   -- 'SQLSTATE: message' of the last attempt
   created_at timestamptz NOT NULL,
-  failed_at timestamptz NOT NULL DEFAULT now()
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  last_detail text,                  -- that error's detail and hint
+  last_hint text
 );
 COMMENT ON TABLE spawn._dead_letters IS 'Messages that failed spawn.max_attempts times';
 
@@ -1012,7 +1016,9 @@ CREATE TABLE spawn._replies (
   error text,
   sqlstate text,
   completed_at timestamptz NOT NULL DEFAULT now(),
-  requester regrole NOT NULL         -- the role that asked; only it (or its members) reads the reply
+  requester regrole NOT NULL,        -- the role that asked; only it (or its members) reads the reply
+  detail text,                       -- the error's detail and hint, as the handler raised them
+  hint text
 );
 COMMENT ON TABLE spawn._replies IS 'Replies to spawn.invoke_async, kept for spawn.reply_retention';
 CREATE INDEX ON spawn._replies (completed_at);
@@ -1023,7 +1029,7 @@ SELECT pg_catalog.pg_extension_config_dump('spawn._dead_letters', '');
 
 CREATE VIEW spawn.dead_letters AS
   SELECT id, system COLLATE "default" AS system, actor COLLATE "default" AS actor, action, source,
-         attempts, last_error, run_as AS sender, created_at, failed_at
+         attempts, last_error, last_detail, last_hint, run_as AS sender, created_at, failed_at
   FROM spawn._dead_letters
   WHERE spawn._may_manage(run_as, system, actor, true);
 COMMENT ON VIEW spawn.dead_letters IS 'Messages parked after spawn.max_attempts failures (no payloads), shown to their sender and the actor''s admins';
@@ -1075,9 +1081,11 @@ CREATE FUNCTION spawn.invoke_async(actor text, action text, payload jsonb DEFAUL
 COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text, text)
   IS 'Invokes asynchronously; the reply is stored and sent with NOTIFY on reply_channel';
 
-CREATE FUNCTION spawn.reply(id bigint, OUT status text, OUT response jsonb, OUT error text)
-  LANGUAGE c STABLE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_reply';
-COMMENT ON FUNCTION spawn.reply(bigint) IS 'Status (pending, ok, error) and reply of an asynchronous request';
+-- VOLATILE: it reads with the latest snapshot, so two calls in one statement may differ.
+CREATE FUNCTION spawn.result(id bigint, OUT status text, OUT response jsonb, OUT error text,
+    OUT sqlstate text, OUT detail text, OUT hint text)
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_result';
+COMMENT ON FUNCTION spawn.result(bigint) IS 'Status (pending, ok, error), response or error of an asynchronous request';
 
 CREATE FUNCTION spawn.wait(id bigint, timeout_ms integer DEFAULT 5000) RETURNS jsonb
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_wait';
@@ -1146,13 +1154,13 @@ CREATE FUNCTION spawn._wake_workers() RETURNS void
 COMMENT ON FUNCTION spawn._wake_workers() IS 'Wakes the scheduler (workers and launcher) when this transaction commits';
 REVOKE ALL ON FUNCTION spawn._wake_workers() FROM PUBLIC;
 
-CREATE FUNCTION spawn.worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
+CREATE FUNCTION spawn._worker_stats(OUT worker integer, OUT pid integer, OUT kind text,
     OUT processed bigint, OUT failed bigint, OUT batches bigint, OUT max_batch integer,
     OUT avg_batch numeric, OUT busy_ms bigint, OUT started_at timestamptz)
   RETURNS SETOF record
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_worker_stats';
-COMMENT ON FUNCTION spawn.worker_stats() IS 'Counters of the scheduler''s processes since they started';
-CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn.worker_stats();
+COMMENT ON FUNCTION spawn._worker_stats() IS 'Counters of the scheduler''s processes since they started (read spawn.worker_stats)';
+CREATE VIEW spawn.worker_stats AS SELECT * FROM spawn._worker_stats();
 COMMENT ON VIEW spawn.worker_stats IS 'Processed, failed, batch sizes and busy time per scheduler process';
 GRANT SELECT ON spawn.worker_stats TO PUBLIC;
 
@@ -1307,7 +1315,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION spawn.with_broadcast(spawn.value, text, text, jsonb) IS 'Adds a broadcast to a channel to a handler result';
 
-CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text)
+CREATE FUNCTION spawn._route(value spawn.value, kind text, actor text, action text, register_ref text,
+    system text)
   RETURNS spawn.value
   LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -1326,22 +1335,25 @@ BEGIN
   RETURN ROW(value.state, value.response,
              coalesce(value.workflow, '{}'::jsonb) || jsonb_build_object(kind,
                jsonb_build_object('actor', actor, 'action', action)
-               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END))::spawn.value;
+               || CASE WHEN register_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('register_ref', register_ref) END
+               || CASE WHEN system IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('system', system) END))::spawn.value;
 END
 $$;
-COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
+COMMENT ON FUNCTION spawn._route(spawn.value, text, text, text, text, text) IS 'Sets the pipe or forward of a handler result';
 
-CREATE FUNCTION spawn.pipe(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+CREATE FUNCTION spawn.pipe(value spawn.value, actor text, action text, register_ref text DEFAULT NULL,
+    system text DEFAULT NULL)
   RETURNS spawn.value
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT spawn._route(value, 'pipe', actor, action, register_ref) $$;
-COMMENT ON FUNCTION spawn.pipe(spawn.value, text, text, text) IS 'This action''s response becomes the payload of another actor''s action, whose reply is returned';
+  AS $$ SELECT spawn._route(value, 'pipe', actor, action, register_ref, system) $$;
+COMMENT ON FUNCTION spawn.pipe(spawn.value, text, text, text, text) IS 'This action''s response becomes the payload of another actor''s action, whose reply is returned';
 
-CREATE FUNCTION spawn.forward(value spawn.value, actor text, action text, register_ref text DEFAULT NULL)
+CREATE FUNCTION spawn.forward(value spawn.value, actor text, action text, register_ref text DEFAULT NULL,
+    system text DEFAULT NULL)
   RETURNS spawn.value
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT spawn._route(value, 'forward', actor, action, register_ref) $$;
-COMMENT ON FUNCTION spawn.forward(spawn.value, text, text, text) IS 'The original payload goes to another actor''s action, whose reply is returned';
+  AS $$ SELECT spawn._route(value, 'forward', actor, action, register_ref, system) $$;
+COMMENT ON FUNCTION spawn.forward(spawn.value, text, text, text, text) IS 'The original payload goes to another actor''s action, whose reply is returned';
 
 CREATE FUNCTION spawn.broadcast(channel text, action text DEFAULT NULL, payload jsonb DEFAULT NULL,
     system text DEFAULT 'spawn-system')

@@ -84,3 +84,15 @@ SELECT spawn.broadcast('');
 -- None of the failures changed anything.
 SELECT spawn.state('wf_sum');
 SELECT count(*) FROM spawn._mailbox WHERE actor LIKE 'wf%';
+
+-- Pipe and forward to an actor of another system, named with their system parameter.
+SELECT spawn.create_system('wf-far');
+SELECT spawn.register_actor('wf_far_sum', actions => '{"add": "wf_add"}', system => 'wf-far');
+CREATE FUNCTION wf_far_pipe(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.pipe(spawn.reply(payload, state), 'wf_far_sum', 'add', system => 'wf-far') $$;
+CREATE FUNCTION wf_far_pass(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.forward(spawn.noreply(state), 'wf_far_sum', 'add', NULL, 'wf-far') $$;
+SELECT spawn.register_actor('wf_far', actions => '{"pipe": "wf_far_pipe", "pass": "wf_far_pass"}');
+SELECT spawn.invoke('wf_far', 'pipe', '{"value": 5}');
+SELECT spawn.invoke('wf_far', 'pass', '{"value": 7}');
+SELECT spawn.state('wf_far_sum', 'wf-far');

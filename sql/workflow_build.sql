@@ -17,6 +17,9 @@ SELECT spawn.forward(spawn.forward(spawn.noreply('{}'), 'f', 'go'), 'g', 'go');
 -- Effects and broadcasts combine with a pipe or forward in any order.
 SELECT (spawn.forward(spawn.with_effects(spawn.reply('1', '{}'), spawn.effect('e', 'go')), 'f', 'go')).workflow;
 SELECT (spawn.with_broadcast(spawn.pipe(spawn.noreply(NULL), 'p', 'go', register_ref => 'tpl'), 'news')).workflow;
+-- A pipe or forward may name the target's system (NULL: the emitting actor's).
+SELECT (spawn.pipe(spawn.noreply(NULL), 'p', 'go', system => 'elsewhere')).workflow;
+SELECT (spawn.forward(spawn.noreply(NULL), 'f', 'go', 'tpl', 'elsewhere')).workflow;
 
 -- The same errors inside a handler fail the invocation with 22023.
 CREATE FUNCTION wb_twice(state jsonb, payload jsonb) RETURNS spawn.value

@@ -1,8 +1,8 @@
 // Cache life cycle: `stale` is set by invalidation callbacks (which must not touch catalogs);
-// CatalogAcquire rebuilds when stale. A rebuild while an invocation is running (a handler that
-// registers an actor) moves the old memory aside instead of freeing it, because frames below
-// still point into it; the old memory is freed when the outermost use ends or the transaction
-// aborts.
+// each use (CatalogHold) rebuilds it when stale. A rebuild while an invocation is running (a
+// handler that registers an actor) moves the old memory aside instead of freeing it, because
+// frames below still point into it; the old memory is freed when the outermost use ends or the
+// transaction aborts.
 #include "src/catalog.hpp"
 
 #include <cstring>
@@ -58,7 +58,8 @@ void OnProcInvalidation(Datum, int, uint32) {
   stale = true;
 }
 
-// Resets the use count when a transaction ends (an error may have skipped CatalogRelease).
+// Resets the use count when a transaction ends (an error caught in a subtransaction may have
+// skipped a release).
 void OnTransactionEnd(XactEvent event, void *) {
   if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
       event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
@@ -310,9 +311,7 @@ void Rebuild() {
   catalog = cat;
 }
 
-}  // namespace
-
-// Returns the catalog, rebuilt when stale.
+// Begins one use of the catalog, rebuilt when stale.
 Catalog *CatalogAcquire() {
   if (use_depth == 0) FreeRetired();
   if (stale || catalog == nullptr) Rebuild();
@@ -325,12 +324,16 @@ void CatalogRelease() {
   if (use_depth > 0) --use_depth;
 }
 
-// SPI_connect, then the catalog.
-Catalog *CatalogConnect() {
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Catalog *catalog = CatalogAcquire();
-  CatalogRelease();
-  return catalog;
+}  // namespace
+
+// Acquires, runs, and releases in a PG_FINALLY.
+void CatalogHold(void (*fn)(Catalog *, void *), void *arg) {
+  Catalog *held = CatalogAcquire();
+  PG_TRY();
+  { fn(held, arg); }
+  PG_FINALLY();
+  { CatalogRelease(); }
+  PG_END_TRY();
 }
 
 // Finds a definition by id, reloading once when it is missing (registered meanwhile).
@@ -386,13 +389,6 @@ void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored) {
     entry->sql = sql;
   }
   entry->resolved = true;
-}
-
-// Switches to the owner of the extension's tables for the next statements, which resolve
-// names with the pinned search_path only.
-void BecomeOwner(const Catalog *cat, SavedUser *saved) {
-  BecomeRole(cat->owner, saved);
-  saved->guc_level = PinInternalSearchPath();
 }
 
 }  // namespace spawn

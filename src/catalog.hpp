@@ -6,6 +6,8 @@
 // the next use that is not nested inside a running invocation.
 #pragma once
 
+#include <type_traits>
+
 #include "src/host_config.hpp"
 #include "src/identity.hpp"
 #include "src/pg.hpp"
@@ -92,28 +94,30 @@ struct Catalog {
   HostConfig *hosts;
 };
 
-// Returns the current catalog, rebuilding it if stale; SPI must be connected. Every call is
-// paired with CatalogRelease, which the invoke path does in a PG_FINALLY.
-Catalog *CatalogAcquire();
+// Runs fn(catalog, arg) with the current catalog (rebuilt first if stale) held, and releases it
+// even on error. SPI must be connected. Use WithCatalog.
+void CatalogHold(void (*fn)(Catalog *catalog, void *arg), void *arg);
 
-// Ends a use begun by CatalogAcquire.
-void CatalogRelease();
-
-// Runs body(catalog) with the catalog held, and releases it even on error: for code that runs
-// user functions (which may register actors) while it uses definitions. SPI must be connected.
+// Calls a body of WithCatalog or RunInSpi passed through the plain-function shape of
+// CatalogHold and SpiHold.
 template <typename Body>
-void WithCatalog(Body body) {
-  Catalog *catalog = CatalogAcquire();
-  PG_TRY();
-  { body(catalog); }
-  PG_FINALLY();
-  { CatalogRelease(); }
-  PG_END_TRY();
+void CallCatalogBody(Catalog *catalog, void *body) {
+  (*static_cast<std::remove_reference_t<Body> *>(body))(catalog);
 }
 
-// Connects SPI and returns the current catalog, for SQL entry points that only look things up
-// (no handler runs while they hold it). The caller ends with SPI_finish.
-Catalog *CatalogConnect();
+// A body's address as CallCatalogBody takes it.
+template <typename Body>
+void *CatalogBodyArg(Body &body) {
+  return const_cast<void *>(static_cast<const void *>(&body));
+}
+
+// The one way to reach the catalog: runs body(catalog) with the catalog held, so that a rebuild
+// while it runs (a handler that registers an actor) retires the old catalog instead of freeing
+// it under the body's feet. SPI must be connected; entry points use RunInSpi (spi_util.hpp).
+template <typename Body>
+void WithCatalog(Body &&body) {
+  CatalogHold(CallCatalogBody<Body>, CatalogBodyArg(body));
+}
 
 // Finds a definition by id, reloading the catalog once when it is unknown; NULL if absent.
 const Definition *CatalogFindById(int32 id);
@@ -136,8 +140,5 @@ const Handler *DefinitionActionHandler(const Definition *definition, const char 
 // checked that the function exists. With `result_ignored` (projections) a single INSERT,
 // UPDATE or DELETE body takes the fast path too. SPI must be connected.
 void CachedFunctionResolve(const CachedFunction *cached, bool result_ignored);
-
-// Switches to the owner of the extension's tables, with search_path pinned.
-void BecomeOwner(const Catalog *catalog, SavedUser *saved);
 
 }  // namespace spawn

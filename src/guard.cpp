@@ -1,5 +1,11 @@
 // The door guard: catch blocks only copy text into fixed buffers; the PostgreSQL error is
 // raised after they close, so no exception object is alive when ereport longjmps.
+//
+// A C++ exception must never unwind through a PG_TRY (the macros keep the enclosing
+// sigjmp_buf in PG_exception_stack and restore it only when the block ends normally or
+// through longjmp). Should one do so anyway, PG_exception_stack would point into a dead
+// frame and the next ereport would jump there; the guard therefore records
+// PG_exception_stack and error_context_stack at the door and puts them back, as pg_duckdb does.
 #include "src/guard.hpp"
 
 #include <cstring>
@@ -45,6 +51,8 @@ void RunBody(void *arg) {
 // Runs fn and converts escaping exceptions into PostgreSQL errors.
 void RunGuarded(void (*fn)(void *), void *arg) {
   MemoryContext entry_context = CurrentMemoryContext;
+  sigjmp_buf *entry_exception_stack = PG_exception_stack;
+  ErrorContextCallback *entry_context_stack = error_context_stack;
   ErrorData *pg_error = nullptr;
   CaughtText text;
   bool failed = true;
@@ -67,6 +75,9 @@ void RunGuarded(void (*fn)(void *), void *arg) {
     CopyText(text.message, sizeof text.message, "unknown C++ exception");
   }
   if (!failed) return;
+  // Normally unchanged; after an exception that unwound through a PG_TRY, the only safe values.
+  PG_exception_stack = entry_exception_stack;
+  error_context_stack = entry_context_stack;
   MemoryContextSwitchTo(entry_context);
   if (pg_error != nullptr) ReThrowError(pg_error);
   ereport(ERROR, (errcode(MAKE_SQLSTATE(text.sqlstate[0], text.sqlstate[1], text.sqlstate[2],

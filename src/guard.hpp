@@ -1,11 +1,14 @@
 // The bridge between PostgreSQL errors (ereport/longjmp) and C++ exceptions.
 //
 // - SPAWN_FUNCTION declares a SQL-callable function whose body runs inside RunGuarded: any
-//   C++ exception is caught, its message copied, and raised as a PostgreSQL error only after
-//   the catch block has closed.
-// - PgCall runs PostgreSQL code from the C++ zone: an ereport inside becomes a PgException,
-//   which RunGuarded re-raises with its original SQLSTATE, detail and hint.
-// Frames between the two hold plain data only, so a longjmp never skips a destructor.
+//   C++ exception is caught, its message (SQLSTATE, detail and hint for a SpawnError) copied,
+//   and raised as a PostgreSQL error only after the catch block has closed. RunGuarded also
+//   restores PG_exception_stack and error_context_stack as they were at the door, in case an
+//   exception unwound through a PG_TRY. Worker transactions run their bodies through it too.
+// - PgCall runs PostgreSQL code from a frame that holds live C++ objects (std::string, ...):
+//   an ereport inside becomes a PgException, which RunGuarded re-raises with its original
+//   SQLSTATE, detail and hint (ReThrowError).
+// Frames without RAII objects call PostgreSQL directly: a longjmp then skips no destructor.
 #pragma once
 
 #include <exception>

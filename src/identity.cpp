@@ -119,6 +119,13 @@ void BecomeRole(Oid role, SavedUser *saved) {
   SetUserIdAndSecContext(role, saved->security_context | SECURITY_LOCAL_USERID_CHANGE);
 }
 
+// Switches to the owner for the next statements, which resolve names with the pinned
+// search_path only.
+void BecomeOwner(Oid owner, SavedUser *saved) {
+  BecomeRole(owner, saved);
+  saved->guc_level = PinInternalSearchPath();
+}
+
 // Saves the identity, then switches to the role in a security-restricted operation.
 void BecomeRestricted(Oid role, SavedUser *saved) {
   GetUserIdAndSecContext(&saved->user, &saved->security_context);

@@ -29,6 +29,10 @@ int PinInternalSearchPath();
 // Switches to `role` for the next statements (like SECURITY DEFINER), saving the current user.
 void BecomeRole(Oid role, SavedUser *saved);
 
+// Switches to `owner`, the owner of spawn's tables (Catalog::owner), for spawn's own statements,
+// with search_path pinned to kInternalSearchPath; RestoreUser undoes both.
+void BecomeOwner(Oid owner, SavedUser *saved);
+
 // Like BecomeRole, inside a security-restricted operation: the code cannot change its role or
 // create temporary objects (used for messages in workers, which run one role after another).
 void BecomeRestricted(Oid role, SavedUser *saved);

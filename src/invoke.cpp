@@ -14,6 +14,8 @@
 #include "src/not_found.hpp"
 #include "src/privilege.hpp"
 #include "src/projection.hpp"
+#include "src/shard_route.hpp"
+#include "src/spi_util.hpp"
 #include "src/timers.hpp"
 #include "src/workflow.hpp"
 
@@ -198,19 +200,18 @@ void ActorClose(OpenActor *actor) {
 // Runs an invocation inside its own SPI connection.
 Jsonb *Invoke(const InvokeRequest *req) {
   CheckRequestNames(req);
+  RequireLocalActor(req->system, req->actor);
   MemoryContext caller_context = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Jsonb *response = nullptr;
-  WithCatalog([&](Catalog *cat) {
+  Jsonb *result = nullptr;
+  RunInSpi([&](Catalog *cat) {
     OpenActor actor;
     ActorOpen(cat, req, true, &actor);
     const bool read_only_get = actor.row.active && !actor.pooled &&
                                DefinitionActionHandler(actor.definition, req->action) == nullptr;
-    response = ActorRun(&actor, req);
+    Jsonb *response = ActorRun(&actor, req);
     if (!read_only_get) ActorClose(&actor);
+    result = CopyJsonb(caller_context, response);
   });
-  Jsonb *result = CopyJsonb(caller_context, response);
-  SPI_finish();
   return result;
 }
 

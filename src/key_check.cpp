@@ -156,20 +156,16 @@ int64 RotateTable(const Catalog *cat, const SealedTable *t, uint32 active, int64
 // Once per backend and database.
 void RequireDatabaseKeys() {
   if (verified_database == MyDatabaseId) return;
-  const Catalog *cat = CatalogConnect();
-  CheckDatabaseKeys(cat);
-  SPI_finish();
+  RunInSpi([](const Catalog *cat) { CheckDatabaseKeys(cat); });
   verified_database = MyDatabaseId;
 }
 
 // Inserts the active key's id (or revives it), committed by the launcher's own transaction;
 // never while the database's own keys are missing (then the configured key is a wrong one).
-void RecordActiveKey(void *) {
+void RecordActiveKey(Catalog *cat, void *) {
   uint32_t active;
   if (!KeyringConfigured()) return;
   KeyringRequire(&active);
-  const Catalog *cat = CatalogAcquire();
-  CatalogRelease();
   if (MissingKeys(cat)[0] != '\0' || !RegistryAgreesWithValues(cat)) return;
   Oid types[1] = {INT8OID};
   Datum values[1] = {Int64GetDatum(static_cast<int64>(active))};
@@ -202,11 +198,11 @@ SPAWN_FUNCTION(spawn_rotate_key) {
   uint32_t active;
   spawn::KeyringRequire(&active);
   spawn::RequireDatabaseKeys();
-  const spawn::Catalog *cat = spawn::CatalogConnect();
   int64 resealed = 0;
-  for (const spawn::SealedTable &t : spawn::kSealedTables)
-    resealed += spawn::RotateTable(cat, &t, active, limit);
-  SPI_finish();
+  spawn::RunInSpi([&](const spawn::Catalog *cat) {
+    for (const spawn::SealedTable &t : spawn::kSealedTables)
+      resealed += spawn::RotateTable(cat, &t, active, limit);
+  });
   PG_RETURN_INT64(resealed);
 }
 
@@ -221,33 +217,33 @@ SPAWN_FUNCTION(spawn_retire_key) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
                     errmsg("key %lld is the active key", static_cast<long long>(key_id)),
                     errhint("Configure a new active key first, then rotate to it.")));
-  const spawn::Catalog *cat = spawn::CatalogConnect();
-  StringInfoData sql;
-  initStringInfo(&sql);
-  appendStringInfoString(&sql, "SELECT 0");
-  for (const spawn::SealedTable &t : spawn::kSealedTables)
-    appendStringInfo(&sql, " + (SELECT count(*) FROM spawn.%s WHERE key_id = $1)", t.table);
-  Oid types[1] = {INT8OID};
-  Datum values[1] = {Int64GetDatum(key_id)};
-  spawn::ExecuteAsOwner(cat, sql.data, 1, types, values, nullptr, true);
-  bool isnull;
-  const int64 needed =
-      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  if (needed > 0)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
-                    errmsg("key %lld is still needed by %lld values",
-                           static_cast<long long>(key_id), static_cast<long long>(needed)),
-                    errhint("Run spawn.rotate_key() until it returns 0, then retire the key.")));
-  spawn::ExecuteAsOwner(cat,
-                        "UPDATE spawn._keys SET retired_at = now() "
-                        "WHERE key_id = $1 AND retired_at IS NULL",
-                        1, types, values, nullptr, false);
-  if (SPI_processed == 0)
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                    errmsg("key %lld is not a key of this database in use",
-                           static_cast<long long>(key_id)),
-                    errhint("spawn.key_status lists the keys.")));
-  SPI_finish();
+  spawn::RunInSpi([&](const spawn::Catalog *cat) {
+    StringInfoData sql;
+    initStringInfo(&sql);
+    appendStringInfoString(&sql, "SELECT 0");
+    for (const spawn::SealedTable &t : spawn::kSealedTables)
+      appendStringInfo(&sql, " + (SELECT count(*) FROM spawn.%s WHERE key_id = $1)", t.table);
+    Oid types[1] = {INT8OID};
+    Datum values[1] = {Int64GetDatum(key_id)};
+    spawn::ExecuteAsOwner(cat, sql.data, 1, types, values, nullptr, true);
+    bool isnull;
+    const int64 needed =
+        DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    if (needed > 0)
+      ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
+                      errmsg("key %lld is still needed by %lld values",
+                             static_cast<long long>(key_id), static_cast<long long>(needed)),
+                      errhint("Run spawn.rotate_key() until it returns 0, then retire the key.")));
+    spawn::ExecuteAsOwner(cat,
+                          "UPDATE spawn._keys SET retired_at = now() "
+                          "WHERE key_id = $1 AND retired_at IS NULL",
+                          1, types, values, nullptr, false);
+    if (SPI_processed == 0)
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("key %lld is not a key of this database in use",
+                             static_cast<long long>(key_id)),
+                      errhint("spawn.key_status lists the keys.")));
+  });
   PG_RETURN_VOID();
 }
 

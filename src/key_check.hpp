@@ -5,6 +5,7 @@
 // value needs it (spawn.retire_key).
 #pragma once
 
+#include "src/catalog.hpp"
 #include "src/pg.hpp"
 
 namespace spawn {
@@ -19,7 +20,8 @@ void RequireDatabaseKeys();
 void RequireKeysForMessages();
 
 // Records the active key in spawn._keys; run by the launcher in a transaction of its own
-// (RunTransaction's body shape), so no writer ever waits on another's uncommitted insert.
-void RecordActiveKey(void *);
+// (RunCatalogTransaction's body shape), so no writer ever waits on another's uncommitted
+// insert.
+void RecordActiveKey(Catalog *catalog, void *);
 
 }  // namespace spawn

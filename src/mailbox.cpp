@@ -8,6 +8,7 @@
 #include "src/privilege.hpp"
 #include "src/sealed.hpp"
 #include "src/served_database.hpp"
+#include "src/shard_route.hpp"
 #include "src/shared.hpp"
 #include "src/spi_util.hpp"
 #include "src/state_store.hpp"
@@ -53,6 +54,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
     RequireAction(def, actor, action);
     return;
   }
+  if (register_ref == nullptr && ShardIsRemote(system, actor)) return;  // checked on delivery
   if (register_ref == nullptr) RaiseActorNotFound(system, actor);
   const Definition *parent = CatalogFindByName(system, register_ref);
   if (parent == nullptr || parent->kind != ActorKind::kUnnamed)
@@ -66,13 +68,16 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
 
 // Draws an id, seals the payload and inserts the row as the extension's owner.
 int64 Enqueue(const Catalog *cat, const Message *m) {
+  if (ShardIsRemote(m->system, m->actor))
+    return RelayToShard(m->system, m->actor, m->action, m->payload, m->metadata, m->register_ref,
+                        m->deliver_at, m->reply_channel);
   RequireSchedulerDatabase(strcmp(m->source, "effect") == 0       ? "A side effect"
                            : strcmp(m->source, "async") == 0      ? "An asynchronous request"
                            : strcmp(m->source, "projection") == 0 ? "An async projection update"
                                                                   : "A cast");
   if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
   SavedUser saved;
-  BecomeOwner(cat, &saved);
+  BecomeOwner(cat->owner, &saved);
   const int64 id =
       DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
   RestoreUser(&saved);

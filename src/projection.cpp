@@ -159,7 +159,7 @@ int64 ProjectAll(const Catalog *cat, int32 projection_id, bool clear) {
   Oid types[1] = {INT4OID};
   Datum values[1] = {Int32GetDatum(projection_id)};
   SavedUser saved;
-  BecomeOwner(cat, &saved);
+  BecomeOwner(cat->owner, &saved);
   Portal portal = SPI_cursor_open_with_args(
       nullptr,
       "SELECT i.name, i.revision, i.key_id, i.nonce, i.ciphertext FROM spawn._instances i "

@@ -35,7 +35,9 @@ enum ReplyColumn {
   kSqlstate,
   kCompletedAt,
   kRequester,
-  kColumnCount = kRequester
+  kDetail,
+  kHint,
+  kColumnCount = kHint
 };
 
 // Columns of spawn._mailbox read here: a request has a reply channel, a cast none.
@@ -43,12 +45,18 @@ constexpr int kMailboxReplyChannel = 10;
 constexpr int kMailboxRunAs = 11;
 
 // Builds the notification JSON: the id and status only, because any role may LISTEN on any
-// channel; the requester reads the response with spawn.reply or spawn.wait.
+// channel; the requester reads the response with spawn.result or spawn.wait.
 char *NotificationPayload(int64 id, const char *status, const char *sqlstate) {
   if (sqlstate == nullptr)
     return psprintf("{\"id\": %lld, \"status\": \"%s\"}", static_cast<long long>(id), status);
   return psprintf("{\"id\": %lld, \"status\": \"%s\", \"sqlstate\": \"%s\"}",
                   static_cast<long long>(id), status, sqlstate);
+}
+
+// A text column's value from a string that may be NULL.
+void SetText(Datum *value, char *null, const char *text) {
+  *value = text ? CStringGetTextDatum(text) : static_cast<Datum>(0);
+  *null = text ? ' ' : 'n';
 }
 
 // Raises 42501 unless the current user may read the replies of `requester`.
@@ -81,6 +89,8 @@ Reply ReadReply(const Catalog *cat, int64 id) {
           psprintf("reply %lld", static_cast<long long>(id)));
     if (!nulls[kError - 1]) reply.error = TextDatumGetCString(values[kError - 1]);
     if (!nulls[kSqlstate - 1]) reply.sqlstate = TextDatumGetCString(values[kSqlstate - 1]);
+    if (!nulls[kDetail - 1]) reply.detail = TextDatumGetCString(values[kDetail - 1]);
+    if (!nulls[kHint - 1]) reply.hint = TextDatumGetCString(values[kHint - 1]);
     return reply;
   }
   Datum mailbox_values[32];
@@ -108,10 +118,11 @@ Reply ReadReply(const Catalog *cat, int64 id) {
 
 // Inserts (or, after a dead letter was retried, replaces) the reply and queues the NOTIFY.
 void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *response,
-                const char *error, const char *sqlstate) {
+                const ErrorData *error) {
   const char *status = error == nullptr ? "ok" : "error";
-  Datum values[11];
-  char nulls[11];
+  const char *sqlstate = error ? unpack_sql_state(error->sqlerrcode) : nullptr;
+  Datum values[13];
+  char nulls[13];
   memset(nulls, ' ', sizeof nulls);
   values[0] = Int64GetDatum(target->id);
   values[1] = CStringGetTextDatum(target->system);
@@ -127,22 +138,24 @@ void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *resp
   } else {
     nulls[5] = nulls[6] = nulls[7] = 'n';
   }
-  values[8] = error ? CStringGetTextDatum(error) : static_cast<Datum>(0);
-  values[9] = sqlstate ? CStringGetTextDatum(sqlstate) : static_cast<Datum>(0);
-  nulls[8] = error ? ' ' : 'n';
-  nulls[9] = sqlstate ? ' ' : 'n';
+  SetText(&values[8], &nulls[8],
+          error ? (error->message ? error->message : "unknown error") : nullptr);
+  SetText(&values[9], &nulls[9], sqlstate);
   values[10] = ObjectIdGetDatum(target->requester);
-  Oid types[11] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID, INT8OID,
-                   BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, OIDOID};
+  SetText(&values[11], &nulls[11], error ? error->detail : nullptr);
+  SetText(&values[12], &nulls[12], error ? error->hint : nullptr);
+  Oid types[13] = {INT8OID,  TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID,
+                   BYTEAOID, TEXTOID, TEXTOID, OIDOID,  TEXTOID, TEXTOID};
   SPIPlanPtr plan = PrepareKept(
       &insert_plan,
       "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
-      "response, error, sqlstate, requester) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+      "response, error, sqlstate, requester, detail, hint) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
       "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
       "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
-      "sqlstate = EXCLUDED.sqlstate, completed_at = now()",
-      11, types);
+      "sqlstate = EXCLUDED.sqlstate, detail = EXCLUDED.detail, hint = EXCLUDED.hint, "
+      "completed_at = now()",
+      13, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   if (target->channel != nullptr)
     Async_Notify(target->channel, NotificationPayload(target->id, status, sqlstate));

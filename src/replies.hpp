@@ -1,5 +1,5 @@
 // Replies of asynchronous requests: stored sealed in spawn._replies by the workers, read by
-// spawn.reply and spawn.wait.
+// spawn.result and spawn.wait.
 #pragma once
 
 #include "src/catalog.hpp"
@@ -11,8 +11,10 @@ namespace spawn {
 struct Reply {
   const char *status;  // "pending", "ok" or "error"
   Jsonb *response;     // may be NULL
-  const char *error;   // for "error"
+  const char *error;   // for "error": the message, SQLSTATE, detail and hint it was raised with
   const char *sqlstate;
+  const char *detail;  // NULL when the error had none
+  const char *hint;
   const char *actor;
   const char *action;
   Oid requester;     // the role that made the request
@@ -35,8 +37,9 @@ struct ReplyTarget {
 };
 
 // Stores a reply, readable by the requester only, and sends NOTIFY with its id and status on
-// the request's channel (both take effect at commit). SPI must be connected.
+// the request's channel (both take effect at commit): the response, or with `error` set the
+// error's message, SQLSTATE, detail and hint. SPI must be connected.
 void StoreReply(const Catalog *catalog, const ReplyTarget *target, const Jsonb *response,
-                const char *error, const char *sqlstate);
+                const ErrorData *error);
 
 }  // namespace spawn

@@ -26,6 +26,13 @@ int PreferIndexPlans() {
 
 }  // namespace
 
+// SPI_connect, the catalog held around fn, SPI_finish.
+void SpiHold(void (*fn)(Catalog *, void *), void *arg) {
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
+  CatalogHold(fn, arg);
+  SPI_finish();
+}
+
 // Prepares once per process.
 SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
   if (*slot == nullptr) {
@@ -44,7 +51,7 @@ SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, const char *nulls,
                        bool read_only, long count, bool index_plans) {
   SavedUser saved;
-  BecomeOwner(catalog, &saved);
+  BecomeOwner(catalog->owner, &saved);
   const int level = index_plans ? PreferIndexPlans() : -1;
   int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
   if (index_plans) AtEOXact_GUC(true, level);
@@ -57,7 +64,7 @@ int ExecutePlanAsOwner(const Catalog *catalog, SPIPlanPtr plan, Datum *values, c
 int ExecuteAsOwner(const Catalog *catalog, const char *sql, int nargs, Oid *types, Datum *values,
                    const char *nulls, bool read_only) {
   SavedUser saved;
-  BecomeOwner(catalog, &saved);
+  BecomeOwner(catalog->owner, &saved);
   int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
   RestoreUser(&saved);
   if (rc < 0) elog(ERROR, "spawn: statement failed: %s", SPI_result_code_string(rc));

@@ -1,5 +1,6 @@
-// SPI helpers of spawn's own statements: prepared once per process, run as the extension's
-// owner (spawn's tables are not granted to the roles that call it).
+// SPI helpers: the one way SQL entry points connect SPI and reach the catalog (RunInSpi,
+// ReturnFromSpi), and spawn's own statements, prepared once per process and run as the
+// extension's owner (spawn's tables are not granted to the roles that call it).
 #pragma once
 
 #include "src/catalog.hpp"
@@ -9,6 +10,31 @@ extern "C" {
 }
 
 namespace spawn {
+
+// Connects SPI, runs fn(catalog, arg) with the catalog held (CatalogHold) and finishes SPI. Use
+// RunInSpi or ReturnFromSpi.
+void SpiHold(void (*fn)(Catalog *catalog, void *arg), void *arg);
+
+// Runs body(catalog) inside SPI with the catalog held. What SPI allocated is gone when it
+// returns: body hands results out by value, into memory made before (a tuplestore), or copied
+// into a context of the caller's.
+template <typename Body>
+void RunInSpi(Body &&body) {
+  SpiHold(CallCatalogBody<Body>, CatalogBodyArg(body));
+}
+
+// RunInSpi for a SQL-callable function that returns a pass-by-reference value (jsonb, text, a
+// row): body returns the result Datum, or PG_RETURN_NULL(); the result is copied into the
+// caller's memory context before SPI ends.
+template <typename Body>
+Datum ReturnFromSpi(FunctionCallInfo fcinfo, Body &&body) {
+  Datum result = static_cast<Datum>(0);
+  RunInSpi([&](Catalog *catalog) {
+    result = body(catalog);
+    if (!fcinfo->isnull) result = SPI_datumTransfer(result, false, -1);
+  });
+  return result;
+}
 
 // Returns *slot, preparing and keeping `sql` there on first use.
 SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);

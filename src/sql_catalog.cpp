@@ -5,6 +5,7 @@
 #include "src/name_check.hpp"
 #include "src/core/names.hpp"
 #include "src/privilege.hpp"
+#include "src/spi_util.hpp"
 #include "src/state_store.hpp"
 
 extern "C" {
@@ -54,14 +55,15 @@ SPAWN_FUNCTION(spawn_may) {
                     errmsg("permission denied to ask for the privileges of another role"),
                     errhint("spawn._may answers for the current role and the roles it is a "
                             "member of.")));
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  const spawn::Definition *def = spawn::CatalogFindByName(system, actor);
-  spawn::InstanceRow row;
-  if (def == nullptr && spawn::NameProblem(actor, strlen(actor)) == nullptr &&
-      spawn::StateFetch(catalog, system, actor, &row))
-    def = spawn::CatalogFindById(row.definition_id);
-  const bool may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
-  SPI_finish();
+  bool may = false;
+  spawn::RunInSpi([&](spawn::Catalog *catalog) {
+    const spawn::Definition *def = spawn::CatalogFindByName(system, actor);
+    spawn::InstanceRow row;
+    if (def == nullptr && spawn::NameProblem(actor, strlen(actor)) == nullptr &&
+        spawn::StateFetch(catalog, system, actor, &row))
+      def = spawn::CatalogFindById(row.definition_id);
+    may = def != nullptr && spawn::HasPrivilege(def, privilege, role);
+  });
   PG_RETURN_BOOL(may);
 }
 

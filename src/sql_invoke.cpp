@@ -4,12 +4,9 @@
 #include "src/invoke.hpp"
 #include "src/not_found.hpp"
 #include "src/privilege.hpp"
+#include "src/spi_util.hpp"
 #include "src/sql_args.hpp"
 #include "src/state_store.hpp"
-
-extern "C" {
-#include "executor/spi.h"
-}
 
 using spawn::OptionalJsonb;
 using spawn::RequiredText;
@@ -32,15 +29,10 @@ SPAWN_FUNCTION(spawn_invoke) {
 SPAWN_FUNCTION(spawn_state) {
   const char *actor, *system;
   spawn::RequiredActorAndSystem(fcinfo, 0, 1, &actor, &system);
-  MemoryContext caller_context = CurrentMemoryContext;
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  spawn::InstanceRow row;
-  if (!spawn::StateFetch(catalog, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
-  Jsonb *state = spawn::StateDecrypt(&row);
-  MemoryContextSwitchTo(caller_context);
-  Jsonb *copy = static_cast<Jsonb *>(palloc(VARSIZE(state)));
-  memcpy(copy, state, VARSIZE(state));
-  SPI_finish();
-  PG_RETURN_JSONB_P(copy);
+  return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *catalog) {
+    spawn::InstanceRow row;
+    if (!spawn::StateFetch(catalog, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+    spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
+    PG_RETURN_JSONB_P(spawn::StateDecrypt(&row));
+  });
 }

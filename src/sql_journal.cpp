@@ -1,16 +1,15 @@
 // SQL entry points of the event journal: spawn.journal and spawn.replay.
-#include "src/catalog.hpp"
 #include "src/guard.hpp"
 #include "src/journal.hpp"
 #include "src/not_found.hpp"
 #include "src/privilege.hpp"
 #include "src/replay.hpp"
+#include "src/spi_util.hpp"
 #include "src/sql_args.hpp"
 #include "src/state_store.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 }
 
@@ -32,29 +31,29 @@ SPAWN_FUNCTION(spawn_journal) {
   const int64 from = PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);
-  spawn::Catalog *cat = spawn::CatalogConnect();
-  spawn::InstanceRow row;
-  if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  const spawn::Definition *def = spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
-  spawn::JournalEntry *entries;
-  const int count = spawn::JournalRead(cat, system, actor, from, PG_INT64_MAX, &entries);
-  if (count == 0 && !def->journal) spawn::RaiseNoJournal(actor);
-  for (int i = 0; i < count; ++i) {
-    const spawn::JournalEntry *e = &entries[i];
-    Datum values[7];
-    bool nulls[7] = {};
-    values[0] = Int64GetDatum(e->revision);
-    nulls[1] = e->action == nullptr;
-    values[1] = e->action ? CStringGetTextDatum(e->action) : static_cast<Datum>(0);
-    SetJsonb(&values[2], &nulls[2], e->payload);
-    SetJsonb(&values[3], &nulls[3], e->response);
-    SetJsonb(&values[4], &nulls[4], e->metadata);
-    nulls[5] = e->action != nullptr;
-    values[5] = Int64GetDatum(e->restored_from);
-    values[6] = TimestampTzGetDatum(e->recorded_at);
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-  }
-  SPI_finish();
+  spawn::RunInSpi([&](spawn::Catalog *cat) {
+    spawn::InstanceRow row;
+    if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+    const spawn::Definition *def = spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
+    spawn::JournalEntry *entries;
+    const int count = spawn::JournalRead(cat, system, actor, from, PG_INT64_MAX, &entries);
+    if (count == 0 && !def->journal) spawn::RaiseNoJournal(actor);
+    for (int i = 0; i < count; ++i) {
+      const spawn::JournalEntry *e = &entries[i];
+      Datum values[7];
+      bool nulls[7] = {};
+      values[0] = Int64GetDatum(e->revision);
+      nulls[1] = e->action == nullptr;
+      values[1] = e->action ? CStringGetTextDatum(e->action) : static_cast<Datum>(0);
+      SetJsonb(&values[2], &nulls[2], e->payload);
+      SetJsonb(&values[3], &nulls[3], e->response);
+      SetJsonb(&values[4], &nulls[4], e->metadata);
+      nulls[5] = e->action != nullptr;
+      values[5] = Int64GetDatum(e->restored_from);
+      values[6] = TimestampTzGetDatum(e->recorded_at);
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+  });
   return static_cast<Datum>(0);
 }
 
@@ -70,18 +69,14 @@ SPAWN_FUNCTION(spawn_replay) {
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
     elog(ERROR, "spawn: replay must return a record");
-  MemoryContext caller_context = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  spawn::ReplayResult result;
-  spawn::WithCatalog(
-      [&](spawn::Catalog *cat) { spawn::Replay(cat, system, actor, to_revision, &result); });
-  MemoryContextSwitchTo(caller_context);
-  Datum values[6] = {Int64GetDatum(result.revision),          PointerGetDatum(result.state),
-                     BoolGetDatum(result.first_mismatch < 0), Int64GetDatum(result.first_mismatch),
-                     Int64GetDatum(result.from_snapshot),     Int32GetDatum(result.replayed)};
-  bool nulls[6] = {false, false, false, result.first_mismatch < 0, false, false};
-  HeapTuple tuple = heap_form_tuple(BlessTupleDesc(desc), values, nulls);
-  Datum out = HeapTupleGetDatum(tuple);
-  SPI_finish();
-  return out;
+  return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *cat) {
+    spawn::ReplayResult result;
+    spawn::Replay(cat, system, actor, to_revision, &result);
+    Datum values[6] = {
+        Int64GetDatum(result.revision),          PointerGetDatum(result.state),
+        BoolGetDatum(result.first_mismatch < 0), Int64GetDatum(result.first_mismatch),
+        Int64GetDatum(result.from_snapshot),     Int32GetDatum(result.replayed)};
+    bool nulls[6] = {false, false, false, result.first_mismatch < 0, false, false};
+    return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+  });
 }

@@ -1,5 +1,5 @@
-// SQL entry points of asynchronous work: spawn.cast, spawn.invoke_async, spawn.reply,
-// spawn.wait, spawn._wake_workers and spawn.worker_stats.
+// SQL entry points of asynchronous work: spawn.cast, spawn.invoke_async, spawn.result,
+// spawn.wait, spawn._wake_workers and spawn._worker_stats (behind the spawn.worker_stats view).
 #include <cctype>
 
 #include "src/catalog.hpp"
@@ -12,6 +12,7 @@
 #include "src/name_check.hpp"
 #include "src/replies.hpp"
 #include "src/shared.hpp"
+#include "src/spi_util.hpp"
 #include "src/sql_args.hpp"
 #include "src/workflow.hpp"
 
@@ -49,20 +50,69 @@ int64 EnqueueChecked(spawn::Message *message, const char *idempotency_key) {
                              nullptr,         nullptr,        message->register_ref};
   spawn::CheckRequestNames(&names);
   spawn::RequireKeysForMessages();
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
-                        message->register_ref);
   int64 id = 0;
-  if (idempotency_key != nullptr &&
-      !spawn::IdempotencyClaim(catalog, idempotency_key, message->run_as, &id)) {
-    SPI_finish();
-    return id;
-  }
-  id = spawn::Enqueue(catalog, message);
-  if (idempotency_key != nullptr)
-    spawn::IdempotencyRecord(catalog, idempotency_key, message->run_as, id);
-  SPI_finish();
+  spawn::RunInSpi([&](spawn::Catalog *catalog) {
+    spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
+                          message->register_ref);
+    if (idempotency_key != nullptr &&
+        !spawn::IdempotencyClaim(catalog, idempotency_key, message->run_as, &id))
+      return;
+    id = spawn::Enqueue(catalog, message);
+    if (idempotency_key != nullptr)
+      spawn::IdempotencyRecord(catalog, idempotency_key, message->run_as, id);
+  });
   return id;
+}
+
+// A text column of a result row from a string that may be NULL.
+void SetText(Datum *value, bool *isnull, const char *text) {
+  *isnull = text == nullptr;
+  *value = text ? CStringGetTextDatum(text) : static_cast<Datum>(0);
+}
+
+// Waits until request `id` leaves the mailbox or the timeout passes; returns its reply, still
+// "pending" after a timeout. The wait sleeps on the latch a worker sets when it replies.
+spawn::Reply AwaitReply(const spawn::Catalog *catalog, int64 id, int timeout_ms) {
+  const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+  volatile int slot = -1;
+  spawn::Reply reply{};
+  PG_TRY();
+  {
+    slot = spawn::WaiterRegister(id);
+    for (;;) {
+      reply = spawn::ReadReply(catalog, id);
+      if (strcmp(reply.status, "pending") != 0) break;
+      if (reply.uncommitted)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("request %lld is not committed yet", static_cast<long long>(id)),
+                        errdetail("Workers only see requests whose transaction has committed."),
+                        errhint("Commit the transaction that called spawn.invoke_async, then "
+                                "wait for the reply.")));
+      long remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+      if (remaining <= 0) break;
+      // Without a waiter slot (all taken), poll every 10 ms instead of waiting for a wakeup.
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                      slot >= 0 ? remaining : Min(remaining, 10L), PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    }
+  }
+  PG_FINALLY();
+  { spawn::WaiterRelease(slot); }
+  PG_END_TRY();
+  return reply;
+}
+
+// Raises the error request `id` failed with: its message, SQLSTATE, detail and hint as the
+// handler raised them, and a context line naming the request.
+void RaiseReplyError(const spawn::Reply *reply, int64 id) {
+  const char *state = reply->sqlstate ? reply->sqlstate : "XX000";
+  ereport(ERROR, (errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
+                  errmsg_internal("%s", reply->error),
+                  reply->detail ? errdetail_internal("%s", reply->detail) : 0,
+                  reply->hint ? errhint("%s", reply->hint) : 0,
+                  errcontext("action \"%s\" of actor \"%s\", request %lld", reply->action,
+                             reply->actor, static_cast<long long>(id))));
 }
 
 }  // namespace
@@ -106,26 +156,31 @@ SPAWN_FUNCTION(spawn_invoke_async) {
   PG_RETURN_INT64(EnqueueChecked(&message, OptionalText(fcinfo, 7)));
 }
 
-// spawn.reply(id) -> (status, response, error)
-SPAWN_FUNCTION(spawn_reply) {
+// spawn.result(id) -> (status, response, error, sqlstate, detail, hint)
+SPAWN_FUNCTION(spawn_result) {
   if (PG_ARGISNULL(0))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be null")));
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-    elog(ERROR, "spawn: reply must return a row");
+    elog(ERROR, "spawn: result must return a row");
   desc = BlessTupleDesc(desc);
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  spawn::Reply reply = spawn::ReadReply(catalog, PG_GETARG_INT64(0));
-  Datum values[3] = {CStringGetTextDatum(reply.status), PointerGetDatum(reply.response),
-                     reply.error ? CStringGetTextDatum(reply.error) : static_cast<Datum>(0)};
-  bool nulls[3] = {false, reply.response == nullptr, reply.error == nullptr};
-  HeapTuple tuple = heap_form_tuple(desc, values, nulls);
-  Datum result = SPI_datumTransfer(HeapTupleGetDatum(tuple), false, -1);
-  SPI_finish();
-  return result;
+  return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *catalog) {
+    spawn::Reply reply = spawn::ReadReply(catalog, PG_GETARG_INT64(0));
+    Datum values[6];
+    bool nulls[6];
+    SetText(&values[0], &nulls[0], reply.status);
+    values[1] = PointerGetDatum(reply.response);
+    nulls[1] = reply.response == nullptr;
+    SetText(&values[2], &nulls[2], reply.error);
+    SetText(&values[3], &nulls[3], reply.sqlstate);
+    SetText(&values[4], &nulls[4], reply.detail);
+    SetText(&values[5], &nulls[5], reply.hint);
+    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+  });
 }
 
-// spawn.wait(id, timeout_ms) RETURNS jsonb: sleeps on its latch until a worker replies.
+// spawn.wait(id, timeout_ms) RETURNS jsonb: sleeps on its latch until a worker replies; raises
+// the request's error as the handler raised it.
 SPAWN_FUNCTION(spawn_wait) {
   if (PG_ARGISNULL(0))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be null")));
@@ -134,54 +189,19 @@ SPAWN_FUNCTION(spawn_wait) {
   if (timeout_ms < 0)
     ereport(ERROR,
             (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("timeout_ms must not be negative")));
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-  volatile int slot = -1;
-  spawn::Reply reply{};
-  PG_TRY();
-  {
-    slot = spawn::WaiterRegister(id);
-    for (;;) {
-      reply = spawn::ReadReply(catalog, id);
-      if (strcmp(reply.status, "pending") != 0) break;
-      if (reply.uncommitted)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("request %lld is not committed yet", static_cast<long long>(id)),
-                        errdetail("Workers only see requests whose transaction has committed."),
-                        errhint("Commit the transaction that called spawn.invoke_async, then "
-                                "wait for the reply.")));
-      long remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-      if (remaining <= 0) break;
-      // Without a waiter slot (all taken), poll every 10 ms instead of waiting for a wakeup.
-      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                      slot >= 0 ? remaining : Min(remaining, 10L), PG_WAIT_EXTENSION);
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-    }
-  }
-  PG_FINALLY();
-  { spawn::WaiterRelease(slot); }
-  PG_END_TRY();
-  if (strcmp(reply.status, "pending") == 0)
-    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED),
-                    errmsg("timed out after %d ms waiting for request %lld", timeout_ms,
-                           static_cast<long long>(id)),
-                    errhint("The request is still pending; wait again or poll spawn.reply(%lld).",
-                            static_cast<long long>(id))));
-  if (strcmp(reply.status, "error") == 0) {
-    const char *state = reply.sqlstate ? reply.sqlstate : "XX000";
-    ereport(ERROR, (errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
-                    errmsg("%s", reply.error),
-                    errdetail("Raised by action \"%s\" of actor \"%s\" (request %lld).",
-                              reply.action, reply.actor, static_cast<long long>(id))));
-  }
-  if (reply.response == nullptr) {
-    SPI_finish();
-    PG_RETURN_NULL();
-  }
-  Datum result = SPI_datumTransfer(PointerGetDatum(reply.response), false, -1);
-  SPI_finish();
-  return result;
+  return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *catalog) {
+    const spawn::Reply reply = AwaitReply(catalog, id, timeout_ms);
+    if (strcmp(reply.status, "pending") == 0)
+      ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED),
+                      errmsg("timed out after %d ms waiting for request %lld", timeout_ms,
+                             static_cast<long long>(id)),
+                      errhint("The request is still pending; wait again or poll "
+                              "spawn.result(%lld).",
+                              static_cast<long long>(id))));
+    if (strcmp(reply.status, "error") == 0) RaiseReplyError(&reply, id);
+    if (reply.response == nullptr) PG_RETURN_NULL();
+    PG_RETURN_JSONB_P(reply.response);
+  });
 }
 
 // spawn._wake_workers(): wakes the workers and the launcher at commit.
@@ -191,7 +211,7 @@ SPAWN_FUNCTION(spawn_wake_workers) {
   PG_RETURN_VOID();
 }
 
-// spawn.worker_stats(): one row per running scheduler process.
+// spawn._worker_stats(): one row per running scheduler process (the spawn.worker_stats view).
 SPAWN_FUNCTION(spawn_worker_stats) {
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);
@@ -230,11 +250,12 @@ SPAWN_FUNCTION(spawn_broadcast) {
   spawn::RequireName("channel", channel, strlen(channel));
   spawn::RequireName("system", system, strlen(system));
   if (action != nullptr) spawn::RequireName("action", action, strlen(action));
-  spawn::Catalog *catalog = spawn::CatalogConnect();
-  Oid types[1] = {TEXTOID};
-  Datum args[1] = {CStringGetTextDatum(system)};
-  SPI_execute_with_args("SELECT spawn._require_system($1)", 1, types, args, nullptr, true, 1);
-  int64 count = spawn::Broadcast(catalog, system, channel, action, payload);
-  SPI_finish();
+  int64 count = 0;
+  spawn::RunInSpi([&](spawn::Catalog *catalog) {
+    Oid types[1] = {TEXTOID};
+    Datum args[1] = {CStringGetTextDatum(system)};
+    SPI_execute_with_args("SELECT spawn._require_system($1)", 1, types, args, nullptr, true, 1);
+    count = spawn::Broadcast(catalog, system, channel, action, payload);
+  });
   PG_RETURN_INT64(count);
 }

@@ -53,43 +53,44 @@ SPAWN_FUNCTION(spawn_schedule) {
                     errmsg("cron expression \"%s\" never fires", cron),
                     errdetail("No time in the next five years matches it.")));
   spawn::RequireKeysForMessages();
-  spawn::Catalog *cat = spawn::CatalogConnect();
-  spawn::ValidateTarget(cat, system, actor, action, nullptr);
-  Oid sequence =
-      DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum("spawn._schedules_id_seq")));
-  spawn::SavedUser saved;
-  spawn::BecomeOwner(cat, &saved);
-  const int64 id = DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(sequence)));
-  spawn::RestoreUser(&saved);
-  Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
-                   INT8OID, BYTEAOID, BYTEAOID, INT8OID, OIDOID};
-  Datum values[10] = {Int64GetDatum(id),
-                      CStringGetTextDatum(system),
-                      CStringGetTextDatum(actor),
-                      CStringGetTextDatum(action),
-                      CStringGetTextDatum(cron),
-                      0,
-                      0,
-                      0,
-                      Int64GetDatum(next),
-                      ObjectIdGetDatum(GetUserId())};
-  char nulls[10] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' ', ' '};
-  if (payload != nullptr) {
-    spawn::SealedValue sealed =
-        spawn::SealJsonb(spawn::MakeBinding("schedule", system, actor, id), payload);
-    values[5] = Int64GetDatum(sealed.key_id);
-    values[6] = PointerGetDatum(sealed.nonce);
-    values[7] = PointerGetDatum(sealed.ciphertext);
-    nulls[5] = nulls[6] = nulls[7] = ' ';
-  }
-  spawn::ExecuteAsOwner(
-      cat,
-      "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
-      "payload, next_fire_at, run_as) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), $10)",
-      10, types, values, nulls, false);
-  spawn::WakeLauncherAtCommit();
-  SPI_finish();
+  int64 id = 0;
+  spawn::RunInSpi([&](spawn::Catalog *cat) {
+    spawn::ValidateTarget(cat, system, actor, action, nullptr);
+    Oid sequence = DatumGetObjectId(
+        DirectFunctionCall1(regclassin, CStringGetDatum("spawn._schedules_id_seq")));
+    spawn::SavedUser saved;
+    spawn::BecomeOwner(cat->owner, &saved);
+    id = DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(sequence)));
+    spawn::RestoreUser(&saved);
+    Oid types[10] = {INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,
+                     INT8OID, BYTEAOID, BYTEAOID, INT8OID, OIDOID};
+    Datum values[10] = {Int64GetDatum(id),
+                        CStringGetTextDatum(system),
+                        CStringGetTextDatum(actor),
+                        CStringGetTextDatum(action),
+                        CStringGetTextDatum(cron),
+                        0,
+                        0,
+                        0,
+                        Int64GetDatum(next),
+                        ObjectIdGetDatum(GetUserId())};
+    char nulls[10] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' ', ' '};
+    if (payload != nullptr) {
+      spawn::SealedValue sealed =
+          spawn::SealJsonb(spawn::MakeBinding("schedule", system, actor, id), payload);
+      values[5] = Int64GetDatum(sealed.key_id);
+      values[6] = PointerGetDatum(sealed.nonce);
+      values[7] = PointerGetDatum(sealed.ciphertext);
+      nulls[5] = nulls[6] = nulls[7] = ' ';
+    }
+    spawn::ExecuteAsOwner(
+        cat,
+        "INSERT INTO spawn._schedules (id, system, actor, action, cron, key_id, nonce, "
+        "payload, next_fire_at, run_as) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), $10)",
+        10, types, values, nulls, false);
+    spawn::WakeLauncherAtCommit();
+  });
   PG_RETURN_INT64(id);
 }
 
@@ -101,32 +102,32 @@ SPAWN_FUNCTION(spawn_state_history) {
   spawn::CheckRequestNames(&names);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   InitMaterializedSRF(fcinfo, 0);
-  spawn::Catalog *cat = spawn::CatalogConnect();
-  spawn::InstanceRow row;
-  if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
-  Oid types[2] = {TEXTOID, TEXTOID};
-  Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
-  spawn::ExecuteAsOwner(
-      cat,
-      "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
-      "WHERE system = $1 AND actor = $2 ORDER BY revision",
-      2, types, args, nullptr, true);
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    HeapTuple tuple = SPI_tuptable->vals[i];
-    TupleDesc desc = SPI_tuptable->tupdesc;
-    bool isnull;
-    const int64 revision = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-    spawn::SealedValue sealed{DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
-                              DatumGetByteaPP(SPI_getbinval(tuple, desc, 4, &isnull)),
-                              DatumGetByteaPP(SPI_getbinval(tuple, desc, 5, &isnull))};
-    Jsonb *state = spawn::HistoryOpen(system, actor, revision, sealed);
-    Datum values[3] = {Int64GetDatum(revision), SPI_getbinval(tuple, desc, 2, &isnull),
-                       PointerGetDatum(state)};
-    bool nulls[3] = {false, false, false};
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-  }
-  SPI_finish();
+  spawn::RunInSpi([&](spawn::Catalog *cat) {
+    spawn::InstanceRow row;
+    if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+    spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
+    Oid types[2] = {TEXTOID, TEXTOID};
+    Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+    spawn::ExecuteAsOwner(
+        cat,
+        "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
+        "WHERE system = $1 AND actor = $2 ORDER BY revision",
+        2, types, args, nullptr, true);
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      HeapTuple tuple = SPI_tuptable->vals[i];
+      TupleDesc desc = SPI_tuptable->tupdesc;
+      bool isnull;
+      const int64 revision = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+      spawn::SealedValue sealed{DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
+                                DatumGetByteaPP(SPI_getbinval(tuple, desc, 4, &isnull)),
+                                DatumGetByteaPP(SPI_getbinval(tuple, desc, 5, &isnull))};
+      Jsonb *state = spawn::HistoryOpen(system, actor, revision, sealed);
+      Datum values[3] = {Int64GetDatum(revision), SPI_getbinval(tuple, desc, 2, &isnull),
+                         PointerGetDatum(state)};
+      bool nulls[3] = {false, false, false};
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+  });
   return static_cast<Datum>(0);
 }
 
@@ -139,37 +140,31 @@ SPAWN_FUNCTION(spawn_restore) {
   const char *system = RequiredText(fcinfo, 2, "system");
   spawn::InvokeRequest names{system, actor, "get", nullptr, nullptr, nullptr};
   spawn::CheckRequestNames(&names);
-  MemoryContext caller_context = CurrentMemoryContext;
-  spawn::Catalog *cat = spawn::CatalogConnect();
-  spawn::ActorLockAcquire(system, actor, true);
-  spawn::InstanceRow row;
-  if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
-  spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeAdmin);
-  Jsonb *state;
-  if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {
-    Oid types[2] = {TEXTOID, TEXTOID};
-    Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
-    spawn::ExecuteAsOwner(cat,
-                          "SELECT string_agg(revision::text, ', ' ORDER BY revision) "
-                          "FROM spawn._history WHERE system = $1 AND actor = $2",
-                          2, types, args, nullptr, true);
-    const char *available = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                    errmsg("revision %lld of actor \"%s\" does not exist",
-                           static_cast<long long>(revision), actor),
-                    available ? errdetail("Snapshotted revisions: %s.", available)
-                              : errdetail("The actor has no snapshots yet."),
-                    errhint("spawn.state_history lists the revisions that can be restored.")));
-  }
-  spawn::StateWrite(cat, &row, state);
-  spawn::WithCatalog([&](spawn::Catalog *held) {
+  return spawn::ReturnFromSpi(fcinfo, [&](spawn::Catalog *cat) {
+    spawn::ActorLockAcquire(system, actor, true);
+    spawn::InstanceRow row;
+    if (!spawn::StateFetch(cat, system, actor, &row)) spawn::RaiseActorNotFound(system, actor);
+    spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeAdmin);
+    Jsonb *state;
+    if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {
+      Oid types[2] = {TEXTOID, TEXTOID};
+      Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+      spawn::ExecuteAsOwner(cat,
+                            "SELECT string_agg(revision::text, ', ' ORDER BY revision) "
+                            "FROM spawn._history WHERE system = $1 AND actor = $2",
+                            2, types, args, nullptr, true);
+      const char *available = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("revision %lld of actor \"%s\" does not exist",
+                             static_cast<long long>(revision), actor),
+                      available ? errdetail("Snapshotted revisions: %s.", available)
+                                : errdetail("The actor has no snapshots yet."),
+                      errhint("spawn.state_history lists the revisions that can be restored.")));
+    }
+    spawn::StateWrite(cat, &row, state);
     const spawn::Definition *def = spawn::CatalogFindById(row.definition_id);
-    if (def == nullptr) return;
-    if (def->journal) spawn::JournalRestore(held, &row, revision, state);
-    spawn::ProjectStateChange(held, def, system, actor, row.revision + 1, state);
+    if (def != nullptr && def->journal) spawn::JournalRestore(cat, &row, revision, state);
+    if (def != nullptr) spawn::ProjectStateChange(cat, def, system, actor, row.revision + 1, state);
+    PG_RETURN_JSONB_P(state);
   });
-  Jsonb *result = static_cast<Jsonb *>(MemoryContextAlloc(caller_context, VARSIZE(state)));
-  memcpy(result, state, VARSIZE(state));
-  SPI_finish();
-  PG_RETURN_JSONB_P(result);
 }

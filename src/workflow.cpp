@@ -10,6 +10,7 @@
 #include "src/name_check.hpp"
 #include "src/sealed.hpp"
 #include "src/served_database.hpp"
+#include "src/shard_route.hpp"
 #include "src/shared.hpp"
 #include "src/spi_util.hpp"
 
@@ -177,7 +178,9 @@ Jsonb *RunWorkflow(OpenActor *actor, const InvokeRequest *req, Jsonb *workflow, 
     const char *action = Text(broadcast, "action", false, "the broadcast");
     RequireName("channel", channel, strlen(channel));
     if (action != nullptr) RequireName("action", action, strlen(action));
-    Broadcast(actor->catalog, req->system, channel, action, Member(broadcast, "payload"));
+    Jsonb *payload = Member(broadcast, "payload");
+    Broadcast(actor->catalog, req->system, channel, action, payload);
+    RelayBroadcastToShards(req->system, channel, action, payload);
   }
   if (pipe != nullptr) return Route(req, pipe, "the pipe", response);
   if (forward != nullptr) return Route(req, forward, "the forward", req->payload);
@@ -223,7 +226,7 @@ int64 Broadcast(const Catalog *cat, const char *system, const char *channel, con
   auto *payload_nulls = static_cast<bool *>(palloc(sizeof(bool) * count));
   auto *owners = static_cast<Datum *>(palloc(sizeof(Datum) * count));
   SavedUser saved;
-  BecomeOwner(cat, &saved);
+  BecomeOwner(cat->owner, &saved);
   for (int i = 0; i < count; ++i) {
     const char *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
     const int64 id =

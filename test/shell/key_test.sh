@@ -129,5 +129,5 @@ restart_with "spawn.statestore_key_file = 'spawn.key'"
 check "with the new key alone, every state reads and no invoke was lost" "$((100 + invokes))" \
   "$(q -c "SELECT sum((spawn.state('acct-' || g)->>'total')::int) FROM generate_series(1, 100) g")"
 check "and the history, journal-free actors and replies too" "ok" \
-  "$(q -c "SELECT count(*) FROM spawn.state_history('acc')" >/dev/null && q -c "SELECT spawn.reply(max(id)) FROM spawn._replies" >/dev/null && echo ok)"
+  "$(q -c "SELECT count(*) FROM spawn.state_history('acc')" >/dev/null && q -c "SELECT spawn.result(max(id)) FROM spawn._replies" >/dev/null && echo ok)"
 finish

@@ -71,9 +71,9 @@ notes = receive(listener, 1, timeout=30.0)
 payload = json.loads(notes[0].payload) if notes else {}
 check("a failed request notifies its error's SQLSTATE after the retries",
       payload == {"id": failing, "status": "error", "sqlstate": "P0001"}, str(payload))
-cur.execute("SELECT status, error FROM spawn.reply(%s)", (failing,))
+cur.execute("SELECT status, error FROM spawn.result(%s)", (failing,))
 status, error = cur.fetchone()
-check("and the requester reads the error with spawn.reply", status == "error" and "always fails" in error)
+check("and the requester reads the error with spawn.result", status == "error" and "always fails" in error)
 
 cur.execute("""SELECT spawn.invoke_async('ln', 'echo', jsonb_build_object('pad', repeat('x', 9000)))""")
 big = cur.fetchone()[0]
@@ -82,6 +82,6 @@ payload = json.loads(notes[0].payload) if notes else {}
 check("a large reply is announced like any other",
       payload.get("id") == big and payload.get("status") == "ok" and "response" not in payload,
       str(payload)[:200])
-cur.execute("SELECT status, length(response->>'pad') FROM spawn.reply(%s)", (big,))
-check("and can be fetched with spawn.reply", cur.fetchone() == ("ok", 9000))
+cur.execute("SELECT status, length(response->>'pad') FROM spawn.result(%s)", (big,))
+check("and can be fetched with spawn.result", cur.fetchone() == ("ok", 9000))
 sys.exit(1 if failures else 0)

@@ -517,7 +517,7 @@ def baseline(fn, arg, typ, fx, oids):
         ("_create_projection", "mode"): ("strict", True),
         ("_create_projection", "system"): ("spawn-system", True),
         ("_route", "kind"): ("pipe", True),
-        ("reply", "id"): (fx["reply_id"], True), ("wait", "id"): (fx["reply_id"], True),
+        ("result", "id"): (fx["reply_id"], True), ("wait", "id"): (fx["reply_id"], True),
         ("wait", "timeout_ms"): (100, True),
         ("retry_dead_letter", "id"): (fx["dead_id"], True),
         ("discard_dead_letter", "id"): (fx["dead_id"], True),

@@ -63,8 +63,8 @@ denied "bob cannot read the journal" "SELECT * FROM spawn.journal('alice-counter
 denied "bob cannot read the history" "SELECT * FROM spawn.state_history('alice-counter')"
 denied "bob cannot replay" "SELECT * FROM spawn.replay('alice-counter')"
 denied "bob cannot wait for alice's reply" "SELECT spawn.wait($alice_request)"
-denied "bob cannot poll alice's reply" "SELECT * FROM spawn.reply($alice_request)"
-check "alice reads her own reply" "ok" "$(as alice -c "SELECT status FROM spawn.reply($alice_request)")"
+denied "bob cannot poll alice's reply" "SELECT * FROM spawn.result($alice_request)"
+check "alice reads her own reply" "ok" "$(as alice -c "SELECT status FROM spawn.result($alice_request)")"
 
 # Acting on alice's actors.
 denied "bob cannot invoke alice's actor" "SELECT spawn.invoke('alice-counter', 'add')"
