@@ -25,7 +25,7 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 PG_CPPFLAGS = -I$(srcdir) -I$(PROTO_DIR) -isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-isystem $(shell $(PG_CONFIG) --includedir)/internal
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -fno-omit-frame-pointer
-SHLIB_LINK = -lsodium -lprotobuf-c -lcurl -lstdc++
+SHLIB_LINK = -lsodium -lprotobuf-c -lcurl -lmicrohttpd -lstdc++
 
 # Track header dependencies, so changing a header rebuilds what includes it.
 override autodepend = yes

@@ -74,6 +74,17 @@ void RegisterSchedulerWorkers() {
   RegisterBackgroundWorker(&worker);
 }
 
+// Registers spawn.http_workers gateway processes when spawn.http_port is set (docs/gateway.md):
+// static workers, restarted by the postmaster 2 s after a crash, started on a primary only.
+void RegisterGatewayWorkers() {
+  if (setting_http_port == 0) return;
+  for (int i = 0; i < setting_http_workers; ++i) {
+    BackgroundWorker worker;
+    Describe(&worker, psprintf("spawn gateway %d", i), "spawn gateway", "spawn_gateway_main", i, 2);
+    RegisterBackgroundWorker(&worker);
+  }
+}
+
 // Starts one mailbox worker.
 bool StartMailboxWorker(int index, BackgroundWorkerHandle **handle) {
   BackgroundWorker worker;

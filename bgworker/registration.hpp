@@ -16,6 +16,9 @@ namespace spawn {
 // spawn.workers.
 void RegisterSchedulerWorkers();
 
+// Registers the HTTP gateway's processes (from _PG_init) when spawn.http_port is set.
+void RegisterGatewayWorkers();
+
 // Starts mailbox worker `index` (1..spawn.workers), notifying the calling launcher when it
 // starts and stops; false when no background worker slot is free.
 bool StartMailboxWorker(int index, BackgroundWorkerHandle **handle);

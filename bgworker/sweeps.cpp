@@ -198,7 +198,7 @@ void RetentionForgetMarks() {
   history_mark.loaded = journal_mark.loaded = false;
 }
 
-// Deletes expired replies, and the history and journal rows that expired since the last sweep.
+// Deletes expired replies and idempotency keys, and the history and journal rows that expired since the last sweep.
 void ApplyRetention(Catalog *cat, void *) {
   const TimestampTz now = GetCurrentTransactionStartTimestamp();
   Oid reply_types[1] = {INT4OID};
@@ -206,6 +206,11 @@ void ApplyRetention(Catalog *cat, void *) {
   ExecuteAsOwner(cat,
                  "DELETE FROM spawn._replies WHERE completed_at < now() - $1 * interval '1 second'",
                  1, reply_types, reply_values, nullptr, false, true);
+  Datum key_values[1] = {Int32GetDatum(setting_idempotency_retention_s)};
+  ExecuteAsOwner(cat,
+                 "DELETE FROM spawn._idempotency_keys "
+                 "WHERE created_at < now() - $1 * interval '1 second'",
+                 1, reply_types, key_values, nullptr, false, true);
   // A replay of an actor's current revision starts from its newest snapshot below that
   // revision (its base): snapshots from the base on, and journal entries after it, are kept.
   LoadMark(cat, &history_mark);

@@ -3,7 +3,7 @@
 #   scripts/fuzz.sh short [target...]   10 seconds per target (FUZZ_SECONDS), the test suite's run
 #   scripts/fuzz.sh long [target...]    10,000,000 executions per target (FUZZ_RUNS)
 # Targets: cron, names, options, keys, and the wire codec's actor_response, registration,
-# invocation_request, spawn_request, value_json (all by default). Any finding (crash, sanitizer report, an
+# invocation_request, spawn_request, value_json, and the gateway's gateway_route (all by default). Any finding (crash, sanitizer report, an
 # exception other than SpawnError, a 10-second input) fails the run; the input that caused it
 # is kept in build-fuzz/findings/ and replays with build-fuzz/<target>_fuzz <file>.
 set -uo pipefail
@@ -23,7 +23,7 @@ case $mode in
 esac
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(cron names options keys actor_response registration invocation_request spawn_request
-  value_json)
+  value_json gateway_route)
 
 { cmake -S "$top/test/fuzz" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&

@@ -1146,21 +1146,35 @@ CREATE VIEW spawn.mailbox_stats AS
 COMMENT ON VIEW spawn.mailbox_stats IS 'Pending, scheduled, retrying and dead messages per system and actor, for actors the viewer holds a privilege on';
 GRANT SELECT ON spawn.mailbox_stats TO PUBLIC;
 
+-- Idempotency keys of casts and async invocations: a key a role already used within
+-- spawn.idempotency_retention returns the first request's id instead of enqueuing again.
+CREATE TABLE spawn._idempotency_keys (
+  key text COLLATE "C" NOT NULL,
+  requester regrole NOT NULL,        -- keys are per role: one role never sees another's ids
+  request_id bigint,                 -- set in the transaction that claimed the key
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (key, requester)
+);
+COMMENT ON TABLE spawn._idempotency_keys IS 'Idempotency keys of spawn.cast and spawn.invoke_async (internal)';
+CREATE INDEX ON spawn._idempotency_keys (created_at);
+SELECT pg_catalog.pg_extension_config_dump('spawn._idempotency_keys', '');
+
 CREATE FUNCTION spawn.cast(actor text, action text, payload jsonb DEFAULT NULL,
     system text DEFAULT 'spawn-system', delay_ms bigint DEFAULT 0,
     scheduled_to timestamptz DEFAULT NULL, metadata jsonb DEFAULT NULL,
-    register_ref text DEFAULT NULL)
+    register_ref text DEFAULT NULL, idempotency_key text DEFAULT NULL)
   RETURNS bigint
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_cast';
-COMMENT ON FUNCTION spawn.cast(text, text, jsonb, text, bigint, timestamptz, jsonb, text)
+COMMENT ON FUNCTION spawn.cast(text, text, jsonb, text, bigint, timestamptz, jsonb, text, text)
   IS 'Sends an asynchronous message; a worker runs it after commit (or at its delivery time)';
 
 CREATE FUNCTION spawn.invoke_async(actor text, action text, payload jsonb DEFAULT NULL,
     system text DEFAULT 'spawn-system', reply_channel text DEFAULT 'spawn_reply',
-    metadata jsonb DEFAULT NULL, register_ref text DEFAULT NULL)
+    metadata jsonb DEFAULT NULL, register_ref text DEFAULT NULL,
+    idempotency_key text DEFAULT NULL)
   RETURNS bigint
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_invoke_async';
-COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text)
+COMMENT ON FUNCTION spawn.invoke_async(text, text, jsonb, text, text, jsonb, text, text)
   IS 'Invokes asynchronously; the reply is stored and sent with NOTIFY on reply_channel';
 
 -- VOLATILE: it reads with the latest snapshot, so two calls in one statement may differ.

@@ -1,6 +1,7 @@
 // Module load: spawn must be preloaded (shared_preload_libraries) because its key is loaded
 // in the postmaster, and its shared memory and scheduler workers are set up there.
 #include "bgworker/drop_guard.hpp"
+#include "bgworker/gateway_stats.hpp"
 #include "bgworker/registration.hpp"
 #include "src/guard.hpp"
 #include "src/host_stats.hpp"
@@ -30,5 +31,9 @@ void _PG_init(void) {
   spawn::HostStatsInstallHooks();
   spawn::InstallOwnerCallHooks();
   spawn::RegisterSchedulerWorkers();
+  if (spawn::setting_http_port > 0) {
+    spawn::gateway::StatsInstallHooks();
+    spawn::RegisterGatewayWorkers();
+  }
   spawn::InstallDropGuard();
 }

@@ -28,6 +28,17 @@ int setting_handler_timeout_ms = 60000;
 int setting_max_workers_per_role = 0;
 bool setting_run_as_owner = false;
 int setting_housekeeping_ms = 1000;
+int setting_http_port = 0;
+int setting_http_workers = 1;
+char *setting_http_listen_addresses = nullptr;
+int setting_http_max_connections = 256;
+int setting_http_connection_timeout_s = 30;
+char *setting_http_role = nullptr;
+int setting_http_callback_port = 8090;
+char *setting_http_callback_ports = nullptr;
+char *setting_http_allowed_hosts = nullptr;
+int setting_http_max_body = 4 * 1024 * 1024;
+int setting_idempotency_retention_s = 24 * 3600;
 
 namespace {
 
@@ -41,6 +52,53 @@ bool RefuseKeySetting(char **newval, void **, GucSource) {
       "Put the key in a file that only the server's user can read and set "
       "spawn.statestore_key_file to it.");
   return false;
+}
+
+// The HTTP gateway's settings (docs/gateway.md#settings).
+void DefineHttpSettings() {
+  DefineCustomIntVariable("spawn.http_port", "TCP port of the HTTP gateway (0: no gateway).",
+                          "Spawn SDK hosts expect 9001.", &setting_http_port, 0, 0, 65535,
+                          PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_workers", "Number of HTTP gateway processes.",
+                          "They share the port (SO_REUSEPORT).", &setting_http_workers, 1, 1,
+                          kMaxHttpWorkers, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("spawn.http_listen_addresses",
+                             "Addresses the HTTP gateway listens on (comma-separated).",
+                             "'*' listens on every address.", &setting_http_listen_addresses,
+                             "localhost", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.http_max_connections", "Most open connections of each HTTP gateway process.", nullptr,
+      &setting_http_max_connections, 256, 1, 65535, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_connection_timeout",
+                          "Idle time after which the HTTP gateway closes a connection.",
+                          "Also bounds how slowly a client may send its headers and body.",
+                          &setting_http_connection_timeout_s, 30, 1, 3600, PGC_POSTMASTER,
+                          GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "spawn.http_role", "Role the HTTP gateway's requests run as.",
+      "Must exist and must not be a superuser; the gateway serves nothing otherwise.",
+      &setting_http_role, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_callback_port",
+                          "Port of a registering host's action endpoint (USER_FUNCTION_PORT).",
+                          "spawn.http_callback_ports overrides it per system.",
+                          &setting_http_callback_port, 8090, 1, 65535, PGC_SIGHUP, 0, nullptr,
+                          nullptr, nullptr);
+  DefineCustomStringVariable(
+      "spawn.http_callback_ports", "Per-system callback ports: 'system=port, ...'.", nullptr,
+      &setting_http_callback_ports, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "spawn.http_allowed_hosts", "Addresses and CIDR ranges hosts may register from.",
+      "The database server calls each registered host back at its peer address.",
+      &setting_http_allowed_hosts, "127.0.0.1/32, ::1/128", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
+      nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_max_body", "Largest request body the HTTP gateway accepts.",
+                          "Larger bodies are answered 413.", &setting_http_max_body,
+                          4 * 1024 * 1024, 1024, 1024 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.idempotency_retention",
+                          "How long idempotency keys of casts are remembered.", nullptr,
+                          &setting_idempotency_retention_s, 24 * 3600, 1, INT_MAX, PGC_SIGHUP,
+                          GUC_UNIT_S, nullptr, nullptr, nullptr);
 }
 
 }  // namespace
@@ -118,6 +176,7 @@ void DefineSettings() {
       "in a session.",
       &setting_run_as_owner, false, PGC_USERSET,
       GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL, nullptr, nullptr, nullptr);
+  DefineHttpSettings();
   MarkGUCPrefixReserved("spawn");
 }
 

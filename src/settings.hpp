@@ -37,8 +37,25 @@ extern bool setting_run_as_owner;
 // Interval of the launcher's sweeps: deactivation, snapshots, retention (reload).
 extern int setting_housekeeping_ms;
 
+// The HTTP gateway (docs/gateway.md): port (0: off), processes, addresses and connection limits
+// are postmaster-level; the role, callback port(s), allowed hosts and body limit reload.
+extern int setting_http_port;
+extern int setting_http_workers;
+extern char *setting_http_listen_addresses;
+extern int setting_http_max_connections;
+extern int setting_http_connection_timeout_s;
+extern char *setting_http_role;
+extern int setting_http_callback_port;
+extern char *setting_http_callback_ports;  // per-system overrides: "system=port, ..."
+extern char *setting_http_allowed_hosts;
+extern int setting_http_max_body;
+// How long idempotency keys of casts are remembered (reload).
+extern int setting_idempotency_retention_s;
+
 // Most workers spawn.workers accepts.
 inline constexpr int kMaxWorkers = 32;
+// Most gateway processes spawn.http_workers accepts.
+inline constexpr int kMaxHttpWorkers = 16;
 
 // Defines all settings and reserves the "spawn" prefix; called from _PG_init.
 void DefineSettings();

@@ -7,6 +7,7 @@
 #include "src/invoke.hpp"
 #include "src/key_check.hpp"
 #include "src/identity.hpp"
+#include "src/idempotency.hpp"
 #include "src/mailbox.hpp"
 #include "src/name_check.hpp"
 #include "src/replies.hpp"
@@ -41,8 +42,9 @@ void CheckChannel(const char *channel) {
                             "does not start with a digit, such as spawn_reply.")));
 }
 
-// Validates the target and enqueues; shared by cast and invoke_async.
-int64 EnqueueChecked(spawn::Message *message) {
+// Validates the target and enqueues; shared by cast and invoke_async. With an idempotency key
+// the role used before, returns that request's id and enqueues nothing.
+int64 EnqueueChecked(spawn::Message *message, const char *idempotency_key) {
   message->run_as = spawn::CallerRole();  // also inside a handler a worker runs
   spawn::InvokeRequest names{message->system, message->actor, message->action,
                              nullptr,         nullptr,        message->register_ref};
@@ -52,7 +54,12 @@ int64 EnqueueChecked(spawn::Message *message) {
   spawn::RunInSpi([&](spawn::Catalog *catalog) {
     spawn::ValidateTarget(catalog, message->system, message->actor, message->action,
                           message->register_ref);
+    if (idempotency_key != nullptr &&
+        !spawn::IdempotencyClaim(catalog, idempotency_key, message->run_as, &id))
+      return;
     id = spawn::Enqueue(catalog, message);
+    if (idempotency_key != nullptr)
+      spawn::IdempotencyRecord(catalog, idempotency_key, message->run_as, id);
   });
   return id;
 }
@@ -110,7 +117,8 @@ void RaiseReplyError(const spawn::Reply *reply, int64 id) {
 
 }  // namespace
 
-// spawn.cast(actor, action, payload, system, delay_ms, scheduled_to, metadata, register_ref)
+// spawn.cast(actor, action, payload, system, delay_ms, scheduled_to, metadata, register_ref,
+//            idempotency_key)
 SPAWN_FUNCTION(spawn_cast) {
   spawn::Message message{};
   message.actor = RequiredText(fcinfo, 0, "actor");
@@ -128,10 +136,11 @@ SPAWN_FUNCTION(spawn_cast) {
   if (!PG_ARGISNULL(5)) spawn::RequireFiniteTime(PG_GETARG_TIMESTAMPTZ(5), "scheduled_to");
   message.deliver_at =
       PG_ARGISNULL(5) ? spawn::DeliveryAfter(delay_ms, "delay_ms") : PG_GETARG_TIMESTAMPTZ(5);
-  PG_RETURN_INT64(EnqueueChecked(&message));
+  PG_RETURN_INT64(EnqueueChecked(&message, OptionalText(fcinfo, 8)));
 }
 
-// spawn.invoke_async(actor, action, payload, system, reply_channel, metadata, register_ref)
+// spawn.invoke_async(actor, action, payload, system, reply_channel, metadata, register_ref,
+//                    idempotency_key)
 SPAWN_FUNCTION(spawn_invoke_async) {
   spawn::Message message{};
   message.actor = RequiredText(fcinfo, 0, "actor");
@@ -144,7 +153,7 @@ SPAWN_FUNCTION(spawn_invoke_async) {
   message.source = "async";
   message.deliver_at = GetCurrentTimestamp();
   CheckChannel(message.reply_channel);
-  PG_RETURN_INT64(EnqueueChecked(&message));
+  PG_RETURN_INT64(EnqueueChecked(&message, OptionalText(fcinfo, 7)));
 }
 
 // spawn.result(id) -> (status, response, error, sqlstate, detail, hint)

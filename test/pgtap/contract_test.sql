@@ -41,7 +41,7 @@ SELECT table_privs_are('spawn', '_instances', 'public', ARRAY[]::text[],
 -- internal to spawn's SECURITY DEFINER functions. A function missing here fails the test.
 CREATE TEMP TABLE callers (signature text, public_may_call boolean, checks text);
 INSERT INTO callers VALUES
-  ('spawn."cast"(text,text,jsonb,text,bigint,timestamp with time zone,jsonb,text)', true, 'invoke'),
+  ('spawn."cast"(text,text,jsonb,text,bigint,timestamp with time zone,jsonb,text,text)', true, 'invoke'),
   ('spawn."grant"(text,text,text,text)', true, 'owner of the actor or system'),
   ('spawn._caller()', true, 'none'),
   ('spawn._catalog_changed()', false, 'internal'),
@@ -77,7 +77,7 @@ INSERT INTO callers VALUES
   ('spawn.effect(text,text,jsonb,bigint,text,text)', true, 'none'),
   ('spawn.forward(spawn.value,text,text,text,text)', true, 'none'),
   ('spawn.invoke(text,text,jsonb,text,jsonb,text)', true, 'invoke, or read for get'),
-  ('spawn.invoke_async(text,text,jsonb,text,text,jsonb,text)', true, 'invoke, or read for get'),
+  ('spawn.invoke_async(text,text,jsonb,text,text,jsonb,text,text)', true, 'invoke, or read for get'),
   ('spawn.journal(text,text,bigint)', true, 'read'),
   ('spawn.noreply(jsonb)', true, 'none'),
   ('spawn.pipe(spawn.value,text,text,text,text)', true, 'none'),
