@@ -185,7 +185,7 @@ MHD_Result AccessHandler(void *, MHD_Connection *connection, const char *url, co
     if (!Refusal(connection, route, pending, &answer)) Serve(connection, route, *pending, &answer);
     StatsRecordRequest(route.endpoint, answer.status);
     return Queue(connection, answer);
-  } catch (...) {  // out of memory: no exception may reach libmicrohttpd's C frames
+  } catch (...) {   // out of memory: no exception may reach libmicrohttpd's C frames
     return MHD_NO;  // closes the connection
   }
 }
