@@ -16,6 +16,7 @@
 
 #include "src/actor_lock.hpp"
 #include "src/catalog.hpp"
+#include "src/history.hpp"
 #include "src/invoke.hpp"
 #include "src/settings.hpp"
 #include "src/spi_util.hpp"
@@ -33,19 +34,12 @@ namespace {
 
 // Copies the row's sealed state into history and prunes the actor's rows past retention.
 void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
-  Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-  Datum values[6] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
-                     Int64GetDatum(row->revision),     Int64GetDatum(row->key_id),
-                     PointerGetDatum(row->nonce),      PointerGetDatum(row->ciphertext)};
-  ExecuteAsOwner(cat,
-                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
-                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                 6, types, values, nullptr, false);
+  HistoryRecord(cat, row);
   // The replay base is the newest snapshot below the current revision: older rows past their
   // retention go (journal entries up to the base too), through the primary keys.
   Oid prune_types[5] = {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID};
-  Datum prune_values[5] = {values[0], values[1], values[2],
-                           Int32GetDatum(setting_history_retention_s),
+  Datum prune_values[5] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
+                           Int64GetDatum(row->revision), Int32GetDatum(setting_history_retention_s),
                            Int32GetDatum(setting_journal_retention_s)};
   ExecuteAsOwner(
       cat,
@@ -198,7 +192,8 @@ void RetentionForgetMarks() {
   history_mark.loaded = journal_mark.loaded = false;
 }
 
-// Deletes expired replies and idempotency keys, and the history and journal rows that expired since the last sweep.
+// Deletes expired replies and idempotency keys, and the history and journal rows that expired since
+// the last sweep.
 void ApplyRetention(Catalog *cat, void *) {
   const TimestampTz now = GetCurrentTransactionStartTimestamp();
   Oid reply_types[1] = {INT4OID};

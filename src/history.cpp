@@ -41,18 +41,23 @@ bool HistoryLoad(const Catalog *cat, const char *system, const char *actor, int6
   return true;
 }
 
-// The row as just written (StateWrite made it visible), copied as the scheduler would.
-void HistoryCheckpoint(const Catalog *cat, const char *system, const char *actor) {
-  InstanceRow row;
-  if (!StateFetch(cat, system, actor, &row) || !row.has_state) return;
+// The ciphertext stays sealed: a snapshot is bound to the same (system, actor, revision).
+void HistoryRecord(const Catalog *cat, const InstanceRow *row) {
   Oid types[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-  Datum values[6] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
-                     Int64GetDatum(row.revision), Int64GetDatum(row.key_id),
-                     PointerGetDatum(row.nonce),  PointerGetDatum(row.ciphertext)};
+  Datum values[6] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
+                     Int64GetDatum(row->revision),     Int64GetDatum(row->key_id),
+                     PointerGetDatum(row->nonce),      PointerGetDatum(row->ciphertext)};
   ExecuteAsOwner(cat,
                  "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
                  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                  6, types, values, nullptr, false);
+}
+
+// The row as just written (StateWrite made it visible), copied as the scheduler would.
+void HistoryCheckpoint(const Catalog *cat, const char *system, const char *actor) {
+  InstanceRow row;
+  if (!StateFetch(cat, system, actor, &row) || !row.has_state) return;
+  HistoryRecord(cat, &row);
   StateMarkSnapshotted(cat, &row);
 }
 

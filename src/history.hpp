@@ -4,6 +4,7 @@
 #include "src/catalog.hpp"
 #include "src/pg.hpp"
 #include "src/sealed.hpp"
+#include "src/state_store.hpp"
 
 namespace spawn {
 
@@ -15,6 +16,10 @@ Jsonb *HistoryOpen(const char *system, const char *actor, int64 revision,
 // SPI must be connected.
 bool HistoryLoad(const Catalog *catalog, const char *system, const char *actor, int64 revision,
                  Jsonb **state);
+
+// Copies a fetched instance row's sealed state into the history as its revision's snapshot (a
+// snapshot already there is kept). SPI must be connected.
+void HistoryRecord(const Catalog *catalog, const InstanceRow *row);
 
 // Copies the instance's current sealed state into the history now (a handler's checkpoint) and
 // marks it snapshotted. The caller holds the actor's lock. SPI must be connected.
