@@ -985,6 +985,8 @@ BEGIN
     RAISE EXCEPTION 'names must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM spawn._require_system(system);
+  -- SHARE: no definition is registered, changed or removed (the template included) until this
+  -- transaction ends; other spawns run alongside.
   LOCK TABLE spawn._definitions IN SHARE MODE;
   template_id := spawn._spawn_template(system, parent);
   SELECT d.timers INTO timers FROM spawn._definitions d WHERE d.id = template_id;
@@ -993,38 +995,59 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed', DETAIL = format('names[%s] is null.', array_position(names, NULL));
   END IF;
   PERFORM spawn._check_name('actor', n) FROM unnest(names) n;
-  SELECT n INTO bad FROM unnest(names) n GROUP BY n HAVING count(*) > 1 LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'actor name "%" appears more than once in names', bad
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass each name once.';
-  END IF;
   SELECT n INTO bad FROM unnest(names) n JOIN spawn._definitions d
     ON d.system = spawn_actors.system AND d.name = n LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'actor name "%" is taken by a registered actor', bad
       USING ERRCODE = 'duplicate_object';
   END IF;
-  -- The template's timers tick for each new instance from its spawning on.
-  WITH made AS (
+  -- Usually every name is new: a plain INSERT, without ON CONFLICT's speculative insertion and
+  -- without looking for duplicates first. If a name exists already (or appears twice), the
+  -- primary key refuses it, the subtransaction takes back what was inserted, and the careful
+  -- path below sorts it out: the outcome is the same either way.
+  BEGIN
     INSERT INTO spawn._instances (system, name, definition_id)
-      SELECT spawn_actors.system, n, template_id FROM unnest(names) n
-      ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING
-      RETURNING name),
-  ticking AS (
-    INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
-      SELECT spawn_actors.system, m.name, x->>'action', (x->>'every_ms')::bigint,
-             now() + (x->>'every_ms')::bigint * interval '1 millisecond'
-      FROM made m, jsonb_array_elements(timers) x
-      ON CONFLICT DO NOTHING)
-  SELECT count(*) INTO created FROM made;
-  IF created < cardinality(names) THEN
-    SELECT i.name, d.name INTO bad, other FROM unnest(names) n
-      JOIN spawn._instances i ON i.system = spawn_actors.system AND i.name = n
-      JOIN spawn._definitions d ON d.id = i.definition_id
-      WHERE i.definition_id <> template_id LIMIT 1;
+      SELECT spawn_actors.system, n, template_id FROM unnest(names) n;
+    GET DIAGNOSTICS created = ROW_COUNT;
+  EXCEPTION WHEN unique_violation THEN
+    created := NULL;
+  END;
+  IF created IS NOT NULL THEN
+    -- The template's timers tick for each new instance from its spawning on.
+    IF jsonb_array_length(timers) > 0 THEN
+      INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+        SELECT spawn_actors.system, n, x->>'action', (x->>'every_ms')::bigint,
+               now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+        FROM unnest(names) n, jsonb_array_elements(timers) x
+        ON CONFLICT DO NOTHING;
+    END IF;
+  ELSE
+    SELECT n INTO bad FROM unnest(names) n GROUP BY n HAVING count(*) > 1 LIMIT 1;
     IF FOUND THEN
-      RAISE EXCEPTION 'actor "%" already exists with parent "%"', bad, other
-        USING ERRCODE = 'duplicate_object';
+      RAISE EXCEPTION 'actor name "%" appears more than once in names', bad
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass each name once.';
+    END IF;
+    WITH made AS (
+      INSERT INTO spawn._instances (system, name, definition_id)
+        SELECT spawn_actors.system, n, template_id FROM unnest(names) n
+        ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING
+        RETURNING name),
+    ticking AS (
+      INSERT INTO spawn._timers (system, actor, action, every_ms, next_fire_at)
+        SELECT spawn_actors.system, m.name, x->>'action', (x->>'every_ms')::bigint,
+               now() + (x->>'every_ms')::bigint * interval '1 millisecond'
+        FROM made m, jsonb_array_elements(timers) x
+        ON CONFLICT DO NOTHING)
+    SELECT count(*) INTO created FROM made;
+    IF created < cardinality(names) THEN
+      SELECT i.name, d.name INTO bad, other FROM unnest(names) n
+        JOIN spawn._instances i ON i.system = spawn_actors.system AND i.name = n
+        JOIN spawn._definitions d ON d.id = i.definition_id
+        WHERE i.definition_id <> template_id LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'actor "%" already exists with parent "%"', bad, other
+          USING ERRCODE = 'duplicate_object';
+      END IF;
     END IF;
   END IF;
   IF created > 0 AND jsonb_array_length(timers) > 0 THEN
