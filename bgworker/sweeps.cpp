@@ -11,7 +11,11 @@
 //    last sweep (a window on their recorded_at index, its end kept in spawn._sweep_marks at most
 //    once a minute); a row kept then as a replay base becomes deletable only when a newer
 //    snapshot becomes the base, and each new snapshot prunes its own actor's old rows.
-// Every statement runs as the extension's owner with plans that prefer indexes.
+// Every statement runs as the extension's owner with plans that prefer indexes. The per-actor
+// statements and the batch selections are prepared once per launcher (parsing and planning
+// them per actor cost more than the work). A backlog (a burst of actors going idle at once)
+// is worked off in batches of 1,000, several per sweep within a time budget, so it is done in
+// seconds rather than at 1,000 actors per second.
 #include "bgworker/sweeps.hpp"
 
 #include "src/actor_lock.hpp"
@@ -32,26 +36,39 @@ namespace spawn {
 
 namespace {
 
+// How many actors one batch selects, and how long one sweep may keep taking batches.
+constexpr int kBatchActors = 1000;  // the LIMIT of the selections below
+constexpr long kSweepBudgetMs = 400;
+
 // Copies the row's sealed state into history and prunes the actor's rows past retention.
 void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
   HistoryRecord(cat, row);
   // The replay base is the newest snapshot below the current revision: older rows past their
   // retention go (journal entries up to the base too), through the primary keys.
+  static SPIPlanPtr prune = nullptr;
   Oid prune_types[5] = {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID};
   Datum prune_values[5] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
                            Int64GetDatum(row->revision), Int32GetDatum(setting_history_retention_s),
                            Int32GetDatum(setting_journal_retention_s)};
-  ExecuteAsOwner(
-      cat,
-      "WITH base AS (SELECT max(x.revision) AS revision FROM spawn._history x "
-      "  WHERE x.system = $1 AND x.actor = $2 AND x.revision < $3), "
-      "journal AS (DELETE FROM spawn._journal j WHERE $5 > 0 AND j.system = $1 AND j.actor = $2 "
-      "  AND j.recorded_at < now() - $5 * interval '1 second' "
-      "  AND j.revision <= (SELECT revision FROM base)) "
-      "DELETE FROM spawn._history h WHERE h.system = $1 AND h.actor = $2 "
-      "AND h.recorded_at < now() - $4 * interval '1 second' "
-      "AND h.revision < (SELECT revision FROM base)",
-      5, prune_types, prune_values, nullptr, false);
+  PrepareKept(&prune,
+              "WITH base AS (SELECT max(x.revision) AS revision FROM spawn._history x "
+              "  WHERE x.system = $1 AND x.actor = $2 AND x.revision < $3), "
+              "journal AS (DELETE FROM spawn._journal j WHERE $5 > 0 AND j.system = $1 "
+              "  AND j.actor = $2 AND j.recorded_at < now() - $5 * interval '1 second' "
+              "  AND j.revision <= (SELECT revision FROM base)) "
+              "DELETE FROM spawn._history h WHERE h.system = $1 AND h.actor = $2 "
+              "AND h.recorded_at < now() - $4 * interval '1 second' "
+              "AND h.revision < (SELECT revision FROM base)",
+              5, prune_types);
+  ExecutePlanAsOwner(cat, prune, prune_values, nullptr, false, 0, true);
+}
+
+// Whether a sweep that started at `started` may take another batch after one of `selected`
+// actors of which `done` were dealt with: only after a full batch done entirely (the next
+// batch then holds other actors), and within the budget.
+bool AnotherBatch(TimestampTz started, int selected, int done) {
+  return selected == kBatchActors && done == selected &&
+         !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs);
 }
 
 // Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
@@ -103,23 +120,35 @@ void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
 // Deactivates idle instances whose lock is free, snapshotting changed states first.
 void DeactivateIdle(Catalog *cat, void *arg) {
   int *deactivated = static_cast<int *>(arg);
-  ExecuteAsOwner(cat,
-                 "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
-                 "FROM spawn._definitions d "
-                 "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
-                 "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
-                 "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-                 "LIMIT 1000",
-                 0, nullptr, nullptr, nullptr, true, true);
-  const int count = static_cast<int>(SPI_processed);
-  Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (count + 1))), 0};
-  for (int i = 0; i < count; ++i) {
-    bool isnull;
-    work.idle_before[i] = DatumGetTimestampTz(
-        SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
-  }
-  ClaimEach(cat, DeactivateOne, &work);
-  *deactivated += work.deactivated;
+  static SPIPlanPtr idle = nullptr;
+  PrepareKept(&idle,
+              "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
+              "FROM spawn._definitions d "
+              "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
+              "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
+              "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
+              "LIMIT 1000",
+              0, nullptr);
+  const TimestampTz started = GetCurrentTimestamp();
+  int selected;
+  Deactivation work{nullptr, 0};
+  do {
+    // Not read-only: a fresh snapshot, which sees the previous batch's updates.
+    ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
+    selected = static_cast<int>(SPI_processed);
+    SPITupleTable *batch = SPI_tuptable;
+    work.idle_before = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (selected + 1)));
+    work.deactivated = 0;
+    for (int i = 0; i < selected; ++i) {
+      bool isnull;
+      work.idle_before[i] =
+          DatumGetTimestampTz(SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &isnull));
+    }
+    ClaimEach(cat, DeactivateOne, &work);
+    *deactivated += work.deactivated;
+    pfree(work.idle_before);
+    SPI_freetuptable(batch);
+  } while (AnotherBatch(started, selected, work.deactivated));
 }
 
 // Snapshots active states that changed since their last snapshot, at most once per
@@ -127,17 +156,27 @@ void DeactivateIdle(Catalog *cat, void *arg) {
 // snapshot mark never races an invocation.
 void TakeSnapshots(Catalog *cat, void *arg) {
   int *taken = static_cast<int *>(arg);
-  ExecuteAsOwner(
-      cat,
-      "SELECT i.system, i.name FROM spawn._definitions d "
-      "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
-      "WHERE d.stateful AND i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
-      "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
-      "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "
-      "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
-      "LIMIT 1000",
-      0, nullptr, nullptr, nullptr, true, true);
-  ClaimEach(cat, SnapshotOne, taken);
+  static SPIPlanPtr due = nullptr;
+  PrepareKept(&due,
+              "SELECT i.system, i.name FROM spawn._definitions d "
+              "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
+              "WHERE d.stateful AND i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
+              "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
+              "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "
+              "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
+              "LIMIT 1000",
+              0, nullptr);
+  const TimestampTz started = GetCurrentTimestamp();
+  int selected, batch_taken;
+  do {
+    ExecutePlanAsOwner(cat, due, nullptr, nullptr, false, 0, true);
+    selected = static_cast<int>(SPI_processed);
+    SPITupleTable *batch = SPI_tuptable;
+    batch_taken = 0;
+    ClaimEach(cat, SnapshotOne, &batch_taken);
+    *taken += batch_taken;
+    SPI_freetuptable(batch);
+  } while (AnotherBatch(started, selected, batch_taken));
 }
 
 namespace {

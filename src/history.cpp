@@ -47,10 +47,13 @@ void HistoryRecord(const Catalog *cat, const InstanceRow *row) {
   Datum values[6] = {CStringGetTextDatum(row->system), CStringGetTextDatum(row->name),
                      Int64GetDatum(row->revision),     Int64GetDatum(row->key_id),
                      PointerGetDatum(row->nonce),      PointerGetDatum(row->ciphertext)};
-  ExecuteAsOwner(cat,
-                 "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
-                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                 6, types, values, nullptr, false);
+  // Prepared once per process: the launcher records thousands of snapshots after a burst.
+  static SPIPlanPtr insert = nullptr;
+  PrepareKept(&insert,
+              "INSERT INTO spawn._history (system, actor, revision, key_id, nonce, ciphertext) "
+              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+              6, types);
+  ExecutePlanAsOwner(cat, insert, values, nullptr, false, 0);
 }
 
 // The row as just written (StateWrite made it visible), copied as the scheduler would.
