@@ -71,6 +71,10 @@ BEGIN
   PERFORM spawn.register_actor('outbox', '{"deliver": "spawn._outbox_deliver(jsonb, jsonb)"}',
                                system => 'spawn-shard', kind => 'pooled');
   PERFORM spawn.grant('invoke', 'outbox', 'public', 'spawn-shard');
+  -- Timers of actors that live on other shards (named actors registered before this shard was
+  -- configured) would tick their copies here: they tick on the actor's own shard only.
+  DELETE FROM spawn._timers t
+    WHERE t.system <> 'spawn-shard' AND NOT spawn._shard_owns(t.system, t.actor);
   PERFORM spawn._catalog_changed();  -- every backend rereads the identity
   RETURN cardinality(partitions);
 END
