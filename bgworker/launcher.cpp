@@ -39,12 +39,19 @@ void spawn_launcher_main(Datum) {
       wait = Min(wait, schedules.next_ms);
     if (TimestampDifferenceExceeds(last_sweep, started, spawn::setting_housekeeping_ms)) {
       int deactivated = 0, snapshots = 0;
-      spawn::RunCatalogTransaction("deactivating idle actors", spawn::DeactivateIdle, &deactivated);
-      spawn::RunCatalogTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
+      bool swept = spawn::RunCatalogTransaction("deactivating idle actors", spawn::DeactivateIdle,
+                                                &deactivated);
+      swept &= spawn::RunCatalogTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
       if (!spawn::RunCatalogTransaction("applying retention", spawn::ApplyRetention, nullptr))
         spawn::RetentionForgetMarks();
       spawn::RunCatalogTransaction("recording the active key", spawn::RecordActiveKey, nullptr);
       last_sweep = started;
+      // A backlog (a burst of actors going idle together) is worked off in back-to-back
+      // sweeps; timers and schedules still fire between them. A failed sweep waits as usual.
+      if (swept && spawn::SweepsHaveBacklog()) {
+        last_sweep = 0;
+        wait = Min(wait, 10L);
+      }
     }
     const int fired = timers.fired + schedules.fired;
     if (fired > 0) {

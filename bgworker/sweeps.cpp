@@ -63,12 +63,16 @@ void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
   ExecutePlanAsOwner(cat, prune, prune_values, nullptr, false, 0, true);
 }
 
+// Set when a sweep stopped at its budget after a full batch (more work is waiting).
+bool deactivation_backlog = false;
+bool snapshot_backlog = false;
+
 // Whether a sweep that started at `started` may take another batch after one of `selected`
 // actors of which `done` were dealt with: only after a full batch done entirely (the next
 // batch then holds other actors), and within the budget.
-bool AnotherBatch(TimestampTz started, int selected, int done) {
-  return selected == kBatchActors && done == selected &&
-         !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs);
+bool AnotherBatch(TimestampTz started, int selected, int done, bool *backlog) {
+  *backlog = selected == kBatchActors && done == selected;
+  return *backlog && !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs);
 }
 
 // Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
@@ -132,6 +136,7 @@ void DeactivateIdle(Catalog *cat, void *arg) {
   const TimestampTz started = GetCurrentTimestamp();
   int selected;
   Deactivation work{nullptr, 0};
+  deactivation_backlog = false;
   do {
     // Not read-only: a fresh snapshot, which sees the previous batch's updates.
     ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
@@ -148,7 +153,7 @@ void DeactivateIdle(Catalog *cat, void *arg) {
     *deactivated += work.deactivated;
     pfree(work.idle_before);
     SPI_freetuptable(batch);
-  } while (AnotherBatch(started, selected, work.deactivated));
+  } while (AnotherBatch(started, selected, work.deactivated, &deactivation_backlog));
 }
 
 // Snapshots active states that changed since their last snapshot, at most once per
@@ -168,6 +173,7 @@ void TakeSnapshots(Catalog *cat, void *arg) {
               0, nullptr);
   const TimestampTz started = GetCurrentTimestamp();
   int selected, batch_taken;
+  snapshot_backlog = false;
   do {
     ExecutePlanAsOwner(cat, due, nullptr, nullptr, false, 0, true);
     selected = static_cast<int>(SPI_processed);
@@ -176,7 +182,12 @@ void TakeSnapshots(Catalog *cat, void *arg) {
     ClaimEach(cat, SnapshotOne, &batch_taken);
     *taken += batch_taken;
     SPI_freetuptable(batch);
-  } while (AnotherBatch(started, selected, batch_taken));
+  } while (AnotherBatch(started, selected, batch_taken, &snapshot_backlog));
+}
+
+// Whether either sweep left work for its next run.
+bool SweepsHaveBacklog() {
+  return deactivation_backlog || snapshot_backlog;
 }
 
 namespace {

@@ -21,6 +21,10 @@ void TakeSnapshots(Catalog *catalog, void *taken /* int */);
 // retention since the last sweep (the base a replay starts from stays).
 void ApplyRetention(Catalog *catalog, void *unused);
 
+// Whether the last DeactivateIdle or TakeSnapshots stopped at its time budget with work left:
+// the launcher then runs the sweeps again soon instead of after spawn.housekeeping_interval.
+bool SweepsHaveBacklog();
+
 // After ApplyRetention's transaction failed: its marks advanced in memory only, so they are
 // read again from spawn._sweep_marks.
 void RetentionForgetMarks();
