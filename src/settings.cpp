@@ -38,6 +38,8 @@ int setting_http_callback_port = 8090;
 char *setting_http_callback_ports = nullptr;
 char *setting_http_allowed_hosts = nullptr;
 int setting_http_max_body = 4 * 1024 * 1024;
+int setting_http_batch_size = 32;
+int setting_http_batch_time_ms = 2;
 int setting_idempotency_retention_s = 24 * 3600;
 
 namespace {
@@ -95,6 +97,17 @@ void DefineHttpSettings() {
                           "Larger bodies are answered 413.", &setting_http_max_body,
                           4 * 1024 * 1024, 1024, 1024 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE,
                           nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_batch_size",
+                          "Most requests a gateway process runs in one transaction.",
+                          "Each request runs in its own subtransaction; 1 gives each request a "
+                          "transaction of its own.",
+                          &setting_http_batch_size, 32, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("spawn.http_batch_time",
+                          "How long a gateway batch runs before it stops taking more requests.",
+                          "A request that started always ends; the batch then commits.",
+                          &setting_http_batch_time_ms, 2, 0, 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                          nullptr, nullptr);
   DefineCustomIntVariable("spawn.idempotency_retention",
                           "How long idempotency keys of casts are remembered.", nullptr,
                           &setting_idempotency_retention_s, 24 * 3600, 1, INT_MAX, PGC_SIGHUP,
