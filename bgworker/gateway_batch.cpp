@@ -10,9 +10,9 @@
 // suffix of that sorted order: they go back to the head of the queue, in arrival order, and
 // a later request on the same actor cannot overtake them. A job marked alone (registration)
 // runs in a batch of its own, and so does a synchronous call of an external host's action once
-// it met a batch where it was not first (Job::deferred). When a commit fails, nothing of the batch was applied: each of
-// its jobs runs again in a transaction of its own, so one request's failing commit (a
-// deferred constraint, a serialization failure) fails only that request.
+// it met a batch where it was not first (Job::deferred). When a commit fails, nothing of the batch
+// was applied: each of its jobs runs again in a transaction of its own, so one request's failing
+// commit (a deferred constraint, a serialization failure) fails only that request.
 #include "bgworker/gateway_batch.hpp"
 
 #include <algorithm>

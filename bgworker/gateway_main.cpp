@@ -81,9 +81,10 @@ void StartDaemons() {
   const int count = OpenListeners(sockets, kMaxListeners);
   for (int i = 0; i < count; ++i) {
     MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, AccessHandler, nullptr,
-        MHD_OPTION_EXTERNAL_LOGGER, Logger, nullptr, MHD_OPTION_LISTEN_SOCKET, sockets[i],
-        MHD_OPTION_NOTIFY_COMPLETED, RequestCompleted, nullptr, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+        AccessHandler, nullptr, MHD_OPTION_EXTERNAL_LOGGER, Logger, nullptr,
+        MHD_OPTION_LISTEN_SOCKET, sockets[i], MHD_OPTION_NOTIFY_COMPLETED, RequestCompleted,
+        nullptr, MHD_OPTION_CONNECTION_LIMIT,
         static_cast<unsigned int>(setting_http_max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
         static_cast<unsigned int>(setting_http_connection_timeout_s), MHD_OPTION_END);
     if (daemon == nullptr) {

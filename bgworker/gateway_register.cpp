@@ -1,9 +1,10 @@
 // POST /api/v1/system: a host announces its system and actors. The callback address is the
 // request's peer address with spawn.http_callback_port (or the system's entry in
 // spawn.http_callback_ports), refused unless spawn.http_allowed_hosts allows it. In one
-// transaction of its own (a batch of one job, as it changes the catalog), as spawn.http_role: the system is created when missing, the host declared as
-// "sdk-<system>" (spawn.register_host) and every actor registered or updated
-// (spawn.register_actor) with its actions bound to that host. Any failure stores nothing.
+// transaction of its own (a batch of one job, as it changes the catalog), as spawn.http_role: the
+// system is created when missing, the host declared as "sdk-<system>" (spawn.register_host) and
+// every actor registered or updated (spawn.register_actor) with its actions bound to that host. Any
+// failure stores nothing.
 #include "bgworker/gateway.hpp"
 #include "bgworker/gateway_stats.hpp"
 #include "src/core/address_list.hpp"
@@ -193,8 +194,8 @@ bool CallbackUrl(const Request &request, const std::string &system, std::string 
 void Refuse(const Request &request, unsigned int status, const std::string &message,
             Answer *answer) {
   StatsRecordRegistration(false);
-  ereport(LOG, (errmsg("spawn: gateway registration from %s refused: %s",
-                       request.peer_text.c_str(), message.c_str())));
+  ereport(LOG, (errmsg("spawn: gateway registration from %s refused: %s", request.peer_text.c_str(),
+                       message.c_str())));
   ProtoError(Endpoint::kRegister, status, message, answer);
 }
 
@@ -222,8 +223,7 @@ class RegisterJob : public Job {
   void Finish(bool ok, const TxError &error, Answer *answer) override {
     std::string message;
     if (!ok) {
-      Refuse(request_,
-             error.sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ? 403 : 500,
+      Refuse(request_, error.sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ? 403 : 500,
              "registration of system \"" + system_ + "\" failed: " + ErrorText(error), answer);
       return;
     }

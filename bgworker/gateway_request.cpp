@@ -199,8 +199,7 @@ MHD_Result AccessHandler(void *, MHD_Connection *connection, const char *url, co
     Answer answer;
     // No batch is running (MHD_run is not called during one): nothing lives in the context.
     MemoryContextReset(RequestContext());
-    if (!Refusal(connection, route, pending, &answer) &&
-        Serve(connection, route, pending, &answer))
+    if (!Refusal(connection, route, pending, &answer) && Serve(connection, route, pending, &answer))
       return MHD_YES;  // suspended until its batch is over
     StatsRecordRequest(route.endpoint, answer.status);
     return Queue(connection, answer);

@@ -4,7 +4,8 @@
 # gateway client (test/hosts/client.js) invoking host and SQL actors the way the SDK's client
 # API does; SQL invoking the host's actor; async invokes with idempotency keys (HTTP and SQL);
 # health and metrics with curl (metrics read by prometheus_client's parser); 32 concurrent
-# clients on one actor (exact total); bad input over HTTP (404, 405, 415, 413, empty, garbage
+# clients on one actor (exact total); batches (a failing request in one transaction with
+# successful ones fails alone; settings do not leak between them); bad input over HTTP (404, 405, 415, 413, empty, garbage
 # and truncated bodies, unknown kinds, a disallowed callback address), each with a clear
 # status and message and nothing stored; kill -9 of a gateway process under load (it comes
 # back; every request answered 200 was applied exactly once).
@@ -136,6 +137,63 @@ before=$(q -c "SELECT spawn.state('incrementor')->>'total'")
 r=$(client load '{"actor": "incrementor", "action": "add", "clients": 32, "requests": 640}')
 check "every request succeeded" "640 0" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(len(d["ok"]), d["failed"])' "$r")"
 check "the total is exact" $((before + 640)) "$(q -c "SELECT spawn.state('incrementor')->>'total'")"
+
+echo "# batches: a failing request next to successful ones in one transaction"
+# alice.tally_add reports the transaction it ran in (a batch's requests share one), sleeps when
+# asked (so that the requests sent meanwhile queue up for one batch) and fails when asked.
+as alice <<'SQL' >/dev/null
+CREATE FUNCTION alice.tally_add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.pg_sleep(coalesce((payload->>'sleep')::float8, 0));
+  IF (payload->>'fail')::boolean THEN
+    RAISE EXCEPTION 'tally failed in transaction %', pg_catalog.txid_current();
+  END IF;
+  PERFORM pg_catalog.set_config('work_mem', '1234kB', true);  -- must not leak to the next request
+  RETURN spawn.reply(jsonb_build_object('xact', pg_catalog.txid_current()::text),
+                     jsonb_build_object('ids', coalesce(state->'ids', '[]') || (payload->'id')));
+END $$;
+CREATE FUNCTION alice.tally_settings(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(jsonb_build_object('work_mem', pg_catalog.current_setting('work_mem')), state) $$;
+SELECT spawn.register_actor('tally', '{"add": "alice.tally_add", "settings": "alice.tally_settings"}');
+SELECT spawn.grant('invoke', 'tally', 'gw');
+SQL
+batched=no
+for attempt in 1 2 3 4 5; do
+  base=$((attempt * 100))
+  specs=$(python3 -c '
+import json, sys
+base = int(sys.argv[1])
+specs = [{"actor": "tally", "action": "add", "payload": {"id": base, "sleep": 0.5}}]
+specs += [{"actor": "tally", "action": "add", "payload": {"id": base + k, "fail": k == 6}} for k in range(1, 13)]
+specs += [{"actor": "tally", "action": "settings"} for _ in range(4)]
+print(json.dumps(specs))' "$base")
+  client batch "$specs" >"$DIR/batch.json"
+  verdict=$(python3 - "$DIR/batch.json" "$base" "$(q -c "SELECT spawn.state('tally')->'ids'")" <<'PY'
+import json, re, sys
+answers, base, ids = json.load(open(sys.argv[1])), int(sys.argv[2]), json.loads(sys.argv[3] or '[]')
+adds, settings = answers[:13], answers[13:]
+failing = adds[6]
+ok_xacts = [json.loads(a['payload'] or '{}').get('xact') if isinstance(a['payload'], str) else (a['payload'] or {}).get('xact')
+            for k, a in enumerate(adds) if k != 6]
+m = re.search(r'tally failed in transaction (\d+)', failing['message'] or '')
+if not m or m.group(1) not in ok_xacts:
+    print('not batched'); sys.exit()
+problems = []
+if (failing['http'], failing['status']) != (500, 'ERROR'): problems.append(f'failing answered {failing["http"]}')
+if any((a['http'], a['status']) != (200, 'OK') for k, a in enumerate(adds) if k != 6): problems.append('a success failed')
+mine = [i for i in ids if base <= i < base + 100]
+if sorted(mine) != sorted(base + k for k in range(13) if k != 6): problems.append(f'ids {mine}')
+if any((s['payload'] or {}).get('work_mem') == '1234kB' for s in settings): problems.append('a setting leaked')
+print('; '.join(problems) or 'ok')
+PY
+)
+  [ "$verdict" = "not batched" ] && continue
+  batched=yes
+  break
+done
+check "a failing request shared a transaction with successful ones" yes "$batched"
+check "only it failed: the others answered 200 and were applied, it was not" ok "$verdict"
 
 echo "# bad input over HTTP"
 check "an unknown path is 404" 404 "$(http_status "$gw/api/v1/nothing")"
