@@ -35,6 +35,7 @@ struct Entry {
 
 std::deque<Entry> queue;
 uint64_t arrivals = 0;
+int suspended = 0;  // connections suspended and not yet resumed
 
 // Takes the next batch off the head of the queue: an alone job by itself, else up to
 // spawn.http_batch_size jobs up to the next alone one.
@@ -65,6 +66,7 @@ void AnswerTicket(const Entry &entry, bool ok, const TxError &error) {
   }
   ticket->answered = true;
   MHD_resume_connection(entry.connection);
+  --suspended;
 }
 
 // Runs one job in a transaction of its own and answers it.
@@ -110,6 +112,12 @@ void RunNext() {
 void BatchEnqueue(MHD_Connection *connection, Ticket *ticket) {
   queue.push_back(Entry{connection, ticket, arrivals++});
   MHD_suspend_connection(connection);
+  ++suspended;
+}
+
+// True while any connection is suspended.
+bool BatchHoldsConnections() {
+  return suspended > 0;
 }
 
 // True when tickets wait.

@@ -20,8 +20,12 @@ struct Ticket {
 // Queues a ticket whose job is set and suspends its connection until the ticket is answered.
 void BatchEnqueue(MHD_Connection *connection, Ticket *ticket);
 
-// True when tickets wait for a batch (their connections are suspended).
+// True when tickets wait for a batch.
 bool BatchWaiting();
+
+// True while a connection is suspended (queued, or in the running batch): libmicrohttpd cannot
+// stop a daemon then.
+bool BatchHoldsConnections();
 
 // Runs the next batch: answers its tickets and resumes their connections; the tickets the
 // batch had no time for wait, first in line, for the next one.

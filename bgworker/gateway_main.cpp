@@ -52,7 +52,7 @@ void Logger(void *, const char *format, va_list args) {
 // kernel closes the sockets).
 void AtExit(int, Datum) {
   StatsRecordProcess(process_index, 0);
-  if (in_run || BatchWaiting()) return;
+  if (in_run || BatchHoldsConnections()) return;
   for (int i = 0; i < daemon_count; ++i) MHD_stop_daemon(daemons[i]);
   daemon_count = 0;
 }

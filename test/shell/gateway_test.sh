@@ -8,7 +8,8 @@
 # successful ones fails alone; settings do not leak between them); bad input over HTTP (404, 405, 415, 413, empty, garbage
 # and truncated bodies, unknown kinds, a disallowed callback address), each with a clear
 # status and message and nothing stored; kill -9 of a gateway process under load (it comes
-# back; every request answered 200 was applied exactly once).
+# back; every request answered 200 was applied exactly once); SIGTERM of one in the middle of
+# batches (it stops without crashing the server).
 set -uo pipefail
 source "$(dirname "$0")/helpers.sh"
 hosts=$(cd "$(dirname "$0")/../hosts" && pwd)
@@ -314,4 +315,16 @@ PY
 )"
 r=$(client invoke '{"actor": "incrementor", "action": "add", "payload": {"value": 1}}')
 check "the host's actor answers after the restart" '200 OK' "$(field "$r" http) $(field "$r" status)"
+
+echo "# SIGTERM of a gateway process in the middle of batches"
+crashes=$(grep -c 'terminating any other active server processes' "$DIR/server.log")
+(client load '{"actor": "incrementor", "action": "add", "clients": 16, "requests": 1500}' >"$DIR/term.json") &
+load_pid=$!
+sleep 1.5
+victim=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'spawn gateway' LIMIT 1")
+q -c "SELECT pg_terminate_backend($victim)" >/dev/null
+wait "$load_pid"
+check "it stops cleanly with connections suspended (no crash of the server)" "$crashes" \
+  "$(grep -c 'terminating any other active server processes' "$DIR/server.log")"
+check "and comes back" 0 "$(wait_gateway; echo $?)"
 finish
