@@ -151,9 +151,9 @@ void spawn_gateway_main(Datum arg) {
                        spawn::setting_http_role)));
   WaitEventSet *set = MakeWaitSet();
   WaitEvent events[1 + kMaxListeners];
-  bool answered = false;  // a batch just ran: its answers wait to be sent
+  bool batch_ran = false;  // its answers wait to be sent: look again without waiting
   for (;;) {
-    const long timeout = answered || BatchWaiting() ? 0 : NextTimeout();
+    const long timeout = batch_ran || BatchWaiting() ? 0 : NextTimeout();
     (void)WaitEventSetWait(set, timeout, events, 1 + kMaxListeners, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
@@ -165,7 +165,7 @@ void spawn_gateway_main(Datum arg) {
     in_run = true;
     for (int i = 0; i < daemon_count; ++i) MHD_run(daemons[i]);
     in_run = false;
-    answered = BatchWaiting();
-    if (answered) BatchRunNext();
+    batch_ran = BatchWaiting();
+    if (batch_ran) BatchRunNext();
   }
 }

@@ -195,6 +195,11 @@ PY
 done
 check "a failing request shared a transaction with successful ones" yes "$batched"
 check "only it failed: the others answered 200 and were applied, it was not" ok "$verdict"
+client batch "$(python3 -c 'import json; print(json.dumps([{"actor": "ledger", "action": "add", "payload": {"id": -7}, "async": True, "key": "together"}] * 8))')" >"$DIR/keys.json"
+check "one Idempotency-Key sent 8 times at once: every answer names the same request" "200 OK 1" \
+  "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(" ".join(f"{h} {s}" for h, s in sorted({(x["http"], x["status"]) for x in a})), len({x["request_id"] for x in a}))' "$DIR/keys.json")"
+wait_mailbox_empty 20
+check "and it ran once" 1 "$(q -c "SELECT count(*) FROM jsonb_array_elements(spawn.state('ledger')->'ids') i WHERE i = '-7'")"
 
 echo "# bad input over HTTP"
 check "an unknown path is 404" 404 "$(http_status "$gw/api/v1/nothing")"
