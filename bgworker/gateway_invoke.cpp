@@ -2,12 +2,15 @@
 // SQL functions users call (spawn.invoke when synchronous, spawn.cast when async or scheduled),
 // so the trust model, single-writer lock, encryption and exactly-once hold as for SQL callers.
 // The caller's actor id and the request's metadata reach the handler's context as metadata.
+// The invocation is a job of the process's next batch (gateway_batch.cpp), ordered by its
+// target actor.
 #include "bgworker/gateway.hpp"
 #include "bgworker/gateway_stats.hpp"
 #include "src/catalog.hpp"
 #include "src/core/codec.hpp"
 #include "src/core/json_text.hpp"
 #include "src/spi_util.hpp"
+#include "src/state_store.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -22,7 +25,7 @@ namespace {
 SPIPlanPtr invoke_plan = nullptr;
 SPIPlanPtr cast_plan = nullptr;
 
-// One invocation's arguments (owned by ServeInvoke's frame) and results (request context).
+// One invocation's arguments (owned by its job) and results (request context).
 struct InvokeWork {
   const char *system, *actor, *action, *payload, *metadata, *register_ref, *idempotency_key;
   bool async;
@@ -30,6 +33,8 @@ struct InvokeWork {
   const char *kind = "unknown";
   char *reply = nullptr;
   int64 request_id = 0;
+  bool first_in_batch = false;  // copied from the job before it runs
+  bool deferred = false;        // copied back to the job
 };
 
 // The actor kind's label, from the catalog cache ("unnamed" for an instance).
@@ -45,15 +50,41 @@ const char *KindOf(const char *system, const char *actor) {
   return kind;
 }
 
+// True when the invocation's action is served by an external host: the handler of the named
+// actor, of an existing instance's definition, or of the register_ref parent it would be
+// spawned from. Reads the catalog cache and, for an instance, its row's definition (no lock).
+bool CallsHost(const InvokeWork *w) {
+  bool host = false;
+  WithCatalog([&](Catalog *catalog) {
+    const Definition *def = CatalogFindByName(w->system, w->actor);
+    if (def == nullptr) {
+      InstanceRow row;
+      if (StateFetch(catalog, w->system, w->actor, &row))
+        def = CatalogFindById(row.definition_id);
+      else if (w->register_ref != nullptr)
+        def = CatalogFindByName(w->system, w->register_ref);
+    }
+    if (def == nullptr) return;
+    const Handler *handler = DefinitionActionHandler(def, w->action);
+    host = handler != nullptr && handler->host != nullptr;
+  });
+  return host;
+}
+
 // A text Datum, or NULL.
 Datum TextOrNull(const char *text, char *null) {
   *null = text == nullptr ? 'n' : ' ';
   return text == nullptr ? static_cast<Datum>(0) : CStringGetTextDatum(text);
 }
 
-// Runs the invocation (PG zone).
+// Runs the invocation (PG zone); a synchronous call of a host's action that is not first in
+// its batch is deferred instead (Job::deferred).
 void RunInvoke(void *arg) {
   auto *w = static_cast<InvokeWork *>(arg);
+  if (!w->async && !w->first_in_batch && CallsHost(w)) {
+    w->deferred = true;
+    return;
+  }
   w->kind = KindOf(w->system, w->actor);
   Datum values[8];
   char nulls[9] = "        ";
@@ -138,66 +169,103 @@ bool Target(const Route &route, wire::InvocationRequest *r, std::string *message
   return true;
 }
 
+// An invocation waiting for its batch: the decoded request, the arguments its work reads, and
+// when it was queued (the latency recorded in the metrics runs from there to the answer).
+class InvokeJob : public Job {
+ public:
+  // Takes the decoded request and its JSON texts.
+  InvokeJob(wire::InvocationRequest request, std::string payload, std::string metadata,
+            std::string idempotency_key)
+      : r_(std::move(request)),
+        payload_(std::move(payload)),
+        metadata_(std::move(metadata)),
+        idempotency_key_(std::move(idempotency_key)) {
+    work_ = InvokeWork{r_.system.c_str(),
+                       r_.actor.name.c_str(),
+                       r_.action.c_str(),
+                       payload_.empty() ? nullptr : payload_.c_str(),
+                       metadata_.empty() ? nullptr : metadata_.c_str(),
+                       r_.register_ref.empty() ? nullptr : r_.register_ref.c_str(),
+                       idempotency_key_.empty() ? nullptr : idempotency_key_.c_str(),
+                       r_.async,
+                       r_.scheduled_to};
+    order = r_.system + '\x1f' + r_.actor.name;
+    INSTR_TIME_SET_CURRENT(queued_);
+  }
+
+  // Runs the invocation (PG zone).
+  void Run() override {
+    work_.first_in_batch = first_in_batch;
+    work_.deferred = false;
+    RunInvoke(&work_);
+    deferred = work_.deferred;
+  }
+
+  // The InvocationResponse: the reply, or the error with ACTOR_NOT_FOUND for SQLSTATE 42704.
+  void Finish(bool ok, const TxError &error, Answer *answer) override {
+    std::string message;
+    instr_time elapsed;
+    INSTR_TIME_SET_CURRENT(elapsed);
+    INSTR_TIME_SUBTRACT(elapsed, queued_);
+    StatsRecordInvocation(r_.system.c_str(), work_.kind, ok, INSTR_TIME_GET_DOUBLE(elapsed));
+    if (!ok) {
+      const bool not_found = error.sqlstate == ERRCODE_UNDEFINED_OBJECT;
+      if (!wire::EncodeInvocationResponse(
+              not_found ? wire::Status::kActorNotFound : wire::Status::kError, ErrorText(error),
+              r_.system, r_.actor, wire::Value{}, r_.spelling, &answer->body, &message)) {
+        ProtoError(Endpoint::kInvoke, 500, ErrorText(error), answer);
+        return;
+      }
+      answer->status = 500;
+      return;
+    }
+    wire::Value reply;
+    if (work_.reply != nullptr && !wire::ValueFromJson(work_.reply, &reply, &message)) {
+      ProtoError(Endpoint::kInvoke, 500, "the reply cannot be encoded: " + message, answer);
+      return;
+    }
+    if (r_.async) answer->request_id = std::to_string(work_.request_id);
+    if (!wire::EncodeInvocationResponse(wire::Status::kOk, "", r_.system, r_.actor, reply,
+                                        r_.spelling, &answer->body, &message))
+      ProtoError(Endpoint::kInvoke, 500, "the reply cannot be encoded: " + message, answer);
+  }
+
+  // Shown in pg_stat_activity.
+  const char *What() const override { return "gateway invoke"; }
+
+ private:
+  wire::InvocationRequest r_;
+  std::string payload_, metadata_, idempotency_key_;
+  InvokeWork work_{};
+  instr_time queued_;
+};
+
 }  // namespace
 
-// Serves an invocation.
-void ServeInvoke(const Request &request, const Route &route, Answer *answer) {
+// Decodes and checks an invocation; its job, or nullptr with the 400 in *answer.
+std::unique_ptr<Job> PrepareInvoke(const Request &request, const Route &route, Answer *answer) {
   wire::InvocationRequest r;
   std::string message, metadata, payload;
   if (request.size == 0) {
     ProtoError(Endpoint::kInvoke, 400, "the body is empty; expected an InvocationRequest", answer);
-    return;
+    return nullptr;
   }
   if (!wire::DecodeInvocationRequest(request.body, request.size, nullptr, &r, &message)) {
     ProtoError(Endpoint::kInvoke, 400, "invalid InvocationRequest: " + message, answer);
-    return;
+    return nullptr;
   }
   if (!Target(route, &r, &message) || !MetadataJson(r, &metadata)) {
     ProtoError(Endpoint::kInvoke, 400, message.empty() ? "metadata is not UTF-8" : message, answer);
-    return;
+    return nullptr;
   }
   if (!request.idempotency_key.empty() && !r.async) {
     ProtoError(Endpoint::kInvoke, 400, "an Idempotency-Key is accepted on async invocations only",
                answer);
-    return;
+    return nullptr;
   }
   if (r.payload.kind != wire::Value::Kind::kNone) payload = wire::ValueJson(r.payload);
-  InvokeWork work{r.system.c_str(),
-                  r.actor.name.c_str(),
-                  r.action.c_str(),
-                  payload.empty() ? nullptr : payload.c_str(),
-                  metadata.empty() ? nullptr : metadata.c_str(),
-                  r.register_ref.empty() ? nullptr : r.register_ref.c_str(),
-                  request.idempotency_key.empty() ? nullptr : request.idempotency_key.c_str(),
-                  r.async,
-                  r.scheduled_to};
-  instr_time started, elapsed;
-  INSTR_TIME_SET_CURRENT(started);
-  TxError error;
-  const bool ok = RunRequestTransaction("gateway invoke", RunInvoke, &work, &error);
-  INSTR_TIME_SET_CURRENT(elapsed);
-  INSTR_TIME_SUBTRACT(elapsed, started);
-  StatsRecordInvocation(r.system.c_str(), work.kind, ok, INSTR_TIME_GET_DOUBLE(elapsed));
-  if (!ok) {
-    const bool not_found = error.sqlstate == ERRCODE_UNDEFINED_OBJECT;
-    if (!wire::EncodeInvocationResponse(
-            not_found ? wire::Status::kActorNotFound : wire::Status::kError, ErrorText(error),
-            r.system, r.actor, wire::Value{}, r.spelling, &answer->body, &message)) {
-      ProtoError(Endpoint::kInvoke, 500, ErrorText(error), answer);
-      return;
-    }
-    answer->status = 500;
-    return;
-  }
-  wire::Value reply;
-  if (work.reply != nullptr && !wire::ValueFromJson(work.reply, &reply, &message)) {
-    ProtoError(Endpoint::kInvoke, 500, "the reply cannot be encoded: " + message, answer);
-    return;
-  }
-  if (r.async) answer->request_id = std::to_string(work.request_id);
-  if (!wire::EncodeInvocationResponse(wire::Status::kOk, "", r.system, r.actor, reply, r.spelling,
-                                      &answer->body, &message))
-    ProtoError(Endpoint::kInvoke, 500, "the reply cannot be encoded: " + message, answer);
+  return std::make_unique<InvokeJob>(std::move(r), std::move(payload), std::move(metadata),
+                                     request.idempotency_key);
 }
 
 }  // namespace spawn::gateway

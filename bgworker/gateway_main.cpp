@@ -1,15 +1,19 @@
 // The HTTP gateway process: libmicrohttpd without threads of its own, one daemon per listening
 // socket in its epoll mode. The worker waits in a WaitEventSet on its latch, postmaster death
 // and each daemon's epoll descriptor, with the timeout libmicrohttpd asks for, then lets
-// MHD_run do the ready work (accept, read, call the access handler, write). SIGHUP reloads the
-// settings (and resolves spawn.http_role again); SIGTERM ends the process between two requests
-// or cancels the running one; the postmaster restarts it after a crash.
+// MHD_run do the ready work (accept, read, call the access handler, write). The requests of
+// the writing endpoints that MHD_run collected then run as one batch (gateway_batch.cpp), and
+// the loop goes round again at once to send their answers and collect what arrived meanwhile:
+// while one batch commits, the next one fills. SIGHUP reloads the settings (and resolves
+// spawn.http_role again); SIGTERM ends the process between two batches or cancels the running
+// request; the postmaster restarts it after a crash.
 #include <microhttpd.h>
 
 #include <cstdarg>
 #include <cstdio>
 
 #include "bgworker/gateway.hpp"
+#include "bgworker/gateway_batch.hpp"
 #include "bgworker/gateway_listen.hpp"
 #include "bgworker/gateway_request.hpp"
 #include "bgworker/gateway_stats.hpp"
@@ -44,10 +48,11 @@ void Logger(void *, const char *format, va_list args) {
 }
 
 // Marks the process gone in the statistics and closes the daemons (unless exiting from within
-// one, where the kernel closes the sockets).
+// one, or with connections suspended for a batch, which libmicrohttpd cannot stop under: the
+// kernel closes the sockets).
 void AtExit(int, Datum) {
   StatsRecordProcess(process_index, 0);
-  if (in_run) return;
+  if (in_run || BatchHoldsConnections()) return;
   for (int i = 0; i < daemon_count; ++i) MHD_stop_daemon(daemons[i]);
   daemon_count = 0;
 }
@@ -76,9 +81,10 @@ void StartDaemons() {
   const int count = OpenListeners(sockets, kMaxListeners);
   for (int i = 0; i < count; ++i) {
     MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, AccessHandler, nullptr,
-        MHD_OPTION_EXTERNAL_LOGGER, Logger, nullptr, MHD_OPTION_LISTEN_SOCKET, sockets[i],
-        MHD_OPTION_NOTIFY_COMPLETED, RequestCompleted, nullptr, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+        AccessHandler, nullptr, MHD_OPTION_EXTERNAL_LOGGER, Logger, nullptr,
+        MHD_OPTION_LISTEN_SOCKET, sockets[i], MHD_OPTION_NOTIFY_COMPLETED, RequestCompleted,
+        nullptr, MHD_OPTION_CONNECTION_LIMIT,
         static_cast<unsigned int>(setting_http_max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
         static_cast<unsigned int>(setting_http_connection_timeout_s), MHD_OPTION_END);
     if (daemon == nullptr) {
@@ -145,8 +151,10 @@ void spawn_gateway_main(Datum arg) {
                        spawn::setting_http_role)));
   WaitEventSet *set = MakeWaitSet();
   WaitEvent events[1 + kMaxListeners];
+  bool batch_ran = false;  // its answers wait to be sent: look again without waiting
   for (;;) {
-    (void)WaitEventSetWait(set, NextTimeout(), events, 1 + kMaxListeners, PG_WAIT_EXTENSION);
+    const long timeout = batch_ran || BatchWaiting() ? 0 : NextTimeout();
+    (void)WaitEventSetWait(set, timeout, events, 1 + kMaxListeners, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
@@ -157,5 +165,7 @@ void spawn_gateway_main(Datum arg) {
     in_run = true;
     for (int i = 0; i < daemon_count; ++i) MHD_run(daemons[i]);
     in_run = false;
+    batch_ran = BatchWaiting();
+    if (batch_ran) BatchRunNext();
   }
 }

@@ -1,9 +1,10 @@
 // POST /api/v1/system: a host announces its system and actors. The callback address is the
 // request's peer address with spawn.http_callback_port (or the system's entry in
 // spawn.http_callback_ports), refused unless spawn.http_allowed_hosts allows it. In one
-// transaction, as spawn.http_role: the system is created when missing, the host declared as
-// "sdk-<system>" (spawn.register_host) and every actor registered or updated
-// (spawn.register_actor) with its actions bound to that host. Any failure stores nothing.
+// transaction of its own (a batch of one job, as it changes the catalog), as spawn.http_role: the
+// system is created when missing, the host declared as "sdk-<system>" (spawn.register_host) and
+// every actor registered or updated (spawn.register_actor) with its actions bound to that host. Any
+// failure stores nothing.
 #include "bgworker/gateway.hpp"
 #include "bgworker/gateway_stats.hpp"
 #include "src/core/address_list.hpp"
@@ -27,7 +28,7 @@ struct ActorArgs {
   int64 deactivate_ms, snapshot_ms;
 };
 
-// The whole registration (owned by ServeRegister's frame).
+// The whole registration (owned by its job).
 struct RegisterWork {
   const char *system, *host, *url;
   const std::vector<ActorArgs> *actors;
@@ -189,15 +190,67 @@ bool CallbackUrl(const Request &request, const std::string &system, std::string 
   return true;
 }
 
+// Counts a refused registration, logs why and answers it.
+void Refuse(const Request &request, unsigned int status, const std::string &message,
+            Answer *answer) {
+  StatsRecordRegistration(false);
+  ereport(LOG, (errmsg("spawn: gateway registration from %s refused: %s", request.peer_text.c_str(),
+                       message.c_str())));
+  ProtoError(Endpoint::kRegister, status, message, answer);
+}
+
+// A registration waiting for its turn (alone: it changes the catalog).
+class RegisterJob : public Job {
+ public:
+  // Takes the checked registration.
+  RegisterJob(const Request &request, std::string system, std::string url,
+              std::vector<ActorArgs> actors)
+      : request_(request),
+        system_(std::move(system)),
+        host_("sdk-" + system_),
+        url_(std::move(url)),
+        actors_(std::move(actors)) {
+    request_.body = nullptr;  // the body is not kept
+    request_.size = 0;
+    work_ = RegisterWork{system_.c_str(), host_.c_str(), url_.c_str(), &actors_};
+    alone = true;
+  }
+
+  // Registers (PG zone).
+  void Run() override { RunRegister(&work_); }
+
+  // The RegistrationResponse.
+  void Finish(bool ok, const TxError &error, Answer *answer) override {
+    std::string message;
+    if (!ok) {
+      Refuse(request_, error.sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ? 403 : 500,
+             "registration of system \"" + system_ + "\" failed: " + ErrorText(error), answer);
+      return;
+    }
+    StatsRecordRegistration(true);
+    if (!wire::EncodeRegistrationResponse(wire::Status::kOk, "", "spawn-postgres", "1.0",
+                                          wire::Spelling::kV1, &answer->body, &message))
+      ProtoError(Endpoint::kRegister, 500, message, answer);
+  }
+
+  // Shown in pg_stat_activity.
+  const char *What() const override { return "gateway registration"; }
+
+ private:
+  Request request_;
+  std::string system_, host_, url_;
+  std::vector<ActorArgs> actors_;
+  RegisterWork work_{};
+};
+
 }  // namespace
 
-// Serves a registration.
-void ServeRegister(const Request &request, Answer *answer) {
+// Decodes and checks a registration; its job, or nullptr with the refusal in *answer.
+std::unique_ptr<Job> PrepareRegister(const Request &request, Answer *answer) {
   wire::RegistrationRequest r;
   std::string message, url;
   std::vector<ActorArgs> actors;
   unsigned int status = 400;
-  bool ok = false;
   if (request.size == 0) {
     message = "the body is empty; expected a RegistrationRequest";
   } else if (!wire::DecodeRegistrationRequest(request.body, request.size, nullptr, &r, &message)) {
@@ -209,8 +262,8 @@ void ServeRegister(const Request &request, Answer *answer) {
         "system name \"" + r.system + "\" is longer than 59 bytes (its host is named sdk-<system>)";
   } else if (CallbackUrl(request, r.system, &url, &message, &status)) {
     const std::string host = "sdk-" + r.system;
-    ok = true;
     status = 400;
+    bool ok = true;
     for (const wire::ActorDefinition &actor : r.actors) {
       actors.emplace_back();
       if (!ActorArguments(actor, host, &actors.back(), &message)) {
@@ -218,26 +271,10 @@ void ServeRegister(const Request &request, Answer *answer) {
         break;
       }
     }
-    if (ok) {
-      RegisterWork work{r.system.c_str(), host.c_str(), url.c_str(), &actors};
-      TxError error;
-      ok = RunRequestTransaction("gateway registration", RunRegister, &work, &error);
-      if (!ok) {
-        message = "registration of system \"" + r.system + "\" failed: " + ErrorText(error);
-        status = error.sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ? 403 : 500;
-      }
-    }
+    if (ok) return std::make_unique<RegisterJob>(request, r.system, url, std::move(actors));
   }
-  StatsRecordRegistration(ok);
-  if (!ok) {
-    ereport(LOG, (errmsg("spawn: gateway registration from %s refused: %s",
-                         request.peer_text.c_str(), message.c_str())));
-    ProtoError(Endpoint::kRegister, status, message, answer);
-    return;
-  }
-  if (!wire::EncodeRegistrationResponse(wire::Status::kOk, "", "spawn-postgres", "1.0",
-                                        wire::Spelling::kV1, &answer->body, &message))
-    ProtoError(Endpoint::kRegister, 500, message, answer);
+  Refuse(request, status, message, answer);
+  return nullptr;
 }
 
 }  // namespace spawn::gateway

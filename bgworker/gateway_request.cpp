@@ -1,7 +1,11 @@
 // libmicrohttpd's access handler: collects the body (bounded by spawn.http_max_body), routes
-// the request, runs the endpoint and queues its answer. It is called from MHD_run in the
-// worker's only thread; every database call below it goes through RunRequestTransaction, which
-// catches PostgreSQL errors, so none crosses libmicrohttpd's frames.
+// the request and answers it. Health and metrics are served at once; the writing endpoints
+// (invoke, spawn, registration) decode their request into a job, queue it for the next batch
+// and suspend the connection (gateway_batch.cpp); once the batch has committed the connection
+// is resumed, the handler called again, and it queues the ticket's answer. It is called from
+// MHD_run in the worker's only thread, never while a batch runs; every database call below it
+// goes through RunRequestTransaction, which catches PostgreSQL errors, so none crosses
+// libmicrohttpd's frames.
 #include "bgworker/gateway_request.hpp"
 
 #include <arpa/inet.h>
@@ -11,6 +15,7 @@
 #include <cstring>
 
 #include "bgworker/gateway.hpp"
+#include "bgworker/gateway_batch.hpp"
 #include "bgworker/gateway_stats.hpp"
 #include "src/settings.hpp"
 
@@ -18,10 +23,11 @@ namespace spawn::gateway {
 
 namespace {
 
-// What a connection's current request has collected so far.
+// What a connection's current request has collected so far, and its ticket once queued.
 struct Pending {
   std::string body;
   bool too_large = false;
+  Ticket ticket;
 };
 
 // True for the content types a protobuf body may carry (none given is accepted too).
@@ -76,25 +82,27 @@ MHD_Result Queue(MHD_Connection *connection, const Answer &answer) {
   return result;
 }
 
-// Runs a routed request with its complete body.
-void Serve(MHD_Connection *connection, const Route &route, const Pending &pending, Answer *answer) {
+// Serves a routed request with its complete body: true when its job was queued (the answer
+// comes after its batch), false when *answer holds the answer now.
+bool Serve(MHD_Connection *connection, const Route &route, Pending *pending, Answer *answer) {
   Request request;
-  request.body = reinterpret_cast<const uint8_t *>(pending.body.data());
-  request.size = pending.body.size();
+  request.body = reinterpret_cast<const uint8_t *>(pending->body.data());
+  request.size = pending->body.size();
   const char *key = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key");
   if (key != nullptr) request.idempotency_key = key;
   const char *revision = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "revision");
   if (revision != nullptr) request.revision = revision;
   ReadPeer(connection, &request);
+  std::unique_ptr<Job> job;
   switch (route.endpoint) {
     case Endpoint::kRegister:
-      ServeRegister(request, answer);
+      job = PrepareRegister(request, answer);
       break;
     case Endpoint::kInvoke:
-      ServeInvoke(request, route, answer);
+      job = PrepareInvoke(request, route, answer);
       break;
     case Endpoint::kSpawn:
-      ServeSpawn(request, route, answer);
+      job = PrepareSpawn(request, route, answer);
       break;
     case Endpoint::kHealth:
     case Endpoint::kLiveness:
@@ -109,6 +117,10 @@ void Serve(MHD_Connection *connection, const Route &route, const Pending &pendin
     case Endpoint::kBadPath:
       break;
   }
+  if (job == nullptr) return false;
+  pending->ticket.job = std::move(job);
+  BatchEnqueue(connection, &pending->ticket);
+  return true;
 }
 
 // The answer of a request refused before its endpoint runs, or false when it may run.
@@ -180,9 +192,15 @@ MHD_Result AccessHandler(void *, MHD_Connection *connection, const char *url, co
       *upload_data_size = 0;
       return MHD_YES;
     }
+    if (pending->ticket.answered) {  // resumed after its batch
+      StatsRecordRequest(route.endpoint, pending->ticket.answer.status);
+      return Queue(connection, pending->ticket.answer);
+    }
     Answer answer;
+    // No batch is running (MHD_run is not called during one): nothing lives in the context.
     MemoryContextReset(RequestContext());
-    if (!Refusal(connection, route, pending, &answer)) Serve(connection, route, *pending, &answer);
+    if (!Refusal(connection, route, pending, &answer) && Serve(connection, route, pending, &answer))
+      return MHD_YES;  // suspended until its batch is over
     StatsRecordRequest(route.endpoint, answer.status);
     return Queue(connection, answer);
   } catch (...) {   // out of memory: no exception may reach libmicrohttpd's C frames

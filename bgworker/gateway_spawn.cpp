@@ -1,7 +1,8 @@
 // POST /api/v1/system/{system}/actors/spawn: each ActorId of a SpawnRequest becomes an instance
-// of its parent (an unnamed actor) through spawn.spawn_actor, all in one transaction, so a
-// request that fails for one id spawns none. With ?revision=N, each instance's state is then
-// set to its stored revision N (spawn.restore), for an instance that existed before.
+// of its parent (an unnamed actor) through spawn.spawn_actor, all in one subtransaction of the
+// process's next batch, so a request that fails for one id spawns none. With ?revision=N, each
+// instance's state is then set to its stored revision N (spawn.restore), for an instance that
+// existed before.
 #include <cerrno>
 #include <cstdlib>
 
@@ -17,7 +18,7 @@ namespace spawn::gateway {
 
 namespace {
 
-// The instances to spawn (owned by ServeSpawn's frame).
+// The instances to spawn (owned by their job).
 struct SpawnWork {
   const wire::SpawnRequest *request;
   int64 revision;  // 0: none
@@ -50,28 +51,59 @@ bool ParseRevision(const std::string &text, int64 *out) {
   return *out > 0;
 }
 
+// A spawn request waiting for its batch, ordered by its first instance.
+class SpawnJob : public Job {
+ public:
+  // Takes the decoded request and the revision to restore (0: none).
+  SpawnJob(wire::SpawnRequest request, int64 revision) : r_(std::move(request)) {
+    work_ = SpawnWork{&r_, revision};
+    order = r_.actors.front().system + '\x1f' + r_.actors.front().name;
+  }
+
+  // Spawns (PG zone).
+  void Run() override { RunSpawn(&work_); }
+
+  // The SpawnResponse.
+  void Finish(bool ok, const TxError &error, Answer *answer) override {
+    std::string message;
+    if (!ok) {
+      ProtoError(Endpoint::kSpawn, 500, ErrorText(error), answer);
+      return;
+    }
+    if (!wire::EncodeSpawnResponse(wire::Status::kOk, "", &answer->body, &message))
+      ProtoError(Endpoint::kSpawn, 500, message, answer);
+  }
+
+  // Shown in pg_stat_activity.
+  const char *What() const override { return "gateway spawn"; }
+
+ private:
+  wire::SpawnRequest r_;
+  SpawnWork work_{};
+};
+
 }  // namespace
 
-// Serves a spawn request.
-void ServeSpawn(const Request &request, const Route &route, Answer *answer) {
+// Decodes and checks a spawn request; its job, or nullptr with the 400 in *answer.
+std::unique_ptr<Job> PrepareSpawn(const Request &request, const Route &route, Answer *answer) {
   wire::SpawnRequest r;
   std::string message;
-  SpawnWork work{&r, 0};
+  int64 revision = 0;
   if (request.size == 0) {
     ProtoError(Endpoint::kSpawn, 400, "the body is empty; expected a SpawnRequest", answer);
-    return;
+    return nullptr;
   }
   if (!wire::DecodeSpawnRequest(request.body, request.size, nullptr, &r, &message)) {
     ProtoError(Endpoint::kSpawn, 400, "invalid SpawnRequest: " + message, answer);
-    return;
+    return nullptr;
   }
-  if (!request.revision.empty() && !ParseRevision(request.revision, &work.revision)) {
+  if (!request.revision.empty() && !ParseRevision(request.revision, &revision)) {
     ProtoError(Endpoint::kSpawn, 400, "revision must be a positive whole number", answer);
-    return;
+    return nullptr;
   }
   if (r.actors.empty()) {
     ProtoError(Endpoint::kSpawn, 400, "SpawnRequest.actors is empty", answer);
-    return;
+    return nullptr;
   }
   for (wire::ActorRef &id : r.actors) {
     if (id.system.empty()) id.system = route.system;
@@ -82,16 +114,10 @@ void ServeSpawn(const Request &request, const Route &route, Answer *answer) {
                            id.system + "\""
                      : "every ActorId needs a name and a parent (the unnamed actor to spawn from)",
                  answer);
-      return;
+      return nullptr;
     }
   }
-  TxError error;
-  if (!RunRequestTransaction("gateway spawn", RunSpawn, &work, &error)) {
-    ProtoError(Endpoint::kSpawn, 500, ErrorText(error), answer);
-    return;
-  }
-  if (!wire::EncodeSpawnResponse(wire::Status::kOk, "", &answer->body, &message))
-    ProtoError(Endpoint::kSpawn, 500, message, answer);
+  return std::make_unique<SpawnJob>(std::move(r), revision);
 }
 
 }  // namespace spawn::gateway

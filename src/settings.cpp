@@ -29,7 +29,7 @@ int setting_max_workers_per_role = 0;
 bool setting_run_as_owner = false;
 int setting_housekeeping_ms = 1000;
 int setting_http_port = 0;
-int setting_http_workers = 1;
+int setting_http_workers = 2;
 char *setting_http_listen_addresses = nullptr;
 int setting_http_max_connections = 256;
 int setting_http_connection_timeout_s = 30;
@@ -38,6 +38,8 @@ int setting_http_callback_port = 8090;
 char *setting_http_callback_ports = nullptr;
 char *setting_http_allowed_hosts = nullptr;
 int setting_http_max_body = 4 * 1024 * 1024;
+int setting_http_batch_size = 32;
+int setting_http_batch_time_ms = 2;
 int setting_idempotency_retention_s = 24 * 3600;
 
 namespace {
@@ -60,7 +62,7 @@ void DefineHttpSettings() {
                           "Spawn SDK hosts expect 9001.", &setting_http_port, 0, 0, 65535,
                           PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("spawn.http_workers", "Number of HTTP gateway processes.",
-                          "They share the port (SO_REUSEPORT).", &setting_http_workers, 1, 1,
+                          "They share the port (SO_REUSEPORT).", &setting_http_workers, 2, 1,
                           kMaxHttpWorkers, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("spawn.http_listen_addresses",
                              "Addresses the HTTP gateway listens on (comma-separated).",
@@ -95,6 +97,16 @@ void DefineHttpSettings() {
                           "Larger bodies are answered 413.", &setting_http_max_body,
                           4 * 1024 * 1024, 1024, 1024 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE,
                           nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "spawn.http_batch_size", "Most requests a gateway process runs in one transaction.",
+      "Each request runs in its own subtransaction; 1 gives each request a "
+      "transaction of its own.",
+      &setting_http_batch_size, 32, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("spawn.http_batch_time",
+                          "How long a gateway batch runs before it stops taking more requests.",
+                          "A request that started always ends; the batch then commits.",
+                          &setting_http_batch_time_ms, 2, 0, 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                          nullptr, nullptr);
   DefineCustomIntVariable("spawn.idempotency_retention",
                           "How long idempotency keys of casts are remembered.", nullptr,
                           &setting_idempotency_retention_s, 24 * 3600, 1, INT_MAX, PGC_SIGHUP,

@@ -49,6 +49,10 @@ extern int setting_http_callback_port;
 extern char *setting_http_callback_ports;  // per-system overrides: "system=port, ..."
 extern char *setting_http_allowed_hosts;
 extern int setting_http_max_body;
+// Most requests a gateway process runs in one transaction (1: one transaction each), and how
+// long a batch may run before it stops taking more requests (reload).
+extern int setting_http_batch_size;
+extern int setting_http_batch_time_ms;
 // How long idempotency keys of casts are remembered (reload).
 extern int setting_idempotency_retention_s;
 

@@ -9,6 +9,7 @@
 //       spread over `clients` connections, payload {"id": n, "value": 1} each; prints
 //       {"ok": [ids answered 200 with status OK], "failed": count}; connection errors are counted
 //       as failed and not retried
+//   node client.js batch '[<json>, ...]' invocations sent at once, their answers in order
 //   node client.js encode '<json>'      the InvocationRequest bytes on stdout
 //   node client.js decode Type < bytes  a RegistrationResponse, InvocationResponse or
 //       SpawnResponse on stdin as JSON
@@ -118,6 +119,8 @@ async function main() {
   const [command, argument] = process.argv.slice(2);
   if (command === 'invoke') console.log(JSON.stringify(await invoke(JSON.parse(argument))));
   else if (command === 'load') console.log(JSON.stringify(await load(JSON.parse(argument))));
+  else if (command === 'batch')  // invocations sent all at once; their answers in order
+    console.log(JSON.stringify(await Promise.all(JSON.parse(argument).map((spec) => invoke(spec)))));
   else if (command === 'encode') process.stdout.write(invocationRequest(JSON.parse(argument)));
   else if (command === 'spawn') {
     const spec = JSON.parse(argument);
@@ -135,7 +138,7 @@ async function main() {
     const status = decoded.status || {};
     console.log(JSON.stringify({ status: STATUS[status.status || 0], message: status.message || '' }));
   } else {
-    console.error('usage: node client.js invoke|load|encode|spawn <json> | decode <Type> < bytes');
+    console.error('usage: node client.js invoke|load|batch|encode|spawn <json> | decode <Type> < bytes');
     process.exit(2);
   }
   agent.destroy();

@@ -4,10 +4,12 @@
 # gateway client (test/hosts/client.js) invoking host and SQL actors the way the SDK's client
 # API does; SQL invoking the host's actor; async invokes with idempotency keys (HTTP and SQL);
 # health and metrics with curl (metrics read by prometheus_client's parser); 32 concurrent
-# clients on one actor (exact total); bad input over HTTP (404, 405, 415, 413, empty, garbage
+# clients on one actor (exact total); batches (a failing request in one transaction with
+# successful ones fails alone; settings do not leak between them); bad input over HTTP (404, 405, 415, 413, empty, garbage
 # and truncated bodies, unknown kinds, a disallowed callback address), each with a clear
 # status and message and nothing stored; kill -9 of a gateway process under load (it comes
-# back; every request answered 200 was applied exactly once).
+# back; every request answered 200 was applied exactly once); SIGTERM of one in the middle of
+# batches (it stops without crashing the server).
 set -uo pipefail
 source "$(dirname "$0")/helpers.sh"
 hosts=$(cd "$(dirname "$0")/../hosts" && pwd)
@@ -137,6 +139,68 @@ r=$(client load '{"actor": "incrementor", "action": "add", "clients": 32, "reque
 check "every request succeeded" "640 0" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(len(d["ok"]), d["failed"])' "$r")"
 check "the total is exact" $((before + 640)) "$(q -c "SELECT spawn.state('incrementor')->>'total'")"
 
+echo "# batches: a failing request next to successful ones in one transaction"
+# alice.tally_add reports the transaction it ran in (a batch's requests share one), sleeps when
+# asked (so that the requests sent meanwhile queue up for one batch) and fails when asked.
+as alice <<'SQL' >/dev/null
+CREATE FUNCTION alice.tally_add(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.pg_sleep(coalesce((payload->>'sleep')::float8, 0));
+  IF (payload->>'fail')::boolean THEN
+    RAISE EXCEPTION 'tally failed in transaction %', pg_catalog.txid_current();
+  END IF;
+  PERFORM pg_catalog.set_config('work_mem', '1234kB', true);  -- must not leak to the next request
+  RETURN spawn.reply(jsonb_build_object('xact', pg_catalog.txid_current()::text),
+                     jsonb_build_object('ids', coalesce(state->'ids', '[]') || (payload->'id')));
+END $$;
+CREATE FUNCTION alice.tally_settings(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(jsonb_build_object('work_mem', pg_catalog.current_setting('work_mem')), state) $$;
+SELECT spawn.register_actor('tally', '{"add": "alice.tally_add", "settings": "alice.tally_settings"}');
+SELECT spawn.grant('invoke', 'tally', 'gw');
+SQL
+batched=no
+for attempt in 1 2 3 4 5; do
+  base=$((attempt * 100))
+  specs=$(python3 -c '
+import json, sys
+base = int(sys.argv[1])
+specs = [{"actor": "tally", "action": "add", "payload": {"id": base, "sleep": 0.5}}]
+specs += [{"actor": "tally", "action": "add", "payload": {"id": base + k, "fail": k == 6}} for k in range(1, 13)]
+specs += [{"actor": "tally", "action": "settings"} for _ in range(4)]
+print(json.dumps(specs))' "$base")
+  client batch "$specs" >"$DIR/batch.json"
+  verdict=$(python3 - "$DIR/batch.json" "$base" "$(q -c "SELECT spawn.state('tally')->'ids'")" <<'PY'
+import json, re, sys
+answers, base, ids = json.load(open(sys.argv[1])), int(sys.argv[2]), json.loads(sys.argv[3] or '[]')
+adds, settings = answers[:13], answers[13:]
+failing = adds[6]
+ok_xacts = [json.loads(a['payload'] or '{}').get('xact') if isinstance(a['payload'], str) else (a['payload'] or {}).get('xact')
+            for k, a in enumerate(adds) if k != 6]
+m = re.search(r'tally failed in transaction (\d+)', failing['message'] or '')
+if not m or m.group(1) not in ok_xacts:
+    print('not batched'); sys.exit()
+problems = []
+if (failing['http'], failing['status']) != (500, 'ERROR'): problems.append(f'failing answered {failing["http"]}')
+if any((a['http'], a['status']) != (200, 'OK') for k, a in enumerate(adds) if k != 6): problems.append('a success failed')
+mine = [i for i in ids if base <= i < base + 100]
+if sorted(mine) != sorted(base + k for k in range(13) if k != 6): problems.append(f'ids {mine}')
+if any((s['payload'] or {}).get('work_mem') == '1234kB' for s in settings): problems.append('a setting leaked')
+print('; '.join(problems) or 'ok')
+PY
+)
+  [ "$verdict" = "not batched" ] && continue
+  batched=yes
+  break
+done
+check "a failing request shared a transaction with successful ones" yes "$batched"
+check "only it failed: the others answered 200 and were applied, it was not" ok "$verdict"
+client batch "$(python3 -c 'import json; print(json.dumps([{"actor": "ledger", "action": "add", "payload": {"id": -7}, "async": True, "key": "together"}] * 8))')" >"$DIR/keys.json"
+check "one Idempotency-Key sent 8 times at once: every answer names the same request" "200 OK 1" \
+  "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(" ".join(f"{h} {s}" for h, s in sorted({(x["http"], x["status"]) for x in a})), len({x["request_id"] for x in a}))' "$DIR/keys.json")"
+wait_mailbox_empty 20
+check "and it ran once" 1 "$(q -c "SELECT count(*) FROM jsonb_array_elements(spawn.state('ledger')->'ids') i WHERE i = '-7'")"
+
 echo "# bad input over HTTP"
 check "an unknown path is 404" 404 "$(http_status "$gw/api/v1/nothing")"
 check "a wrong method is 405" 405 "$(http_status -X POST "$gw/health")"
@@ -256,4 +320,16 @@ PY
 )"
 r=$(client invoke '{"actor": "incrementor", "action": "add", "payload": {"value": 1}}')
 check "the host's actor answers after the restart" '200 OK' "$(field "$r" http) $(field "$r" status)"
+
+echo "# SIGTERM of a gateway process in the middle of batches"
+crashes=$(grep -c 'terminating any other active server processes' "$DIR/server.log")
+(client load '{"actor": "incrementor", "action": "add", "clients": 16, "requests": 1500}' >"$DIR/term.json") &
+load_pid=$!
+sleep 1.5
+victim=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'spawn gateway' LIMIT 1")
+q -c "SELECT pg_terminate_backend($victim)" >/dev/null
+wait "$load_pid"
+check "it stops cleanly with connections suspended (no crash of the server)" "$crashes" \
+  "$(grep -c 'terminating any other active server processes' "$DIR/server.log")"
+check "and comes back" 0 "$(wait_gateway; echo $?)"
 finish
