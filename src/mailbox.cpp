@@ -4,6 +4,7 @@
 
 #include "src/dispatch.hpp"
 #include "src/mailbox_row.hpp"
+#include "src/mailbox_targets.hpp"
 #include "src/not_found.hpp"
 #include "src/worker_pool.hpp"
 #include "src/privilege.hpp"
@@ -34,7 +35,8 @@ void RequireAction(const Definition *def, const char *actor, const char *action)
 
 }  // namespace
 
-// Resolves the target like the invoke path does, without locking it.
+// Resolves the target like the invoke path does, without locking it; which definition an
+// instance belongs to may come from the backend's cache (mailbox_targets.cpp).
 void ValidateTarget(const Catalog *cat, const char *system, const char *actor, const char *action,
                     const char *register_ref) {
   const Definition *def = CatalogFindByName(system, actor);
@@ -43,9 +45,18 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
     RequireAction(def, actor, action);
     return;
   }
-  InstanceRow row;
-  if (StateFetch(cat, system, actor, &row)) {
-    def = CatalogFindById(row.definition_id);
+  int32 definition_id = 0;
+  bool found = TargetCacheFind(system, actor, &definition_id);
+  if (!found) {
+    InstanceRow row;
+    found = StateFetch(cat, system, actor, &row);
+    if (found) {
+      definition_id = row.definition_id;
+      TargetCacheRemember(&row);
+    }
+  }
+  if (found) {
+    def = CatalogFindById(definition_id);
     if (def == nullptr) RaiseActorNotFound(system, actor);
     RequireAction(def, actor, action);
     return;
