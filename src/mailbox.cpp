@@ -52,7 +52,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
     found = StateFetch(cat, system, actor, &row);
     if (found) {
       definition_id = row.definition_id;
-      TargetCacheRemember(&row);
+      TargetCacheRemember(cat, &row);
     }
   }
   if (found) {

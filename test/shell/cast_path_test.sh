@@ -2,7 +2,8 @@
 # The cast's write path (src/mailbox_row.cpp writes the row without the executor): a rolled-back
 # cast leaves no row and wakes no worker, while a committed one wakes them; every index of the
 # mailbox holds every row, also after an index is added to the mailbox and after DROP and
-# CREATE EXTENSION in the same session (amcheck compares each index with the table).
+# CREATE EXTENSION in the same session (amcheck compares each index with the table); a cached
+# target unregistered by another session is refused.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 test_cluster cast_path 54530
@@ -88,4 +89,15 @@ check "the same session after ALTER of the mailbox and DROP/CREATE EXTENSION" \
   "50|50|100|||t|30|30" "$(echo "$out" | paste -sd'|')"
 check "every index of the new mailbox holds every row" \
   "$(q -c "SELECT count(*) FROM pg_index WHERE indrelid = 'spawn._mailbox'::regclass")" "$(verify_indexes)"
+# A session that has cast to an instance (its definition cached) sees another session unregister
+# it: the next cast fails at once, as without the cache.
+cached=$(q -v ON_ERROR_STOP=0 2>&1 <<SQL
+\set VERBOSITY sqlstate
+SELECT spawn.cast('c1', 'add', '{"value": 1}', delay_ms => 3600000) > 0;
+\! psql -X -q -h $DIR -p $PORT -U postgres -d postgres -c "SELECT spawn.unregister_actor('counter')" >/dev/null
+SELECT spawn.cast('c1', 'add', '{"value": 1}', delay_ms => 3600000) > 0;
+SQL
+)
+check "a cached cast target unregistered by another session is refused" "t|ERROR:  42704" \
+  "$(echo "$cached" | paste -sd'|')"
 finish
