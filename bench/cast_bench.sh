@@ -7,20 +7,27 @@
 #           workers (sleeping until the next due message) are not woken
 #   insert  INSERT INTO jobs (...) VALUES (...): the mailbox's columns, a payload of the
 #           sealed payload's size, a bigserial primary key
-# Prints TPS and cast/insert per round, and the median ratio of the rounds.
+# Prints TPS and cast/insert per round, and the median ratio of the rounds; then the backend
+# CPU time per call of each (one session, synchronous_commit off, --calls prepared calls read
+# from /proc/self/stat by the backend itself), which the load of a shared machine moves far
+# less than throughput.
 #
-# Usage: bench/cast_bench.sh [--seconds S] [--rounds N]
+# Usage: bench/cast_bench.sh [--seconds S] [--rounds N] [--calls N] [--cpu-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 source "$top/scripts/lib.sh"
 seconds=10
 rounds=1
+calls=10000
+cpu_only=false
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds S] [--rounds N]"; exit 2 ;;
+    --calls) calls=$2; shift 2 ;;
+    --cpu-only) cpu_only=true; shift ;;
+    *) echo "usage: $0 [--seconds S] [--rounds N] [--calls N] [--cpu-only]"; exit 2 ;;
   esac
 done
 
@@ -73,6 +80,7 @@ worker_ticks() {
   echo "$total"
 }
 worker_ticks_before=$(worker_ticks)
+$cpu_only && rounds=0
 
 declare -A ratios
 printf '\n%-6s %-8s %-7s %10s %10s %12s\n' round sync clients cast insert cast/insert
@@ -86,8 +94,8 @@ for round in $(seq 1 "$rounds"); do
     done
   done
 done
-printf '\nmedian of %d round(s), cast/insert:' "$rounds"
-for key in on/1 on/8 off/1 off/8; do
+[ "$rounds" -gt 0 ] && printf '\nmedian of %d round(s), cast/insert:' "$rounds"
+for key in $([ "$rounds" -gt 0 ] && echo on/1 on/8 off/1 off/8); do
   median=$(tr ' ' '\n' <<<"${ratios[$key]}" | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   printf ' %s %.2f' "$key" "$median"
 done
@@ -95,3 +103,35 @@ echo
 worker_ticks_after=$(worker_ticks)
 echo "mailbox: $(sql -t -A -c "SELECT count(*) FROM spawn._mailbox") messages, none due"
 echo "CPU of the mailbox workers during the casts: $(( (worker_ticks_after - worker_ticks_before) * 10 )) ms"
+
+# cpu_per_call NAME PREPARED_STATEMENT: the backend's CPU microseconds per call of the statement
+# (prepared as "call"; $1 is the counter's number), over $calls calls in one session.
+cpu_per_call() {
+  local file=$scripts/$1-cpu.sql
+  {
+    echo "SET synchronous_commit = off;"
+    echo "PREPARE call(int) AS $2;"
+    echo "SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint AS ticks"
+    echo "  FROM pg_read_file('/proc/self/stat') s \\gset before_"
+    awk -v n="$calls" 'BEGIN { srand(1); for (i = 0; i < n; i++) printf "EXECUTE call(%d);\n", 1 + int(rand() * 1000) }'
+    echo "SELECT (split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint - :before_ticks)"
+    echo "  * 10000.0 / $calls FROM pg_read_file('/proc/self/stat') s;"
+  } > "$file"
+  sql -t -A -f "$file" | tail -n 1
+}
+cast_sql="SELECT spawn.cast('c-' || \$1, 'add', '{\"value\": 1}', delay_ms => 3600000)"
+insert_sql="INSERT INTO jobs (system, actor, action, key_id, nonce, payload, run_as, deliver_at)
+  VALUES ('spawn-system', 'c-' || \$1, 'add', 1, '\\x$(printf '%048d' 0)',
+          '\\x$(printf "%0$((payload_bytes * 2))d" 0)', current_user::regrole, now() + interval '1 hour')"
+# Alternated five times, so that a change of the machine's load hits both alike.
+cpu_ratios=""
+printf '\n%-6s %14s %16s %12s\n' pass "cast CPU us" "insert CPU us" insert/cast
+for pass in 1 2 3 4 5; do
+  cast_us=$(cpu_per_call cast "$cast_sql")
+  insert_us=$(cpu_per_call insert "$insert_sql")
+  ratio=$(echo "$insert_us / $cast_us" | bc -l)
+  cpu_ratios="$cpu_ratios $ratio"
+  printf '%-6s %14.1f %16.1f %12.2f\n' "$pass" "$cast_us" "$insert_us" "$ratio"
+done
+printf 'backend CPU per call (one session, synchronous_commit off), insert/cast, median of 5: %.2f\n' \
+  "$(tr ' ' '\n' <<<"$cpu_ratios" | grep . | sort -g | sed -n 3p)"

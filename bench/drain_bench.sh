@@ -2,12 +2,14 @@
 # Benchmark of the scheduler, in one run on one server:
 #   (a) drain: 100,000 pre-enqueued casts to 1,000 counter instances, processed end to end by
 #       spawn's workers (spawn.workers = 2), in messages/s;
-#   (b) the peer baseline: the same 100,000 jobs through graphile-worker (npm), each job doing
-#       the same counter update in SQL, in jobs/s, and the ratio (a)/(b);
+#   (b) the peer baselines: the same 100,000 jobs through graphile-worker (npm), each job doing
+#       the same counter update in SQL, and through pg-boss (npm) with its batch API (each batch
+#       updates its counters in one statement), in jobs/s, and the ratios of (a) to each;
 #   (c) cast-to-NOTIFY reply latency (p50/p99) of spawn.invoke_async at a steady 1,000 msgs/s,
 #       measured on a fresh mailbox first, and again right after the 100,000-message burst.
 #
 # Usage: bench/drain_bench.sh [--messages N] [--concurrency C] [--latency-seconds S]
+#                             [--pgboss-workers W] [--pgboss-batch B]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -15,17 +17,23 @@ source "$top/scripts/lib.sh"
 messages=100000
 concurrency=8
 latency_seconds=10
+pgboss_workers=2
+pgboss_batch=100
 while [ $# -gt 0 ]; do
   case $1 in
     --messages) messages=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --latency-seconds) latency_seconds=$2; shift 2 ;;
-    *) echo "usage: $0 [--messages N] [--concurrency C] [--latency-seconds S]"; exit 2 ;;
+    --pgboss-workers) pgboss_workers=$2; shift 2 ;;
+    --pgboss-batch) pgboss_batch=$2; shift 2 ;;
+    *) echo "usage: $0 [--messages N] [--concurrency C] [--latency-seconds S] [--pgboss-workers W] [--pgboss-batch B]"; exit 2 ;;
   esac
 done
 
-command -v npm >/dev/null || { echo "npm is needed for the graphile-worker baseline"; exit 1; }
-(cd "$top/bench/graphile" && npm install --no-audit --no-fund --silent >/dev/null)
+command -v npm >/dev/null || { echo "npm is needed for the graphile-worker and pg-boss baselines"; exit 1; }
+for peer in graphile pgboss; do
+  (cd "$top/bench/$peer" && npm ci --no-audit --no-fund --silent >/dev/null)
+done
 bench_cluster drain 54510
 dir=$BENCH_DIR
 port=$BENCH_PORT
@@ -64,6 +72,15 @@ graphile_rate=$(echo "$jobs / $graphile_seconds" | bc -l)
 printf 'graphile-worker:  %d jobs in %.2f s = %.0f jobs/s (concurrency %d; counters total %s)\n' \
   "$jobs" "$graphile_seconds" "$graphile_rate" "$concurrency" "$(sql -t -A -c "SELECT sum(total) FROM counters")"
 printf 'ratio spawn/graphile-worker: %.2f\n' "$(echo "$spawn_rate / $graphile_rate" | bc -l)"
+
+# (b) pg-boss on the same server, counters reset.
+sql -q -c "UPDATE counters SET total = 0"
+read -r jobs pgboss_seconds < <(node "$top/bench/pgboss/drain.js" \
+  "postgresql://postgres@localhost:$port/postgres" "$messages" "$pgboss_workers" "$pgboss_batch")
+pgboss_rate=$(echo "$jobs / $pgboss_seconds" | bc -l)
+printf 'pg-boss:          %d jobs in %.2f s = %.0f jobs/s (%d workers, batches of %d; counters total %s)\n' \
+  "$jobs" "$pgboss_seconds" "$pgboss_rate" "$pgboss_workers" "$pgboss_batch" "$(sql -t -A -c "SELECT sum(total) FROM counters")"
+printf 'ratio spawn/pg-boss: %.2f\n' "$(echo "$spawn_rate / $pgboss_rate" | bc -l)"
 
 # (c) again, right after the burst (dead mailbox rows not yet vacuumed).
 printf 'reply latency, after the burst: '

@@ -64,6 +64,7 @@ TimeoutId handler_terminate_timeout = MAX_TIMEOUTS;  // registered on a message'
 // One message of a batch.
 struct Pending {
   int64 id;
+  TimestampTz deliver_at;  // with the actor, finds the row through _mailbox_actor_order
   const char *action;
   const char *register_ref;
   SealedValue payload;
@@ -95,7 +96,8 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   const char *select =
       "SELECT id, action, register_ref, key_id, nonce, payload, metadata, reply_channel, "
-      "coalesce(retry_at > now(), false), attempts, run_as, source = 'projection' FROM "
+      "coalesce(retry_at > now(), false), attempts, run_as, source = 'projection', deliver_at "
+      "FROM "
       "spawn._mailbox "
       "WHERE system = $1 AND actor = $2 AND deliver_at <= now() ORDER BY deliver_at, id LIMIT $3";
   SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan,
@@ -129,6 +131,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
     p->attempts = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
     p->run_as = DatumGetObjectId(SPI_getbinval(row, desc, 11, &isnull));
     p->projection = DatumGetBool(SPI_getbinval(row, desc, 12, &isnull));
+    p->deliver_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 13, &isnull));
   }
   MarkSupersededProjections(batch, count);
   *out = batch;
@@ -383,21 +386,29 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   const char *sqlstate = unpack_sql_state(e->sqlerrcode);
   const char *message = psprintf("%s: %s", sqlstate, e->message ? e->message : "unknown error");
   const int attempts = p->attempts + 1;
-  Datum values[4] = {Int64GetDatum(p->id), CStringGetTextDatum(message), 0, 0};
+  // The message's row: (system, actor, deliver_at, id) is the key of _mailbox_actor_order.
+  Datum values[7] = {Int64GetDatum(p->id),
+                     CStringGetTextDatum(message),
+                     0,
+                     0,
+                     CStringGetTextDatum(run->system),
+                     CStringGetTextDatum(run->actor),
+                     TimestampTzGetDatum(p->deliver_at)};
   if (attempts >= setting_max_attempts) {
-    Oid types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
-    const char nulls[4] = {' ', ' ', e->detail ? ' ' : 'n', e->hint ? ' ' : 'n'};
+    Oid types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+    const char nulls[7] = {' ', ' ', e->detail ? ' ' : 'n', e->hint ? ' ' : 'n', ' ', ' ', ' '};
     if (e->detail) values[2] = CStringGetTextDatum(e->detail);
     if (e->hint) values[3] = CStringGetTextDatum(e->hint);
     SPIPlanPtr plan = PrepareKept(
         &dead_letter_plan,
-        "WITH moved AS (DELETE FROM spawn._mailbox WHERE id = $1 RETURNING *) "
+        "WITH moved AS (DELETE FROM spawn._mailbox WHERE system = $5 AND actor = $6 "
+        "AND deliver_at = $7 AND id = $1 RETURNING *) "
         "INSERT INTO spawn._dead_letters (id, system, actor, action, register_ref, key_id, nonce, "
         "payload, metadata, reply_channel, run_as, source, deliver_at, attempts, last_error, "
         "last_detail, last_hint, created_at) SELECT id, system, actor, action, register_ref, "
         "key_id, nonce, payload, metadata, reply_channel, run_as, source, deliver_at, "
         "attempts + 1, $2, $3, $4, created_at FROM moved",
-        4, types);
+        7, types);
     ExecutePlanAsOwner(run->cat, plan, values, nulls, false, 0);
     if (p->reply_channel != nullptr) {
       ReplyTarget target{p->id, run->system, run->actor, p->action, p->reply_channel, p->run_as};
@@ -411,23 +422,26 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   }
   // Exponential backoff: base, 2 x base, 4 x base, ... capped at one hour.
   double delay = static_cast<double>(setting_retry_base_ms) * (1 << Min(attempts - 1, 20));
-  values[2] = Int64GetDatum(static_cast<int64>(Min(delay, 3600.0 * 1000)));
-  Oid types[3] = {INT8OID, TEXTOID, INT8OID};
+  Datum retry_values[6] = {
+      values[0], values[1], Int64GetDatum(static_cast<int64>(Min(delay, 3600.0 * 1000))),
+      values[4], values[5], values[6]};
+  Oid types[6] = {INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
   SPIPlanPtr plan =
       PrepareKept(&retry_plan,
                   "UPDATE spawn._mailbox SET attempts = attempts + 1, last_error = $2, "
                   "retry_at = clock_timestamp() + $3 * interval '1 millisecond' "
-                  "WHERE id = $1",
-                  3, types);
-  ExecutePlanAsOwner(run->cat, plan, values, nullptr, false, 0);
+                  "WHERE system = $4 AND actor = $5 AND deliver_at = $6 AND id = $1",
+                  6, types);
+  ExecutePlanAsOwner(run->cat, plan, retry_values, nullptr, false, 0);
 }
 
 // What running a batch did.
 struct BatchOutcome {
   int64 *done;  // messages that succeeded
   int done_count;
-  int ran;                // messages that ran (or whose death was recorded)
-  const Pending *failed;  // the message that failed, or NULL
+  TimestampTz last_deliver_at;  // the delivery time of the last of them
+  int ran;                      // messages that ran (or whose death was recorded)
+  const Pending *failed;        // the message that failed, or NULL
 };
 
 // Runs the batch's messages in order until one fails, is blocked, or waits for its key. Unless
@@ -439,6 +453,7 @@ bool RunBatch(ProcessSlot *slot, BatchRun *run, Pending *batch, int count, Drain
   ResourceOwner outer_owner = CurrentResourceOwner;
   out->done = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
   out->done_count = out->ran = 0;
+  out->last_deliver_at = 0;
   out->failed = nullptr;
   result->replied_count = 0;
   if (!run->close_each) {
@@ -470,6 +485,7 @@ bool RunBatch(ProcessSlot *slot, BatchRun *run, Pending *batch, int count, Drain
       break;
     }
     out->done[out->done_count++] = p->id;
+    out->last_deliver_at = p->deliver_at;
     if (p->reply_channel != nullptr) result->replied[result->replied_count++] = p->id;
   }
   if (run->close_each) return true;
@@ -511,10 +527,15 @@ int ProcessActor(ProcessSlot *slot, const Catalog *cat, const char *system, cons
   }
   *paused = run.paused_key != 0;
   if (out.done_count > 0) {
-    Oid types[1] = {INT8ARRAYOID};
-    SPIPlanPtr plan =
-        PrepareKept(&delete_plan, "DELETE FROM spawn._mailbox WHERE id = ANY($1)", 1, types);
-    Datum values[1] = {IdArray(out.done, out.done_count)};
+    // The batch is a prefix of the actor's queue: _mailbox_actor_order finds its rows between
+    // the queue's start and the last one's delivery time.
+    Oid types[4] = {INT8ARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+    SPIPlanPtr plan = PrepareKept(&delete_plan,
+                                  "DELETE FROM spawn._mailbox WHERE system = $2 AND actor = $3 "
+                                  "AND deliver_at <= $4 AND id = ANY($1)",
+                                  4, types);
+    Datum values[4] = {IdArray(out.done, out.done_count), CStringGetTextDatum(system),
+                       CStringGetTextDatum(actor), TimestampTzGetDatum(out.last_deliver_at)};
     ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0);
   }
   if (out.failed != nullptr) {

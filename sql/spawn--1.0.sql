@@ -1085,8 +1085,13 @@ COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an ac
 -- Mailbox, replies and dead letters (drained by the scheduler's workers)
 -- ---------------------------------------------------------------------------------------------
 
+-- No primary key: ids come from the sequence (a retried dead letter brings back its own id, which
+-- left the mailbox when it died), and every statement that looks a message up by id knows its
+-- actor and delivery time, which _mailbox_actor_order serves; a cast then costs two index
+-- entries instead of three. Requests (spawn.result, spawn.wait) are found by id alone through
+-- the partial unique _mailbox_requests.
 CREATE TABLE spawn._mailbox (
-  id bigserial PRIMARY KEY,          -- message id, and request id for spawn.invoke_async
+  id bigserial,                      -- message id, and request id for spawn.invoke_async
   system text COLLATE "C" NOT NULL,
   actor text COLLATE "C" NOT NULL,
   action text NOT NULL,
@@ -1108,6 +1113,7 @@ CREATE TABLE spawn._mailbox (
 COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
 CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
 CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
+CREATE UNIQUE INDEX _mailbox_requests ON spawn._mailbox (id) WHERE reply_channel IS NOT NULL;
 -- Serves the workers' min(retry_at) (when to wake up next); casts never have a retry_at, so
 -- they add no entry to it.
 CREATE INDEX _mailbox_retry ON spawn._mailbox (retry_at) WHERE retry_at IS NOT NULL;

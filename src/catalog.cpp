@@ -87,7 +87,7 @@ void LoadExtensionObjects(Catalog *cat) {
       "'spawn.context'::regtype::oid, c.oid, "
       "'spawn._instances_system_name_key'::regclass::oid, "
       "'spawn._mailbox_id_seq'::regclass::oid, 'spawn._mailbox'::regclass::oid, "
-      "'spawn._mailbox_pkey'::regclass::oid, 'spawn._replies'::regclass::oid, "
+      "'spawn._mailbox_requests'::regclass::oid, 'spawn._replies'::regclass::oid, "
       "'spawn._replies_pkey'::regclass::oid "
       "FROM pg_catalog.pg_class c WHERE c.oid = 'spawn._instances'::regclass";
   const int level = PinInternalSearchPath();
@@ -104,7 +104,7 @@ void LoadExtensionObjects(Catalog *cat) {
   cat->instances_name_index = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
   cat->mailbox_sequence = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
   cat->mailbox_relid = DatumGetObjectId(SPI_getbinval(row, desc, 7, &isnull));
-  cat->mailbox_pkey = DatumGetObjectId(SPI_getbinval(row, desc, 8, &isnull));
+  cat->mailbox_requests = DatumGetObjectId(SPI_getbinval(row, desc, 8, &isnull));
   cat->replies_relid = DatumGetObjectId(SPI_getbinval(row, desc, 9, &isnull));
   cat->replies_pkey = DatumGetObjectId(SPI_getbinval(row, desc, 10, &isnull));
   MemoryContext old = MemoryContextSwitchTo(cache_context);

@@ -86,9 +86,9 @@ struct Catalog {
   Oid instances_relid;       // spawn._instances
   Oid instances_name_index;  // its unique index on (system, name)
   Oid mailbox_sequence;      // spawn._mailbox_id_seq
-  Oid mailbox_relid;         // spawn._mailbox and its primary key
-  Oid mailbox_pkey;
-  Oid replies_relid;  // spawn._replies and its primary key
+  Oid mailbox_relid;         // spawn._mailbox
+  Oid mailbox_requests;      // its unique index on the id of requests (with a reply channel)
+  Oid replies_relid;         // spawn._replies and its primary key
   Oid replies_pkey;
   int host_count;  // external actor hosts (spawn._hosts)
   HostConfig *hosts;

@@ -3,6 +3,8 @@
 #include "src/mailbox.hpp"
 
 #include "src/dispatch.hpp"
+#include "src/mailbox_row.hpp"
+#include "src/mailbox_targets.hpp"
 #include "src/not_found.hpp"
 #include "src/worker_pool.hpp"
 #include "src/privilege.hpp"
@@ -10,20 +12,15 @@
 #include "src/served_database.hpp"
 #include "src/shard_route.hpp"
 #include "src/shared.hpp"
-#include "src/spi_util.hpp"
 #include "src/state_store.hpp"
 
 extern "C" {
-#include "catalog/pg_type.h"
 #include "commands/sequence.h"
-#include "executor/spi.h"
 }
 
 namespace spawn {
 
 namespace {
-
-SPIPlanPtr insert_plan = nullptr;
 
 // Raises unless the definition has the action (or it is the built-in get) and the current user
 // may run it: the invoke (or read) privilege, and EXECUTE on the handler function.
@@ -38,7 +35,8 @@ void RequireAction(const Definition *def, const char *actor, const char *action)
 
 }  // namespace
 
-// Resolves the target like the invoke path does, without locking it.
+// Resolves the target like the invoke path does, without locking it; which definition an
+// instance belongs to may come from the backend's cache (mailbox_targets.cpp).
 void ValidateTarget(const Catalog *cat, const char *system, const char *actor, const char *action,
                     const char *register_ref) {
   const Definition *def = CatalogFindByName(system, actor);
@@ -47,9 +45,18 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
     RequireAction(def, actor, action);
     return;
   }
-  InstanceRow row;
-  if (StateFetch(cat, system, actor, &row)) {
-    def = CatalogFindById(row.definition_id);
+  int32 definition_id = 0;
+  bool found = TargetCacheFind(system, actor, &definition_id);
+  if (!found) {
+    InstanceRow row;
+    found = StateFetch(cat, system, actor, &row);
+    if (found) {
+      definition_id = row.definition_id;
+      TargetCacheRemember(cat, &row);
+    }
+  }
+  if (found) {
+    def = CatalogFindById(definition_id);
     if (def == nullptr) RaiseActorNotFound(system, actor);
     RequireAction(def, actor, action);
     return;
@@ -66,7 +73,7 @@ void ValidateTarget(const Catalog *cat, const char *system, const char *actor, c
   RequireAction(parent, actor, action);
 }
 
-// Draws an id, seals the payload and inserts the row as the extension's owner.
+// Draws an id, seals the payload and inserts the row (mailbox_row.cpp).
 int64 Enqueue(const Catalog *cat, const Message *m) {
   if (ShardIsRemote(m->system, m->actor))
     return RelayToShard(m->system, m->actor, m->action, m->payload, m->metadata, m->register_ref,
@@ -76,50 +83,33 @@ int64 Enqueue(const Catalog *cat, const Message *m) {
                            : strcmp(m->source, "projection") == 0 ? "An async projection update"
                                                                   : "A cast");
   if (strcmp(m->source, "schedule") != 0) RequireMailboxWorkers();
-  SavedUser saved;
-  BecomeOwner(cat->owner, &saved);
-  const int64 id =
-      DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(cat->mailbox_sequence)));
-  RestoreUser(&saved);
-  Datum values[13];
-  char nulls[13];
-  memset(nulls, ' ', sizeof nulls);
-  values[0] = Int64GetDatum(id);
-  values[1] = CStringGetTextDatum(m->system);
-  values[2] = CStringGetTextDatum(m->actor);
-  values[3] = CStringGetTextDatum(m->action);
-  values[4] = m->register_ref ? CStringGetTextDatum(m->register_ref) : static_cast<Datum>(0);
-  nulls[4] = m->register_ref ? ' ' : 'n';
+  // No permission check on the sequence: spawn draws the id for the caller, as the owner
+  // would (the caller never gets USAGE on it), without switching users for it.
+  MailboxRow row{};
+  row.id = nextval_internal(cat->mailbox_sequence, false);
+  row.system = m->system;
+  row.actor = m->actor;
+  row.action = m->action;
+  row.register_ref = m->register_ref;
   if (m->payload != nullptr) {
-    SealedValue sealed = SealJsonb(MakeBinding("mailbox", m->system, m->actor, id), m->payload);
-    values[5] = Int64GetDatum(sealed.key_id);
-    values[6] = PointerGetDatum(sealed.nonce);
-    values[7] = PointerGetDatum(sealed.ciphertext);
-  } else {
-    nulls[5] = nulls[6] = nulls[7] = 'n';
+    SealedValue sealed = SealJsonb(MakeBinding("mailbox", m->system, m->actor, row.id), m->payload);
+    row.has_payload = true;
+    row.key_id = sealed.key_id;
+    row.nonce = sealed.nonce;
+    row.payload = sealed.ciphertext;
   }
-  values[8] = PointerGetDatum(m->metadata);
-  nulls[8] = m->metadata ? ' ' : 'n';
-  values[9] = m->reply_channel ? CStringGetTextDatum(m->reply_channel) : static_cast<Datum>(0);
-  nulls[9] = m->reply_channel ? ' ' : 'n';
-  values[10] = CStringGetTextDatum(m->source);
-  values[11] = TimestampTzGetDatum(m->deliver_at);
+  row.metadata = m->metadata;
+  row.reply_channel = m->reply_channel;
+  row.source = m->source;
+  row.deliver_at = m->deliver_at;
   // A scheduler process has no caller of its own: outside a message (which runs restricted, as
   // its sender) what it enqueues names its sender explicitly.
   if (!OidIsValid(m->run_as) && IsBackgroundWorker && !InSecurityRestrictedOperation())
     elog(ERROR, "spawn: a message enqueued by a scheduler process names no sender");
-  values[12] = ObjectIdGetDatum(OidIsValid(m->run_as) ? m->run_as : GetUserId());
-  Oid types[13] = {INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID,        INT8OID, BYTEAOID,
-                   BYTEAOID, JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, OIDOID};
-  SPIPlanPtr plan = PrepareKept(
-      &insert_plan,
-      "INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, "
-      "payload, metadata, reply_channel, source, deliver_at, run_as) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-      13, types);
-  ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
+  row.run_as = OidIsValid(m->run_as) ? m->run_as : GetUserId();
+  MailboxInsertRow(cat, &row);
   WakeWorkersAtCommit(m->deliver_at);
-  return id;
+  return row.id;
 }
 
 // Range-checks the delay before adding it, so nothing overflows into a wrong time.

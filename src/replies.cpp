@@ -40,8 +40,7 @@ enum ReplyColumn {
   kColumnCount = kHint
 };
 
-// Columns of spawn._mailbox read here: a request has a reply channel, a cast none.
-constexpr int kMailboxReplyChannel = 10;
+// The column of spawn._mailbox read here: the role that sent the request.
 constexpr int kMailboxRunAs = 11;
 
 // Builds the notification JSON: the id and status only, because any role may LISTEN on any
@@ -96,23 +95,19 @@ Reply ReadReply(const Catalog *cat, int64 id) {
   Datum mailbox_values[32];
   bool mailbox_nulls[32];
   bool inserted_here = false;
-  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_pkey, id, mailbox_values, mailbox_nulls,
+  // The index holds requests only: a cast's id, which has no reply, is not found there.
+  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_requests, id, mailbox_values, mailbox_nulls,
                        &inserted_here)) {
     reply.requester = DatumGetObjectId(mailbox_values[kMailboxRunAs - 1]);
     RequireRequester(id, reply.requester);
-    if (mailbox_nulls[kMailboxReplyChannel - 1])
-      ereport(ERROR,
-              (errcode(ERRCODE_UNDEFINED_OBJECT),
-               errmsg("message %lld is a cast, which has no reply", static_cast<long long>(id)),
-               errhint("Send requests with spawn.invoke_async to get a reply.")));
     reply.status = "pending";
     reply.uncommitted = inserted_here;
     return reply;
   }
   ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                   errmsg("request %lld does not exist", static_cast<long long>(id)),
-                  errhint("Request ids come from spawn.invoke_async; replies are kept for "
-                          "spawn.reply_retention.")));
+                  errhint("Request ids come from spawn.invoke_async (a cast has no reply); "
+                          "replies are kept for spawn.reply_retention.")));
   return reply;
 }
 

@@ -32,8 +32,16 @@ namespace {
 SharedState *shared = nullptr;
 shmem_request_hook_type previous_request_hook = nullptr;
 shmem_startup_hook_type previous_startup_hook = nullptr;
-bool wake_at_commit = false;
-TimestampTz wake_due = 0;  // the earliest delivery time enqueued by this transaction
+// Wake-ups armed by this transaction's casts: the earliest delivery time enqueued at each open
+// (sub)transaction level, innermost last. A rolled-back subtransaction's entry is dropped, so a
+// cast rolled back to a savepoint wakes nobody; a committed one's merges into its parent.
+struct ArmedWake {
+  int level;
+  TimestampTz due;
+};
+constexpr int kArmedDepth = 16;  // deeper levels merge into the innermost entry: a spare wake
+ArmedWake armed_wakes[kArmedDepth];
+int armed_count = 0;
 bool wake_launcher_at_commit = false;
 bool commit_callback_registered = false;
 
@@ -92,9 +100,33 @@ void WakeWorkersDueBy(TimestampTz due) {
   }
 }
 
+// The earliest delivery time armed at any level.
+TimestampTz EarliestArmedDue() {
+  TimestampTz due = armed_wakes[0].due;
+  for (int i = 1; i < armed_count; ++i) due = Min(due, armed_wakes[i].due);
+  return due;
+}
+
+// Drops the wake-ups of a rolled-back subtransaction; hands a committed one's to its parent.
+void OnSubTransactionEnd(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+  if (armed_count == 0) return;
+  const int level = GetCurrentTransactionNestLevel();
+  ArmedWake *top = &armed_wakes[armed_count - 1];
+  if (top->level < level) return;  // nothing armed at this level
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    --armed_count;
+  } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    top->level = level - 1;
+    if (armed_count > 1 && armed_wakes[armed_count - 2].level == level - 1) {
+      armed_wakes[armed_count - 2].due = Min(armed_wakes[armed_count - 2].due, top->due);
+      --armed_count;
+    }
+  }
+}
+
 // Wakes workers after a commit that enqueued messages.
 void OnTransactionEnd(XactEvent event, void *) {
-  if (event == XACT_EVENT_COMMIT && wake_at_commit) WakeWorkersDueBy(wake_due);
+  if (event == XACT_EVENT_COMMIT && armed_count > 0) WakeWorkersDueBy(EarliestArmedDue());
   if (event == XACT_EVENT_COMMIT && wake_launcher_at_commit && shared != nullptr) {
     ProcessSlot *launcher = &shared->processes[kLauncherSlot];
     Latch *latch = launcher->latch;
@@ -103,8 +135,8 @@ void OnTransactionEnd(XactEvent event, void *) {
   if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
       event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
       event == XACT_EVENT_PREPARE) {
-    wake_at_commit = wake_launcher_at_commit = false;
-    wake_due = 0;
+    armed_count = 0;
+    wake_launcher_at_commit = false;
   }
 }
 
@@ -112,6 +144,7 @@ void OnTransactionEnd(XactEvent event, void *) {
 void RegisterCommitCallback() {
   if (!commit_callback_registered) {
     RegisterXactCallback(OnTransactionEnd, nullptr);
+    RegisterSubXactCallback(OnSubTransactionEnd, nullptr);
     commit_callback_registered = true;
   }
 }
@@ -144,8 +177,12 @@ void WakeWorkers() {
 // Arms the commit-time wakeup of the workers for the earliest delivery time enqueued.
 void WakeWorkersAtCommit(TimestampTz due) {
   RegisterCommitCallback();
-  wake_due = wake_at_commit ? Min(wake_due, due) : due;
-  wake_at_commit = true;
+  const int level = GetCurrentTransactionNestLevel();
+  ArmedWake *top = armed_count > 0 ? &armed_wakes[armed_count - 1] : nullptr;
+  if (top != nullptr && (top->level == level || armed_count == kArmedDepth))
+    top->due = Min(top->due, due);
+  else
+    armed_wakes[armed_count++] = ArmedWake{level, due};
 }
 
 // Publishes that the worker is awake (before its snapshot is taken).

@@ -76,6 +76,18 @@ finish() {
   [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
 }
 
+# wait_for SQL EXPECTED [SECONDS]: polls until the query returns EXPECTED (20 s at the most) and
+# prints what it returned last.
+wait_for() {
+  local got=""
+  for _ in $(seq 1 $((${3:-20} * 5))); do
+    got=$(q -c "$1")
+    [ "$got" == "$2" ] && { echo "$got"; return 0; }
+    sleep 0.2
+  done
+  echo "$got"
+}
+
 # wait_mailbox_empty SECONDS: waits until the mailbox is empty, for SECONDS at the most (the
 # caller then checks what it expects).
 wait_mailbox_empty() {

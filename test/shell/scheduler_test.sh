@@ -66,11 +66,16 @@ check "worker_stats counted the failures" t "$(q -c "SELECT sum(failed) >= 2 FRO
 # tick is never enqueued twice.
 check "the ticker ticked without being invoked" t \
   "$(wait_for "SELECT coalesce((spawn.state('ticker')->>'total')::int, 0) > 0" t)"
-start=$(q -c "SELECT (spawn.state('ticker')->>'total')::int")
+# The window is timed by the server's clock: on a loaded machine a psql start adds a second.
+ticker_now="SELECT (spawn.state('ticker')->>'total')::int, extract(epoch FROM clock_timestamp())"
+read -r start t0 < <(q -F ' ' -c "$ticker_now")
 sleep 3
-ticks=$(($(q -c "SELECT (spawn.state('ticker')->>'total')::int") - start))
-echo "ticks in about 3 s at 300 ms: $ticks"
-check_true "the timer fired about every 300 ms (6..12 ticks)" test "$ticks" -ge 6 -a "$ticks" -le 12
+read -r end t1 < <(q -F ' ' -c "$ticker_now")
+ticks=$((end - start))
+expected=$(echo "($t1 - $t0) / 0.3" | bc)
+echo "ticks in $(echo "$t1 - $t0" | bc) s at 300 ms: $ticks (about $expected expected)"
+check_true "the timer fired about every 300 ms (0.6 to 1.2 times the expected ticks)" \
+  test "$ticks" -ge $((expected * 6 / 10)) -a "$ticks" -le $((expected * 12 / 10 + 1))
 cluster_stop "$DIR"
 sleep 1
 cluster_start "$DIR"
@@ -88,8 +93,9 @@ check_true "the schedule fired every second (2..5 times)" test "$crons" -ge 2 -a
 q -c "SELECT spawn.unschedule(id) FROM spawn.schedules" >/dev/null
 
 # Deactivation: idle past deactivate_timeout, the instance deactivates; its next use re-inits.
-q -c "SELECT spawn.invoke('sleepy', 'add')" >/dev/null
-check "active after use" active "$(q -c "SELECT status FROM spawn.actors WHERE name = 'sleepy'")"
+# (one session: a new psql on a loaded machine can take longer than the 500 ms timeout)
+check "active after use" active \
+  "$(q -c "SELECT spawn.invoke('sleepy', 'add')" -c "SELECT status FROM spawn.actors WHERE name = 'sleepy'" | tail -n 1)"
 check "inactive after deactivate_timeout" inactive \
   "$(wait_for "SELECT status FROM spawn.actors WHERE name = 'sleepy'" inactive 10)"
 q -c "SELECT spawn.invoke('sleepy', 'add')" >/dev/null
@@ -120,12 +126,16 @@ SQL
 q -c "SET ROLE app_user; SELECT spawn.cast('whoami', 'note')" >/dev/null
 check "a cast runs as the role that sent it" '{"user": "app_user"}' \
   "$(wait_for "SELECT spawn.state('whoami')" '{"user": "app_user"}')"
-q -c "SET ROLE app_user; SELECT spawn.cast('whoami', 'note', delay_ms => 500)" >/dev/null
+# Delivered 5 s later: the REVOKE below (a new psql) commits long before, even on a loaded
+# machine; the refusal is then seen in the mailbox while it retries, or in the dead letter.
+q -c "SET ROLE app_user; SELECT spawn.cast('whoami', 'note', delay_ms => 5000)" >/dev/null
 q -c "REVOKE EXECUTE ON FUNCTION public.note_user(jsonb, jsonb) FROM PUBLIC" >/dev/null
 check "a cast without EXECUTE on the handler is refused when it is made" 42501 \
   "$(q -v ON_ERROR_STOP=0 -c "\\set VERBOSITY sqlstate" -c "SET ROLE app_user" -c "SELECT spawn.cast('whoami', 'note')" 2>&1 | grep -oE '[0-9A-Z]{5}$' || true)"
 check "EXECUTE revoked after the cast was made is checked again at delivery" t \
-  "$(wait_for "SELECT last_error LIKE '42501:%' FROM spawn._mailbox WHERE actor = 'whoami'" t)"
+  "$(wait_for "SELECT bool_or(last_error LIKE '42501:%') FROM (SELECT last_error FROM spawn._mailbox
+                WHERE actor = 'whoami' UNION ALL SELECT last_error FROM spawn._dead_letters
+                WHERE actor = 'whoami') e" t)"
 
 # Workers: visible by name, restarted after a crash, reloading settings on SIGHUP.
 check "launcher and 2 workers in pg_stat_activity" "spawn launcher,spawn worker 1,spawn worker 2" \

@@ -1,0 +1,122 @@
+// A cast is the most common thing an application does, so its row skips SPI and the executor
+// (parse-free as it was, but a plan execution, a result relation and a projection per call):
+// the tuple is formed here, written with heap_insert and indexed through
+// ExecInsertIndexTuples, which inserts into every index of the table (partial predicates and
+// uniqueness included), whatever indexes the table has. What the executor would add besides is
+// checked here: the NOT NULL columns are always set, and `source` is one of the CHECK
+// constraint's values. The table has no triggers, foreign keys or row security.
+#include "src/mailbox_row.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/rel.h"
+}
+
+namespace spawn {
+
+namespace {
+
+// Columns of spawn._mailbox (sql/spawn--1.0.sql).
+enum MailboxColumn {
+  kId = 1,
+  kSystem,
+  kActor,
+  kAction,
+  kRegisterRef,
+  kKeyId,
+  kNonce,
+  kPayload,
+  kMetadata,
+  kReplyChannel,
+  kRunAs,
+  kSource,
+  kDeliverAt,
+  kRetryAt,
+  kAttempts,
+  kLastError,
+  kCreatedAt,
+  kColumnCount = kCreatedAt
+};
+
+// The values of the mailbox's CHECK constraint on `source`.
+const char *const kSources[] = {"cast",   "async",     "timer",     "schedule",
+                                "effect", "broadcast", "projection"};
+
+// Raises unless `source` is one of the values the table accepts (the code passes constants, so
+// this is an internal error).
+void RequireKnownSource(const char *source) {
+  for (const char *known : kSources)
+    if (strcmp(source, known) == 0) return;
+  elog(ERROR, "spawn: unknown mailbox message source \"%s\"", source);
+}
+
+// Sets a text column from a string that may be NULL.
+void SetText(Datum *values, bool *nulls, int column, const char *text) {
+  nulls[column - 1] = text == nullptr;
+  values[column - 1] = text ? CStringGetTextDatum(text) : static_cast<Datum>(0);
+}
+
+// Adds the new row's entries to every index of the table.
+void InsertIndexEntries(Relation rel, HeapTuple tuple) {
+  EState *estate = CreateExecutorState();
+  ResultRelInfo *info = makeNode(ResultRelInfo);
+  InitResultRelInfo(info, rel, 1, nullptr, 0);
+  ExecOpenIndices(info, false);
+  TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
+  ExecStoreHeapTuple(tuple, slot, false);
+  ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
+  ExecCloseIndices(info);
+  ExecDropSingleTupleTableSlot(slot);
+  FreeExecutorState(estate);
+}
+
+}  // namespace
+
+// Forms the tuple with the columns' defaults, inserts it and indexes it.
+void MailboxInsertRow(const Catalog *catalog, const MailboxRow *row) {
+  RequireKnownSource(row->source);
+  Relation rel = table_open(catalog->mailbox_relid, RowExclusiveLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != kColumnCount)
+    elog(ERROR, "spawn: spawn._mailbox has %d columns, expected %d", desc->natts, kColumnCount);
+  Datum values[kColumnCount];
+  bool nulls[kColumnCount];
+  memset(nulls, 0, sizeof nulls);
+  values[kId - 1] = Int64GetDatum(row->id);
+  SetText(values, nulls, kSystem, row->system);
+  SetText(values, nulls, kActor, row->actor);
+  SetText(values, nulls, kAction, row->action);
+  SetText(values, nulls, kRegisterRef, row->register_ref);
+  nulls[kKeyId - 1] = nulls[kNonce - 1] = nulls[kPayload - 1] = !row->has_payload;
+  values[kKeyId - 1] = Int64GetDatum(row->key_id);
+  values[kNonce - 1] = PointerGetDatum(row->nonce);
+  values[kPayload - 1] = PointerGetDatum(row->payload);
+  nulls[kMetadata - 1] = row->metadata == nullptr;
+  values[kMetadata - 1] = PointerGetDatum(row->metadata);
+  SetText(values, nulls, kReplyChannel, row->reply_channel);
+  values[kRunAs - 1] = ObjectIdGetDatum(row->run_as);
+  SetText(values, nulls, kSource, row->source);
+  values[kDeliverAt - 1] = TimestampTzGetDatum(row->deliver_at);
+  nulls[kRetryAt - 1] = true;
+  values[kRetryAt - 1] = static_cast<Datum>(0);
+  values[kAttempts - 1] = Int32GetDatum(0);
+  nulls[kLastError - 1] = true;
+  values[kLastError - 1] = static_cast<Datum>(0);
+  // The column's default, now(): the transaction's start.
+  values[kCreatedAt - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  if (nulls[kSystem - 1] || nulls[kActor - 1] || nulls[kAction - 1] || !OidIsValid(row->run_as))
+    elog(ERROR, "spawn: a mailbox message needs a system, an actor, an action and a sender");
+  HeapTuple tuple = heap_form_tuple(desc, values, nulls);
+  heap_insert(rel, tuple, GetCurrentCommandId(true), 0, nullptr);
+  InsertIndexEntries(rel, tuple);
+  table_close(rel, NoLock);
+  CommandCounterIncrement();
+}
+
+}  // namespace spawn
