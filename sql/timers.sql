@@ -24,7 +24,8 @@ END $$;
 SELECT spawn.register_actor('tm_clock', actions => '{"tick": "tm_tick"}',
                             timers => '[{"action": "tick", "every_ms": 100}]');
 SELECT actor, action, every_ms FROM spawn._timers WHERE actor LIKE 'tm_%' ORDER BY actor;
-SELECT status FROM spawn.actors WHERE name = 'tm_clock';
+-- (Its status right after registering is not shown: on a loaded machine the first tick may
+-- already have activated it.)
 SELECT tm_ticked('tm_clock') AS ticked;
 SELECT status FROM spawn.actors WHERE name = 'tm_clock';
 
