@@ -60,8 +60,9 @@ struct KeptWaitSet {
   int count;
   curl_socket_t fds[kMaxSockets];
   int events[kMaxSockets];
-  uint64 generation;  // socket_generation when it was built
-  bool reusable;      // every socket in it is one curl opened through OnOpenSocket
+  int positions[kMaxSockets];  // of each socket's event in the set
+  uint64 generation;           // socket_generation when it was built
+  bool reusable;               // every socket in it is one curl opened through OnOpenSocket
 };
 
 CURLM *multi = nullptr;  // per process; its connection cache keeps host connections alive
@@ -297,12 +298,15 @@ void BuildWaitSet() {
   DropWaitSet();
   kept.set = CreateWaitEventSet(TopMemoryContext, watched_count + 2);
   AddWaitEventToSet(kept.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
-  AddWaitEventToSet(kept.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+  // Like WaitLatch: a single-user backend has no postmaster to watch.
+  if (IsUnderPostmaster)
+    AddWaitEventToSet(kept.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
   kept.reusable = true;
   for (int i = 0; i < watched_count; ++i) {
     const int events = EventsOf(watched[i]);
     if (events == 0) continue;
-    AddWaitEventToSet(kept.set, events, watched[i].fd, nullptr, nullptr);
+    kept.positions[kept.count] =
+        AddWaitEventToSet(kept.set, events, watched[i].fd, nullptr, nullptr);
     kept.fds[kept.count] = watched[i].fd;
     kept.events[kept.count++] = events;
     kept.reusable &= KnownSocket(watched[i].fd);
@@ -334,7 +338,7 @@ void PrepareWaitSet() {
     const int events = EventsOf(watched[i]);
     if (events == 0) continue;
     if (kept.events[position] != events) {
-      ModifyWaitEvent(kept.set, position + 2, events, nullptr);
+      ModifyWaitEvent(kept.set, kept.positions[position], events, nullptr);
       kept.events[position] = events;
     }
     ++position;
