@@ -61,6 +61,7 @@ struct KeptWaitSet {
   curl_socket_t fds[kMaxSockets];
   int events[kMaxSockets];
   int positions[kMaxSockets];  // of each socket's event in the set
+  Latch *latch;                // MyLatch when it was built
   uint64 generation;           // socket_generation when it was built
   bool reusable;               // every socket in it is one curl opened through OnOpenSocket
 };
@@ -298,6 +299,7 @@ void BuildWaitSet() {
   DropWaitSet();
   kept.set = CreateWaitEventSet(TopMemoryContext, watched_count + 2);
   AddWaitEventToSet(kept.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+  kept.latch = MyLatch;
   // Like WaitLatch: a single-user backend has no postmaster to watch.
   if (IsUnderPostmaster)
     AddWaitEventToSet(kept.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
@@ -319,10 +321,11 @@ void BuildWaitSet() {
 // registrations per call on a kept-alive connection. It is safe because the set is reused only
 // when each of its sockets is a connection curl opened and closes through our callbacks and
 // none was opened or closed since it was built: a socket number cannot have been closed and
-// reused behind the set's back. Anything else (a new connection, the resolver's socket pair)
-// builds a new set.
+// reused behind the set's back. Anything else (a new connection, the resolver's socket pair,
+// a process whose MyLatch changed) builds a new set.
 void PrepareWaitSet() {
-  bool same = kept.set != nullptr && kept.reusable && kept.generation == socket_generation;
+  bool same = kept.set != nullptr && kept.reusable && kept.generation == socket_generation &&
+              kept.latch == MyLatch;
   int position = 0;
   for (int i = 0; same && i < watched_count; ++i) {
     if (EventsOf(watched[i]) == 0) continue;
