@@ -59,6 +59,14 @@ std::string ValueJson(const Value &value) {
 
 bool ValueFromJson(const std::string &json_text, Value *out, std::string *error) {
   return detail::Guarded(error, [&] {
+    // Without an '@' or a backslash the text cannot hold the key "@type", not even escaped, so
+    // it is plain JSON: nlohmann's acceptor checks it without building a document (most states
+    // and payloads take this path on every external call).
+    if (json_text.find_first_of("@\\") == std::string::npos) {
+      if (!nlohmann::json::accept(json_text)) throw detail::WireError("value is not valid JSON");
+      *out = Value{Value::Kind::kJson, json_text, {}, {}};
+      return;
+    }
     const auto parsed = nlohmann::json::parse(json_text, nullptr, false);
     if (parsed.is_discarded()) throw detail::WireError("value is not valid JSON");
     Value value;

@@ -220,6 +220,30 @@ wait_mailbox_empty 60
 check "300 casts, total 300" 300 "$(q -c "SELECT spawn.state('incrementor', 'crash')->>'total'")"
 check "no dead letters" 0 "$(q -c "SELECT count(*) FROM spawn.dead_letters WHERE system = 'crash'")"
 
+echo "# one session: the host restarted between calls, and calls to another host in between"
+# The backend keeps its curl handle configured and its wait set between calls; both must follow
+# a connection that died (a new socket, likely with the same number) and a change of host.
+q -c "SELECT spawn.register_host('closed', 'http://127.0.0.1:$closed_port')" >/dev/null
+q -c "SELECT spawn.create_system('hop'); SELECT spawn.register_actor('incrementor', system => 'hop', host => 'node-1');
+      SELECT spawn.create_system('hop-closed'); SELECT spawn.register_actor('incrementor', system => 'hop-closed', host => 'closed')" >/dev/null
+session=$(q 2>&1 <<SQL
+SELECT spawn.invoke('incrementor', 'add', '{"value": 1}', system => 'hop');
+\! kill -9 $host_pid; sleep 0.5
+\! cd $hosts && { HOST_PORT=$host_port node host.js >>$DIR/host.log 2>&1 & echo \$! >$DIR/host.pid; }
+\! until curl -s -o /dev/null $url/control/counts; do sleep 0.1; done
+SELECT spawn.invoke('incrementor', 'add', '{"value": 1}', system => 'hop');
+DO \$\$ BEGIN
+  PERFORM spawn.invoke('incrementor', 'add', '{"value": 1}', system => 'hop-closed');
+EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'closed host: %', SQLSTATE;
+END \$\$;
+SELECT spawn.invoke('incrementor', 'add', '{"value": 1}', system => 'hop');
+SQL
+)
+wait "$host_pid" 2>/dev/null  # reaped quietly: psql killed it
+host_pid=$(cat "$DIR/host.pid")
+check "the calls before and after the restart, around a refused one" \
+  '{"total": 1} {"total": 2} NOTICE: closed host: 08001 {"total": 3}' "$(echo $session)"
+
 echo "# 32 clients on one external actor"
 q -c "SELECT spawn.create_system('many'); SELECT spawn.register_actor('incrementor', system => 'many', host => 'node-1')" >/dev/null
 echo "SELECT spawn.invoke('incrementor', 'add', '{\"value\": 1}', system => 'many');" >"$DIR/invoke.sql"

@@ -26,6 +26,16 @@ TEST(WireValue, TypedObjectComesBackTyped) {
   EXPECT_EQ(value.bytes, std::string("\x08\x2a", 2));
 }
 
+// The key spelled with an escape is still "@type": a value with a backslash is fully parsed.
+TEST(WireValue, EscapedTypeKeyComesBackTyped) {
+  Value value;
+  std::string error;
+  ASSERT_TRUE(ValueFromJson(
+      R"({"\u0040type": "type.googleapis.com/test.Counter", "value": "CCo="})", &value, &error));
+  EXPECT_EQ(value.kind, Value::Kind::kTyped);
+  EXPECT_EQ(value.type_url, "type.googleapis.com/test.Counter");
+}
+
 TEST(WireValue, OtherJsonStaysVerbatim) {
   std::string error;
   for (const char *text :
@@ -44,6 +54,8 @@ TEST(WireValue, InvalidJsonIsAnError) {
   std::string error;
   EXPECT_FALSE(ValueFromJson("{\"a\":", &value, &error));
   EXPECT_FALSE(error.empty());
+  EXPECT_FALSE(ValueFromJson("{\"@a\":", &value, &error));
+  EXPECT_FALSE(ValueFromJson("[1, 2", &value, &error));
   EXPECT_FALSE(ValueFromJson("", &value, &error));
 }
 
