@@ -23,7 +23,7 @@ done
 
 bench_cluster invoke-profile 54520
 dir=$BENCH_DIR
-bench_sql -q <<'SQL'
+bench_sql -q <<'SQL' >/dev/null
 SELECT spawn.register_actor('counter', actions => '{"add": "public.incrementor_add"}', kind => 'unnamed');
 SELECT count(spawn.invoke('c-' || i, 'add', '{"value": 0}', register_ref => 'counter'))
   FROM generate_series(1, 10000) i;

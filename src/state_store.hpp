@@ -38,9 +38,10 @@ enum class FetchOutcome { kMissing, kFound, kBusy };
 // Reads an instance for a writer that holds the actor's advisory lock: when the row's latest
 // version was updated by another transaction still in progress (a writer that let the
 // advisory lock go early, actor_lock.hpp), waits for it to end and reads again, or, without
-// wait, answers kBusy at once.
+// wait, answers kBusy at once. With `fetched`, `row` holds a version read before the lock was
+// taken, and the newest one is reached through its update chain rather than the index.
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
-                                bool wait, InstanceRow *row);
+                                bool wait, InstanceRow *row, bool fetched = false);
 
 // True when the fetched row version was written by this transaction: then no other writer can
 // change the actor until this transaction ends, whoever holds its advisory lock.
