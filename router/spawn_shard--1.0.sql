@@ -29,7 +29,7 @@ CREATE TABLE spawn._shard_deliveries (
   PRIMARY KEY (sender, key)
 );
 COMMENT ON TABLE spawn._shard_deliveries IS 'Delivery keys of messages from other shards accepted here (a retried delivery finds its key and is not queued again)';
-CREATE INDEX ON spawn._shard_deliveries (delivered_at);
+CREATE INDEX ON spawn._shard_deliveries (sender, delivered_at);
 
 CREATE FUNCTION spawn._shard_owns(system text, actor text) RETURNS boolean
   LANGUAGE sql STABLE PARALLEL SAFE
@@ -71,6 +71,10 @@ BEGIN
   PERFORM spawn.register_actor('outbox', '{"deliver": "spawn._outbox_deliver(jsonb, jsonb)"}',
                                system => 'spawn-shard', kind => 'pooled');
   PERFORM spawn.grant('invoke', 'outbox', 'public', 'spawn-shard');
+  -- Timers of actors that live on other shards (named actors registered before this shard was
+  -- configured) would tick their copies here: they tick on the actor's own shard only.
+  DELETE FROM spawn._timers t
+    WHERE t.system <> 'spawn-shard' AND NOT spawn._shard_owns(t.system, t.actor);
   PERFORM spawn._catalog_changed();  -- every backend rereads the identity
   RETURN cardinality(partitions);
 END
@@ -142,15 +146,35 @@ COMMENT ON FUNCTION spawn._outbox_deliver(jsonb, jsonb) IS 'The outbox actor''s 
 -- Receiving (called through the router, as the sending role)
 -- ---------------------------------------------------------------------------------------------
 
+-- How long accepted delivery keys are kept: the setting spawn_shard.delivery_retention (an
+-- interval, default 7 days). A sender retries a delivery only while its outbox message or dead
+-- letter exists, so a retry later than this could be queued twice (docs/scale-out.md).
+CREATE FUNCTION spawn._shard_delivery_retention() RETURNS interval
+  LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  RETURN coalesce(nullif(current_setting('spawn_shard.delivery_retention', true), ''),
+                  '7 days')::interval;
+COMMENT ON FUNCTION spawn._shard_delivery_retention() IS 'How long delivery keys are kept (setting spawn_shard.delivery_retention, default 7 days)';
+
+-- Each claim also removes up to two of the same role's keys older than the retention, oldest
+-- first through the (sender, delivered_at) index, so the table stays bounded by one retention
+-- window of keys without a sweep of its own. Only the caller's own keys: the retention is a
+-- setting any session may change, and it must not let one role shorten another's window.
+-- SKIP LOCKED: two claims never wait on, or deadlock over, the same old key.
 CREATE FUNCTION spawn._shard_claim(key text) RETURNS boolean
   LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   BEGIN ATOMIC
+    DELETE FROM spawn._shard_deliveries d
+      WHERE (d.sender, d.key) IN (
+        SELECT o.sender, o.key FROM spawn._shard_deliveries o
+        WHERE o.sender = session_user
+          AND o.delivered_at < now() - spawn._shard_delivery_retention()
+        ORDER BY o.delivered_at LIMIT 2 FOR UPDATE SKIP LOCKED);
     WITH claimed AS (
       INSERT INTO spawn._shard_deliveries (sender, key) VALUES (session_user, key)
       ON CONFLICT DO NOTHING RETURNING 1)
     SELECT count(*) = 1 FROM claimed;
   END;
-COMMENT ON FUNCTION spawn._shard_claim(text) IS 'Records a delivery key for the connected role; false when it was delivered before';
+COMMENT ON FUNCTION spawn._shard_claim(text) IS 'Records a delivery key for the connected role (false when it was delivered before) and prunes keys past the retention';
 
 CREATE FUNCTION spawn._relay_in(key text, system text, actor text, action text, payload jsonb,
     metadata jsonb, register_ref text, deliver_at timestamptz)

@@ -57,6 +57,11 @@ CREATE FUNCTION spawn._catalog_changed() RETURNS void
 COMMENT ON FUNCTION spawn._catalog_changed() IS 'Makes every backend reload actor definitions after this transaction commits';
 REVOKE ALL ON FUNCTION spawn._catalog_changed() FROM PUBLIC;
 
+CREATE FUNCTION spawn._actor_is_here(system text, actor text) RETURNS boolean
+  LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'spawn_actor_is_here';
+COMMENT ON FUNCTION spawn._actor_is_here(text, text) IS 'False only on a shard (spawn_shard) that does not hold the actor''s partition';
+REVOKE ALL ON FUNCTION spawn._actor_is_here(text, text) FROM PUBLIC;
+
 CREATE FUNCTION spawn._lock_name(system text, name text) RETURNS void
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_lock_name';
 COMMENT ON FUNCTION spawn._lock_name(text, text)
@@ -787,8 +792,9 @@ BEGIN
       VALUES (system, name, def_id) ON CONFLICT ON CONSTRAINT _instances_system_name_key DO NOTHING;
   END IF;
 
-  -- Timers tick from now on: a named actor's at once, every spawned instance's (spawn_actor
-  -- starts those of later ones); a pooled actor's once it is active.
+  -- Timers tick from now on: a named actor's at once (on a shard: only on the one it lives on),
+  -- every spawned instance's (spawn_actor starts those of later ones); a pooled actor's once it
+  -- is active.
   IF jsonb_array_length(timers) > 0 THEN
     PERFORM spawn._require_scheduler('A timer');
   END IF;
@@ -798,7 +804,8 @@ BEGIN
     SELECT i.system, i.name, x->>'action', (x->>'every_ms')::bigint,
            now() + (x->>'every_ms')::bigint * interval '1 millisecond'
     FROM spawn._instances i, jsonb_array_elements(timers) x
-    WHERE i.definition_id = def_id AND (kind <> 'pooled' OR i.status = 'active');
+    WHERE i.definition_id = def_id AND (kind <> 'pooled' OR i.status = 'active')
+      AND spawn._actor_is_here(i.system, i.name);
   PERFORM spawn._wake_workers();
   PERFORM spawn._catalog_changed();
 END

@@ -43,6 +43,7 @@ CREATE TEMP TABLE callers (signature text, public_may_call boolean, checks text)
 INSERT INTO callers VALUES
   ('spawn."cast"(text,text,jsonb,text,bigint,timestamp with time zone,jsonb,text,text)', true, 'invoke'),
   ('spawn."grant"(text,text,text,text)', true, 'owner of the actor or system'),
+  ('spawn._actor_is_here(text,text)', false, 'internal'),
   ('spawn._caller()', true, 'none'),
   ('spawn._catalog_changed()', false, 'internal'),
   ('spawn._check_name(text,text)', true, 'none'),

@@ -37,6 +37,19 @@ check "the state changes on the incrementor's shard only (revisions 2 and 0)" "2
   "$(shard_q "$home" -c "SELECT revision FROM spawn.actors WHERE name = 'incrementor'") $(shard_q $((1 - home)) -c "SELECT revision FROM spawn.actors WHERE name = 'incrementor'")"
 check "spawn.actors on the router lists it once" 1 "$(router_q -c "SELECT count(*) FROM spawn.actors WHERE name = 'incrementor'")"
 
+echo "# a named actor's timer ticks on its own shard only"
+router_q -c "SELECT spawn.register_actor('ticker', actions => '{\"add\": \"public.incrementor_add\"}',
+                                         timers => '[{\"action\": \"add\", \"every_ms\": 100}]')" >/dev/null
+home=$(shard_of spawn-system ticker)
+timer_rows() { shard_q "$1" -c "SELECT count(*) FROM spawn._timers WHERE actor = 'ticker'"; }
+check "its timer is on its own shard only" "1 0" "$(timer_rows "$home") $(timer_rows $((1 - home)))"
+sleep 1
+check "the copy on the other shard never ran (revision 0)" 0 \
+  "$(shard_q $((1 - home)) -c "SELECT revision FROM spawn.actors WHERE name = 'ticker'")"
+check_true "it ticked on its own shard" test \
+  "$(shard_q "$home" -c "SELECT revision FROM spawn.actors WHERE name = 'ticker'")" -gt 0
+router_q -c "SELECT spawn.unregister_actor('ticker')" >/dev/null
+
 echo "# 16 clients over 1,000 actors"
 router_q -c "SELECT spawn.register_actor('counter', actions => '{\"add\": \"public.incrementor_add\"}', kind => 'unnamed');
              CREATE TABLE sent (actor int NOT NULL)" >/dev/null
@@ -79,6 +92,10 @@ sleep 1
 check "every listener heard both broadcasts once" 20 "$(heard)"
 
 echo "# routed ids: requests, replies, schedules"
+# k-7 and k-8 exist whichever counters the random pgbench run above reached.
+for k in 7 8; do
+  router_q -c "SELECT spawn.invoke('k-$k', 'add', '{\"value\": 0}', register_ref => 'counter')" >/dev/null
+done
 before=$(router_q -c "SELECT (spawn.state('k-7')->>'total')::int")
 req=$(router_q -c "SELECT spawn.invoke_async('k-7', 'add', '{\"value\": 10}')")
 check "spawn.wait through the router" "$((before + 10))" "$(router_q -c "SELECT spawn.wait($req, 20000)->>'total'")"
@@ -93,8 +110,9 @@ echo "# a synchronous call cannot cross shards"
 router_q -c "SELECT spawn.register_actor('relay', actions => '{\"pass\": \"public.relay\"}', kind => 'unnamed')" >/dev/null
 router_q -c "SELECT spawn.spawn_actor('r-1', 'relay')" >/dev/null
 src_shard=$(shard_of spawn-system r-1)
-near=$(router_q -c "SELECT 'k-' || n FROM generate_series(1, 1000) n WHERE (spawn.shard_hash('spawn-system', 'k-' || n) & 3) % 2 = $src_shard LIMIT 1")
-far=$(router_q -c "SELECT 'k-' || n FROM generate_series(1, 1000) n WHERE (spawn.shard_hash('spawn-system', 'k-' || n) & 3) % 2 <> $src_shard LIMIT 1")
+# Counters that exist: the ones the pgbench run above invoked.
+near=$(router_q -c "SELECT min('k-' || actor) FROM sent WHERE (spawn.shard_hash('spawn-system', 'k-' || actor) & 3) % 2 = $src_shard")
+far=$(router_q -c "SELECT min('k-' || actor) FROM sent WHERE (spawn.shard_hash('spawn-system', 'k-' || actor) & 3) % 2 <> $src_shard")
 far_before=$(router_q -c "SELECT spawn.state('$far')")
 check "a pipe to an actor on the same shard runs" t \
   "$(router_q -c "SELECT (spawn.invoke('r-1', 'pass', '{\"to\": \"$near\"}')->>'total')::int > 0")"

@@ -57,6 +57,16 @@ for _ in $(seq 1 50); do [ "$(router_q -c "SELECT spawn.state('$target')->>'hops
 deliver >/dev/null
 sleep 0.5
 check "the target ran it once" 1 "$(router_q -c "SELECT spawn.state('$target')->>'hops'")"
+echo "# delivery keys older than the retention are pruned, the sender's own only"
+shard_q 1 -c "INSERT INTO spawn._shard_deliveries (sender, key, delivered_at) VALUES
+  ('postgres', 'old-1', now() - interval '8 days'), ('postgres', 'old-2', now() - interval '9 days'),
+  ('postgres', 'recent', now() - interval '6 days'), ('someone_else', 'old-3', now() - interval '8 days')" >/dev/null
+key=$(shard_q 0 -c "SELECT gen_random_uuid()")
+check "a new delivery is queued" t "$(deliver)"
+check "it removed the sender's two keys past 7 days, nobody else's" "someone_else:old-3 postgres:recent" \
+  "$(shard_q 1 -c "SELECT string_agg(sender || ':' || key, ' ' ORDER BY key) FROM spawn._shard_deliveries
+                   WHERE key IN ('old-1', 'old-2', 'old-3', 'recent')")"
+check "a retried delivery within the window is still refused" f "$(deliver)"
 check "a delivery to the wrong shard is refused (0A000)" 0A000 \
   "$(psql -X -q -h "${SHARD_DIR[0]}" -p "${SHARD_PORT[0]}" -U postgres -d postgres -c '\set VERBOSITY sqlstate' \
       -c "SELECT spawn._relay_in('k2', 'spawn-system', '$target', 'hop', NULL, NULL, 'hopper', now())" 2>&1 | grep -oE '[0-9A-Z]{5}$' || true)"
