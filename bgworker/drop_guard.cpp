@@ -19,11 +19,16 @@
 #include "src/shared.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
-#include "executor/spi.h"
+#include "utils/fmgroids.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -106,27 +111,27 @@ void StopScheduler() {
   }
 }
 
-// The relations (tables, sequences, views, types) that belong to the extension.
+// The relations (tables, sequences, views, types) that belong to the extension, in OID order
+// so that every attempt locks them in the same order: its pg_depend entries of type 'e', read
+// through the (refclassid, refobjid) index as PostgreSQL's own extension code reads them.
 List *ExtensionRelations(Oid extension) {
-  MemoryContext caller = CurrentMemoryContext;
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "spawn: SPI_connect failed");
-  Oid types[1] = {OIDOID};
-  Datum values[1] = {ObjectIdGetDatum(extension)};
-  SPI_execute_with_args(
-      "SELECT objid FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::regclass "
-      "AND refclassid = 'pg_catalog.pg_extension'::regclass AND refobjid = $1 AND deptype = 'e' "
-      "ORDER BY objid",
-      1, types, values, nullptr, true, 0);
-  MemoryContext spi = MemoryContextSwitchTo(caller);
+  Relation depend = table_open(DependRelationId, AccessShareLock);
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(ExtensionRelationId));
+  ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(extension));
+  SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, keys);
   List *relations = NIL;
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    bool isnull;
-    relations = lappend_oid(
-        relations,
-        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+  HeapTuple tuple;
+  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+    const auto *entry = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+    if (entry->classid == RelationRelationId && entry->deptype == DEPENDENCY_EXTENSION)
+      relations = lappend_oid(relations, entry->objid);
   }
-  MemoryContextSwitchTo(spi);
-  SPI_finish();
+  systable_endscan(scan);
+  table_close(depend, AccessShareLock);
+  list_sort(relations, list_oid_cmp);
   return relations;
 }
 

@@ -69,7 +69,7 @@ void ClaimEach(const Catalog *cat, void (*fn)(const Catalog *, InstanceRow *, in
     InstanceRow row;
     ActorLockHold hold;
     if (!ActorTryClaim(cat, names[2 * i], names[2 * i + 1], &row, &hold)) continue;
-    if (row.id != 0) fn(cat, &row, i, arg);
+    if (row.exists) fn(cat, &row, i, arg);
     ActorLockLetGo(&hold);
   }
 }
@@ -106,7 +106,7 @@ void DeactivateIdle(Catalog *cat, void *arg) {
   ExecuteAsOwner(cat,
                  "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
                  "FROM spawn._definitions d "
-                 "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
+                 "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
                  "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
                  "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
                  "LIMIT 1000",
@@ -130,7 +130,7 @@ void TakeSnapshots(Catalog *cat, void *arg) {
   ExecuteAsOwner(
       cat,
       "SELECT i.system, i.name FROM spawn._definitions d "
-      "JOIN spawn._instances i ON i.definition_id = d.id AND i.status = 'active' "
+      "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
       "WHERE d.stateful AND i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
       "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
       "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "

@@ -143,7 +143,7 @@ bool ActorTryClaim(const Catalog *cat, const char *system, const char *actor, In
     ActorLockLetGo(hold);
     return false;
   }
-  if (found == FetchOutcome::kMissing) row->id = 0;
+  if (found == FetchOutcome::kMissing) row->exists = false;
   return true;
 }
 

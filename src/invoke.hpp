@@ -52,7 +52,8 @@ bool ActorOpen(const Catalog *catalog, const InvokeRequest *request, bool wait, 
 
 // Claims an actor for a scheduler process without waiting: takes its advisory lock and reads
 // its row, unless another transaction holds either (then returns false, holding nothing). A
-// missing instance is claimed too (row->id is then 0). Release the hold with ActorLockLetGo.
+// missing instance is claimed too (row->exists is then false). Release the hold with
+// ActorLockLetGo.
 bool ActorTryClaim(const Catalog *catalog, const char *system, const char *actor, InstanceRow *row,
                    ActorLockHold *hold);
 

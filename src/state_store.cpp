@@ -1,7 +1,7 @@
 // The plaintext of a state is the binary jsonb body; its associated data binds system, actor
 // and revision (envelope.hpp). Reads go through the (system, name) index with the latest
 // snapshot; writes are heap_update calls, HOT in the common case (no indexed column changes,
-// fillfactor 70), with index entries added by the executor's routine otherwise.
+// fillfactor 90), with index entries added by the executor's routine otherwise.
 #include "src/state_store.hpp"
 
 #include "src/sealed.hpp"
@@ -30,23 +30,22 @@ namespace spawn {
 
 namespace {
 
-// Columns of spawn._instances (sql/spawn--1.0.sql); later versions only append columns.
+// Columns of spawn._instances in table order (sql/spawn--1.0.sql); later versions only append.
 enum InstanceColumn {
-  kId = 1,
+  kCreatedAt = 1,
+  kDefinitionId,
+  kActive,
   kSystem,
   kName,
-  kDefinitionId,
-  kStatus,
-  kRevision,
-  kKeyId,
-  kNonce,
-  kCiphertext,
-  kCreatedAt,
+  kSnapshotRevision,
   kActivatedAt,
+  kKeyId,
+  kRevision,
   kLastActivity,
   kStateUpdatedAt,
-  kSnapshotRevision,
-  kColumnCount = kSnapshotRevision
+  kNonce,
+  kCiphertext,
+  kColumnCount = kCiphertext
 };
 
 void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
@@ -66,17 +65,6 @@ void InsertIndexEntries(Relation rel, HeapTuple tuple) {
   ExecDropSingleTupleTableSlot(slot);
   FreeExecutorState(estate);
 }
-
-// True when a status value is 'active' (compared in place, without a C string copy).
-bool StatusIsActive(const text *status) {
-  static constexpr char kActive[] = "active";
-  return VARSIZE_ANY_EXHDR(status) == sizeof kActive - 1 &&
-         memcmp(VARDATA_ANY(status), kActive, sizeof kActive - 1) == 0;
-}
-
-}  // namespace
-
-namespace {
 
 // True when a text datum holds exactly the C string `expected`.
 bool TextEquals(Datum value, const char *expected) {
@@ -101,9 +89,9 @@ bool FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char 
   row->tuple = tuple;
   row->system = system;
   row->name = name;
-  row->id = DatumGetInt64(values[kId - 1]);
+  row->exists = true;
   row->definition_id = DatumGetInt32(values[kDefinitionId - 1]);
-  row->active = StatusIsActive(DatumGetTextPP(values[kStatus - 1]));
+  row->active = DatumGetBool(values[kActive - 1]);
   row->revision = DatumGetInt64(values[kRevision - 1]);
   row->has_state = !nulls[kKeyId - 1] && !nulls[kNonce - 1] && !nulls[kCiphertext - 1];
   row->key_id = nulls[kKeyId - 1] ? 0 : DatumGetInt64(values[kKeyId - 1]);
@@ -226,9 +214,9 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
     replace[kCiphertext - 1] = replace[kStateUpdatedAt - 1] = true;
   }
   if (!row->active) {
-    values[kStatus - 1] = CStringGetTextDatum("active");
+    values[kActive - 1] = BoolGetDatum(true);
     values[kActivatedAt - 1] = now;
-    replace[kStatus - 1] = replace[kActivatedAt - 1] = true;
+    replace[kActive - 1] = replace[kActivatedAt - 1] = true;
   }
   values[kLastActivity - 1] = now;
   replace[kLastActivity - 1] = true;
@@ -241,8 +229,8 @@ void StateDeactivate(const Catalog *catalog, const InstanceRow *row, bool snapsh
   Datum values[kColumnCount] = {};
   bool nulls[kColumnCount] = {};
   bool replace[kColumnCount] = {};
-  values[kStatus - 1] = CStringGetTextDatum("inactive");
-  replace[kStatus - 1] = true;
+  values[kActive - 1] = BoolGetDatum(false);
+  replace[kActive - 1] = true;
   values[kSnapshotRevision - 1] = Int64GetDatum(row->revision);
   replace[kSnapshotRevision - 1] = snapshotted;
   UpdateInstance(catalog, row, values, nulls, replace);

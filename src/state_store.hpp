@@ -15,7 +15,7 @@ namespace spawn {
 struct InstanceRow {
   const char *system;
   const char *name;
-  int64 id;
+  bool exists;  // false when ActorTryClaim claimed a name without an instance
   int32 definition_id;
   bool active;
   int64 revision;
