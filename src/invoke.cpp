@@ -105,19 +105,15 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
 // when another transaction holds it but this one already wrote the row (its advisory lock let
 // go early), the row version is ours and keeps every other writer out, so no lock is needed
 // (waiting would deadlock with the holder, which waits for us). Returns false only without wait.
-// A busy actor's row is looked up in the index before waiting, while the holder works; once
-// the lock is ours only its update chain is followed to the newest version (state_store.hpp),
-// which keeps the index descent out of the time the actor is held (a hot actor's throughput).
 bool OpenLocked(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActor *out) {
   ActorLockTake(req->system, req->actor, false, &out->lock);
-  bool fetched = false;
   if (!out->lock.taken) {
-    fetched = StateFetch(cat, req->system, req->actor, &out->row);
-    if (fetched && StateRowIsOurs(&out->row)) return true;
+    if (StateFetch(cat, req->system, req->actor, &out->row) && StateRowIsOurs(&out->row))
+      return true;
     if (!wait) return false;
     ActorLockTake(req->system, req->actor, true, &out->lock);
   }
-  FetchOutcome found = StateFetchForWrite(cat, req->system, req->actor, wait, &out->row, fetched);
+  FetchOutcome found = StateFetchForWrite(cat, req->system, req->actor, wait, &out->row);
   if (found == FetchOutcome::kBusy) {
     ActorLockLetGo(&out->lock);
     return false;

@@ -66,26 +66,14 @@ void InsertIndexEntries(Relation rel, HeapTuple tuple) {
   FreeExecutorState(estate);
 }
 
-// True when a text datum holds exactly the C string `expected`.
-bool TextEquals(Datum value, const char *expected) {
-  const text *t = DatumGetTextPP(value);
-  const size_t length = strlen(expected);
-  return VARSIZE_ANY_EXHDR(t) == length && memcmp(VARDATA_ANY(t), expected, length) == 0;
-}
-
-// Fills `row` from a fetched version of the instance (system, name); false, leaving `row`
-// untouched, when the version belongs to another instance.
-bool FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char *name,
+// Fills `row` from the fetched version of the instance (system, name).
+void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char *name,
              InstanceRow *row) {
   // One copy, the base of the update (fetching with materialise and copying made two).
   HeapTuple tuple = ExecCopySlotHeapTuple(slot);
   Datum values[kColumnCount];
   bool nulls[kColumnCount];
   heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
-  if (!TextEquals(values[kSystem - 1], system) || !TextEquals(values[kName - 1], name)) {
-    heap_freetuple(tuple);
-    return false;
-  }
   row->tuple = tuple;
   row->system = system;
   row->name = name;
@@ -100,29 +88,6 @@ bool FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char 
   row->last_activity =
       nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
   row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
-  return true;
-}
-
-// Reads the newest version of a row fetched earlier by following its update chain from that
-// version's TID (no index descent). Used after waiting for the actor's lock, so the descent
-// happened while another writer held it. The chain only links versions of one row and every
-// version found is checked to be this instance's; the latest snapshot makes it the same
-// version the index would give. False when the chain is gone (the row deleted, its page
-// pruned); the caller then searches the index.
-bool StateRefetch(const Catalog *catalog, InstanceRow *row) {
-  Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
-  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-  ItemPointerData tid = row->tuple->t_self;
-  TableScanDesc scan = table_beginscan_tid(rel, snapshot);
-  table_tuple_get_latest_tid(scan, &tid);
-  table_endscan(scan);
-  TupleTableSlot *slot = table_slot_create(rel, nullptr);
-  const bool found = table_tuple_fetch_row_version(rel, &tid, snapshot, slot) &&
-                     FillRow(rel, slot, row->system, row->name, row);
-  ExecDropSingleTupleTableSlot(slot);
-  UnregisterSnapshot(snapshot);
-  table_close(rel, NoLock);
-  return found;
 }
 
 }  // namespace
@@ -140,9 +105,8 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
   index_rescan(scan, keys, 2, nullptr, 0);
   TupleTableSlot *slot = table_slot_create(rel, nullptr);
-  bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-  if (found && !FillRow(rel, slot, system, name, row))
-    elog(ERROR, "spawn: index of spawn._instances returned another instance than \"%s\"", name);
+  const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+  if (found) FillRow(rel, slot, system, name, row);
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);
   UnregisterSnapshot(snapshot);
@@ -151,15 +115,11 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   return found;
 }
 
-// Loops until the row's latest version has no updater in progress (or answers kBusy); from the
-// second read on (and from the first when the caller read the row before waiting for the lock)
-// the update chain is followed instead of the index.
+// Loops until the row's latest version has no updater in progress (or answers kBusy).
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
-                                bool wait, InstanceRow *row, bool fetched) {
+                                bool wait, InstanceRow *row) {
   for (;;) {
-    if (!(fetched && StateRefetch(catalog, row)) && !StateFetch(catalog, system, name, row))
-      return FetchOutcome::kMissing;
-    fetched = true;
+    if (!StateFetch(catalog, system, name, row)) return FetchOutcome::kMissing;
     HeapTupleHeader header = row->tuple->t_data;
     const uint16 infomask = header->t_infomask;
     if ((infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(infomask))

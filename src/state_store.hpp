@@ -38,10 +38,9 @@ enum class FetchOutcome { kMissing, kFound, kBusy };
 // Reads an instance for a writer that holds the actor's advisory lock: when the row's latest
 // version was updated by another transaction still in progress (a writer that let the
 // advisory lock go early, actor_lock.hpp), waits for it to end and reads again, or, without
-// wait, answers kBusy at once. With `fetched`, `row` holds a version read before the lock was
-// taken, and the newest one is reached through its update chain rather than the index.
+// wait, answers kBusy at once.
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
-                                bool wait, InstanceRow *row, bool fetched = false);
+                                bool wait, InstanceRow *row);
 
 // True when the fetched row version was written by this transaction: then no other writer can
 // change the actor until this transaction ends, whoever holds its advisory lock.

@@ -36,10 +36,9 @@ check "user advisory locks with the same keys do not collide" t \
 wait "$holder"
 check "the holder's invoke committed after the wait" '{"total": 32001}' "$(q -c "SELECT spawn.invoke('hot', 'get')")"
 
-# A waiter reads the row before it waits and then follows the row's update chain
-# (state_store.hpp). When the holder replaced the row meanwhile (deleted, then inserted again:
-# a new row version with no link from the old one), that chain ends in a deleted version and
-# the waiter finds the row through the index instead.
+# A waiter reads the newest row once the holder is gone: when the holder replaced the row
+# meanwhile (deleted, then inserted again: a new row version with no link from the old one),
+# the waiter finds the new one and writes on top of it.
 q -c "SELECT spawn.register_actor('reborn', actions => '{\"add\": \"public.incrementor_add\"}')" >/dev/null
 q -c "SELECT spawn.invoke('reborn', 'add', '{\"value\": 100}')" >/dev/null
 q <<'SQL' >/dev/null &
