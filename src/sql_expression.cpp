@@ -80,38 +80,39 @@ Expr *SingleExpression(const CachedPlan *plan) {
   return nullptr;
 }
 
-// Compiles (or rules out) the expression of `plan`, replacing what was kept before.
-void Compile(SqlExpression *expression, const CachedPlan *plan) {
+// Forgets the compiled state (after an error inside it, or before compiling anew).
+void Discard(SqlExpression *expression) {
   if (expression->context != nullptr) MemoryContextDelete(expression->context);
   expression->context = nullptr;
   expression->state = nullptr;
-  expression->generation = plan->generation;
+  expression->suitable = false;
+  expression->generation = -1;
+}
+
+// Compiles (or rules out) the expression of `plan`, replacing what was kept before.
+void Compile(SqlExpression *expression, const CachedPlan *plan) {
+  Discard(expression);
   Expr *target = SingleExpression(plan);
+  if (target != nullptr) {
+    expression->context =
+        AllocSetContextCreate(expression->parent, "spawn handler expression", ALLOCSET_SMALL_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(expression->context);
+    // A copy: the state never points into the plan, which may be freed once rebuilt.
+    Expr *copy = static_cast<Expr *>(copyObjectImpl(target));
+    expression->econtext = CreateStandaloneExprContext();
+    expression->state = ExecInitExpr(copy, nullptr);
+    MemoryContextSwitchTo(old);
+    get_typlenbyval(exprType(reinterpret_cast<Node *>(copy)), &expression->result_length,
+                    &expression->result_by_value);
+  }
+  // Recorded last: an error above leaves generation -1, so the next call compiles again.
   expression->suitable = target != nullptr;
-  if (target == nullptr) return;
-  expression->context =
-      AllocSetContextCreate(expression->parent, "spawn handler expression", ALLOCSET_SMALL_SIZES);
-  MemoryContext old = MemoryContextSwitchTo(expression->context);
-  // A copy: the state never points into the plan, which may be freed once rebuilt.
-  Expr *copy = static_cast<Expr *>(copyObjectImpl(target));
-  expression->econtext = CreateStandaloneExprContext();
-  expression->state = ExecInitExpr(copy, nullptr);
-  MemoryContextSwitchTo(old);
-  get_typlenbyval(exprType(reinterpret_cast<Node *>(copy)), &expression->result_length,
-                  &expression->result_by_value);
+  expression->generation = plan->generation;
 }
 
 // Adds SPI's context line ("SQL statement ...") to errors raised by the expression.
 void StatementErrorContext(void *arg) {
   errcontext("SQL statement \"%s\"", static_cast<const char *>(arg));
-}
-
-// Forgets the compiled state after an error inside it.
-void Discard(SqlExpression *expression) {
-  if (expression->context != nullptr) MemoryContextDelete(expression->context);
-  expression->context = nullptr;
-  expression->state = nullptr;
-  expression->generation = -1;
 }
 
 }  // namespace
