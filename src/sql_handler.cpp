@@ -71,6 +71,9 @@ bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out,
     options.parserSetup = reinterpret_cast<ParserSetupHook>(sql_fn_parser_setup);
     options.parserSetupArg = parse_info;
     options.parseMode = RAW_PARSE_DEFAULT;
+    // Always the generic plan, as fmgr_sql plans a body (without the arguments' values); it
+    // also lets a one-expression body keep its compiled expression (sql_expression.hpp).
+    options.cursorOptions = CURSOR_OPT_GENERIC_PLAN;
     SPIPlanPtr plan = SPI_prepare_extended(source, &options);
     ok = plan != nullptr;
     if (ok && !result_ignored) {
@@ -84,6 +87,7 @@ bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out,
       SPI_keepplan(plan);
       out->plan = plan;
       out->read_only = proc->provolatile != PROVOLATILE_VOLATILE;
+      out->expression = result_ignored ? nullptr : SqlExpressionCreate(context);
     } else if (plan != nullptr) {
       SPI_freeplan(plan);
     }
@@ -95,9 +99,14 @@ bool PrepareSqlHandler(Oid function, MemoryContext context, SqlHandlerPlan *out,
 // Executes the prepared body with the arguments as parameters.
 Datum ExecuteSqlHandler(const SqlHandlerPlan *handler, int nargs, const Datum *values,
                         const bool *nulls, const Oid *types, bool *isnull) {
+  Datum value_out;
   SPIExecuteOptions options;
   memset(&options, 0, sizeof options);
   options.params = MakeParams(nargs, values, nulls, types);
+  if (handler->expression != nullptr &&
+      SqlExpressionEvaluate(handler->expression, handler->plan, handler->read_only, options.params,
+                            &value_out, isnull))
+    return value_out;
   options.read_only = handler->read_only;
   options.tcount = 1;
   int rc = SPI_execute_plan_extended(handler->plan, &options);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "src/pg.hpp"
+#include "src/sql_expression.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -13,7 +14,8 @@ namespace spawn {
 // A prepared SQL handler body.
 struct SqlHandlerPlan {
   SPIPlanPtr plan;
-  bool read_only;  // STABLE/IMMUTABLE functions run with the caller's snapshot
+  bool read_only;             // STABLE/IMMUTABLE functions run with the caller's snapshot
+  SqlExpression *expression;  // a body that is one expression is evaluated without an executor
 };
 
 // Prepares the body of `function` when it is a single-SELECT LANGUAGE sql function without

@@ -66,6 +66,30 @@ void InsertIndexEntries(Relation rel, HeapTuple tuple) {
   FreeExecutorState(estate);
 }
 
+// Fills `row` from the fetched version of the instance (system, name).
+void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char *name,
+             InstanceRow *row) {
+  // One copy, the base of the update (fetching with materialise and copying made two).
+  HeapTuple tuple = ExecCopySlotHeapTuple(slot);
+  Datum values[kColumnCount];
+  bool nulls[kColumnCount];
+  heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
+  row->tuple = tuple;
+  row->system = system;
+  row->name = name;
+  row->exists = true;
+  row->definition_id = DatumGetInt32(values[kDefinitionId - 1]);
+  row->active = DatumGetBool(values[kActive - 1]);
+  row->revision = DatumGetInt64(values[kRevision - 1]);
+  row->has_state = !nulls[kKeyId - 1] && !nulls[kNonce - 1] && !nulls[kCiphertext - 1];
+  row->key_id = nulls[kKeyId - 1] ? 0 : DatumGetInt64(values[kKeyId - 1]);
+  row->nonce = nulls[kNonce - 1] ? nullptr : DatumGetByteaPP(values[kNonce - 1]);
+  row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
+  row->last_activity =
+      nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
+  row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
+}
+
 }  // namespace
 
 // Looks the instance up by (system, name).
@@ -82,27 +106,7 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   index_rescan(scan, keys, 2, nullptr, 0);
   TupleTableSlot *slot = table_slot_create(rel, nullptr);
   const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-  if (found) {
-    bool should_free;
-    HeapTuple tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
-    row->tuple = should_free ? tuple : heap_copytuple(tuple);
-    Datum values[kColumnCount];
-    bool nulls[kColumnCount];
-    heap_deform_tuple(row->tuple, RelationGetDescr(rel), values, nulls);
-    row->system = system;
-    row->name = name;
-    row->exists = true;
-    row->definition_id = DatumGetInt32(values[kDefinitionId - 1]);
-    row->active = DatumGetBool(values[kActive - 1]);
-    row->revision = DatumGetInt64(values[kRevision - 1]);
-    row->has_state = !nulls[kKeyId - 1] && !nulls[kNonce - 1] && !nulls[kCiphertext - 1];
-    row->key_id = nulls[kKeyId - 1] ? 0 : DatumGetInt64(values[kKeyId - 1]);
-    row->nonce = nulls[kNonce - 1] ? nullptr : DatumGetByteaPP(values[kNonce - 1]);
-    row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
-    row->last_activity =
-        nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
-    row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
-  }
+  if (found) FillRow(rel, slot, system, name, row);
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);
   UnregisterSnapshot(snapshot);

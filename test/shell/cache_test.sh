@@ -27,6 +27,62 @@ q -c "CREATE OR REPLACE FUNCTION public.times_ten(state jsonb, payload jsonb) RE
       LANGUAGE sql AS \$\$ SELECT spawn.reply('\"replaced\"', state) \$\$" >/dev/null
 check "a replaced function reaches the cached session" '"replaced"' \
   "$(ask "SELECT spawn.invoke('acc', 'add', '{\"value\": 1}');")"
+
+# Privileges are checked at the moment of asking, whatever the session cached: a REVOKE made
+# in another session reaches the next invoke of a session that already ran the handler.
+q <<'SQL' >/dev/null
+CREATE ROLE carol;
+GRANT USAGE ON SCHEMA spawn TO carol;
+SELECT spawn.grant('invoke', 'acc', 'carol');
+SQL
+check "carol invokes in the cached session" '"replaced"' \
+  "$(ask "SET ROLE carol; SELECT spawn.invoke('acc', 'add', '{\"value\": 1}');")"
+q -c "REVOKE EXECUTE ON FUNCTION public.times_ten(jsonb, jsonb) FROM PUBLIC" >/dev/null
+denied=$(ask "SELECT spawn.invoke('acc', 'add', '{\"value\": 1}');")
+check "a REVOKE of the handler function elsewhere reaches the cached session" 1 \
+  "$(grep -c 'permission denied for function times_ten' <<<"$denied")"
+q -c "GRANT EXECUTE ON FUNCTION public.times_ten(jsonb, jsonb) TO PUBLIC" >/dev/null
+check "a GRANT back elsewhere reaches the cached session" '"replaced"' \
+  "$(ask "SELECT spawn.invoke('acc', 'add', '{\"value\": 1}');")"
+q -c "SELECT spawn.revoke('invoke', 'acc', 'carol')" >/dev/null
+denied=$(ask "SELECT spawn.invoke('acc', 'add', '{\"value\": 1}');")
+check "a spawn.revoke elsewhere reaches the cached session" 1 \
+  "$(grep -c 'permission denied for actor "acc"' <<<"$denied")"
+ask "RESET ROLE; SELECT 'reset';" >/dev/null
+
+# One-expression handler bodies keep their compiled expression (src/sql_expression.cpp): it
+# follows a replaced helper it inlined, recovers after an error inside it, and a nested invoke
+# of another instance of the same definition (the expression already running) still works.
+q <<'SQL' >/dev/null
+CREATE FUNCTION public.helper_word() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT '"one"'::jsonb $$;
+CREATE FUNCTION public.word(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(public.helper_word(), state) $$;
+CREATE FUNCTION public.divide(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(to_jsonb(10 / (payload->>'by')::int), state) $$;
+CREATE FUNCTION public.relay(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$
+  SELECT spawn.reply(CASE WHEN payload->>'to' IS NULL THEN '"leaf"'::jsonb
+                          ELSE spawn.invoke(payload->>'to', 'relay', '{}') END, state)
+$$;
+SELECT spawn.register_actor('words', actions => '{"word": "public.word", "divide": "public.divide"}');
+SELECT spawn.register_actor('relays', actions => '{"relay": "public.relay"}', kind => 'unnamed');
+SELECT spawn.invoke('r-' || i, 'relay', '{}', register_ref => 'relays') FROM generate_series(1, 2) i;
+SQL
+check "an inlined helper is evaluated" '"one"' "$(ask "SELECT spawn.invoke('words', 'word');")"
+check "it stays evaluated from the kept expression" '"one"' "$(ask "SELECT spawn.invoke('words', 'word');")"
+q -c "CREATE OR REPLACE FUNCTION public.helper_word() RETURNS jsonb LANGUAGE sql IMMUTABLE
+      AS \$\$ SELECT '\"two\"'::jsonb \$\$" >/dev/null
+check "a replaced inlined helper reaches the kept expression" '"two"' \
+  "$(ask "SELECT spawn.invoke('words', 'word');")"
+failed=$(ask "SELECT spawn.invoke('words', 'divide', '{\"by\": 0}');")
+check "an error inside the kept expression is raised" 1 "$(grep -c 'division by zero' <<<"$failed")"
+check "the expression works again after the error" 5 \
+  "$(ask "SELECT spawn.invoke('words', 'divide', '{\"by\": 2}');")"
+check "a nested invoke of the same handler while its expression runs" '"leaf"' \
+  "$(ask "SELECT spawn.invoke('r-1', 'relay', '{\"to\": \"r-2\"}');")"
+check "and again, from the kept expression" '"leaf"' \
+  "$(ask "SELECT spawn.invoke('r-2', 'relay', '{\"to\": \"r-1\"}');")"
+
 q -c "SELECT spawn.unregister_actor('acc')" >/dev/null
 gone=$(ask "SELECT spawn.invoke('acc', 'get');")
 check "unregistration reaches the cached session" 1 "$(grep -c 'does not exist' <<<"$gone")"

@@ -35,4 +35,25 @@ check "user advisory locks with the same keys do not collide" t \
   "$(q -c "SELECT bool_and(pg_try_advisory_lock(classid::int, objid::int)) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 21328 AND granted")"
 wait "$holder"
 check "the holder's invoke committed after the wait" '{"total": 32001}' "$(q -c "SELECT spawn.invoke('hot', 'get')")"
+
+# A waiter reads the newest row once the holder is gone: when the holder replaced the row
+# meanwhile (deleted, then inserted again: a new row version with no link from the old one),
+# the waiter finds the new one and writes on top of it.
+q -c "SELECT spawn.register_actor('reborn', actions => '{\"add\": \"public.incrementor_add\"}')" >/dev/null
+q -c "SELECT spawn.invoke('reborn', 'add', '{\"value\": 100}')" >/dev/null
+q <<'SQL' >/dev/null &
+BEGIN;
+SELECT spawn.invoke('reborn', 'add', '{"value": 1}');
+SELECT pg_sleep(3);
+CREATE TEMP TABLE reborn_row AS SELECT * FROM spawn._instances WHERE name = 'reborn';
+DELETE FROM spawn._instances WHERE name = 'reborn';
+INSERT INTO spawn._instances SELECT * FROM reborn_row;
+COMMIT;
+SQL
+holder=$!
+sleep 1
+check "the waiter reads the replaced row" '{"total": 111}' \
+  "$(q -c "SELECT spawn.invoke('reborn', 'add', '{\"value\": 10}')")"
+wait "$holder"
+check "and its write is the latest state" '{"total": 111}' "$(q -c "SELECT spawn.invoke('reborn', 'get')")"
 finish
