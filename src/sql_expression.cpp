@@ -3,6 +3,9 @@
 //   revalidates the body (a replaced function, a changed search_path or role makes a new plan)
 //   and holds the plan while the expression runs. The expression is compiled from a copy of the
 //   plan's target, keyed by the plan's generation, so a new plan is always compiled afresh.
+// - And keyed by the role: compiling checks EXECUTE on every function the body calls
+//   (ExecInitFunc), as the executor does on each run for the current user, and a generic plan
+//   is shared by every role; so another role compiles it again and is checked in turn.
 // - Only a bare Result plan qualifies: no table (so no locks or permission checks to make), no
 //   qual, sub-plan, init plan or PARAM_EXEC parameter, no Var. Its one row is the target.
 // - Snapshots as SPI takes them: a VOLATILE body gets a fresh snapshot after a command counter
@@ -16,6 +19,7 @@
 
 extern "C" {
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "utils/datum.h"
@@ -31,6 +35,7 @@ struct SqlExpression {
   MemoryContext parent;   // the owning cache's memory
   MemoryContext context;  // the compiled state, replaced on every compilation
   int generation;         // the plan generation compiled (or found unsuitable); -1: none
+  Oid role;               // the user it was compiled (and its functions' EXECUTE checked) as
   bool suitable;          // that plan is one expression
   bool in_use;            // being evaluated by a frame further up the stack
   ExprState *state;
@@ -108,6 +113,7 @@ void Compile(SqlExpression *expression, const CachedPlan *plan) {
   // Recorded last: an error above leaves generation -1, so the next call compiles again.
   expression->suitable = target != nullptr;
   expression->generation = plan->generation;
+  expression->role = GetUserId();
 }
 
 // Adds SPI's context line ("SQL statement ...") to errors raised by the expression.
@@ -137,7 +143,8 @@ bool SqlExpressionEvaluate(SqlExpression *expression, SPIPlanPtr plan, bool read
     return false;
   CachedPlan *cached = GetCachedPlan(source, params, CurrentResourceOwner, nullptr);
   const bool generic = cached == source->gplan;  // a custom plan has the parameters folded in
-  if (generic && cached->generation != expression->generation) Compile(expression, cached);
+  if (generic && (cached->generation != expression->generation || expression->role != GetUserId()))
+    Compile(expression, cached);
   if (!generic || !expression->suitable) {
     ReleaseCachedPlan(cached, CurrentResourceOwner);
     return false;

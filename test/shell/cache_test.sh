@@ -83,6 +83,24 @@ check "a nested invoke of the same handler while its expression runs" '"leaf"' \
 check "and again, from the kept expression" '"leaf"' \
   "$(ask "SELECT spawn.invoke('r-2', 'relay', '{\"to\": \"r-1\"}');")"
 
+# A kept expression was compiled, and the functions it calls checked, as one role: another
+# role gets its own check. The superuser runs the handler first, then carol, who may invoke the
+# actor and its handler but not the function the handler calls.
+q <<'SQL' >/dev/null
+CREATE FUNCTION public.secret_word() RETURNS jsonb LANGUAGE plpgsql AS $$ BEGIN RETURN '"secret"'; END $$;
+REVOKE EXECUTE ON FUNCTION public.secret_word() FROM PUBLIC;
+CREATE FUNCTION public.tell(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE sql AS $$ SELECT spawn.reply(public.secret_word(), state) $$;
+SELECT spawn.register_actor('teller', actions => '{"tell": "public.tell"}');
+SELECT spawn.grant('invoke', 'teller', 'carol');
+SQL
+check "the superuser's invoke compiles the expression" '"secret"' "$(ask "SELECT spawn.invoke('teller', 'tell');")"
+denied=$(ask "SET ROLE carol; SELECT spawn.invoke('teller', 'tell');")
+check "carol is refused the function the kept expression calls" 1 \
+  "$(grep -c 'permission denied for function secret_word' <<<"$denied")"
+ask "RESET ROLE; SELECT 'reset';" >/dev/null
+check "the superuser still gets it" '"secret"' "$(ask "SELECT spawn.invoke('teller', 'tell');")"
+
 q -c "SELECT spawn.unregister_actor('acc')" >/dev/null
 gone=$(ask "SELECT spawn.invoke('acc', 'get');")
 check "unregistration reaches the cached session" 1 "$(grep -c 'does not exist' <<<"$gone")"
