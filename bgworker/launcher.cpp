@@ -39,9 +39,8 @@ void spawn_launcher_main(Datum) {
       wait = Min(wait, schedules.next_ms);
     if (TimestampDifferenceExceeds(last_sweep, started, spawn::setting_housekeeping_ms)) {
       int deactivated = 0, snapshots = 0;
-      bool swept = spawn::RunCatalogTransaction("deactivating idle actors", spawn::DeactivateIdle,
-                                                &deactivated);
-      swept &= spawn::RunCatalogTransaction("taking snapshots", spawn::TakeSnapshots, &snapshots);
+      bool swept = spawn::SweepDeactivations(&deactivated);
+      swept &= spawn::SweepSnapshots(&snapshots);
       if (!spawn::RunCatalogTransaction("applying retention", spawn::ApplyRetention, nullptr))
         spawn::RetentionForgetMarks();
       spawn::RunCatalogTransaction("recording the active key", spawn::RecordActiveKey, nullptr);

@@ -13,11 +13,14 @@
 //    snapshot becomes the base, and each new snapshot prunes its own actor's old rows.
 // Every statement runs as the extension's owner with plans that prefer indexes. The per-actor
 // statements and the batch selections are prepared once per launcher (parsing and planning
-// them per actor cost more than the work). A backlog (a burst of actors going idle at once)
-// is worked off in batches of 1,000, several per sweep within a time budget, so it is done in
-// seconds rather than at 1,000 actors per second.
+// them per actor cost more than the work). One transaction deals with one batch of at most 100
+// actors: each of their rows stays locked by it until it commits, so an invoke of one of them
+// waits at most one short batch. A backlog (a burst of actors going idle at once) is worked off
+// in back-to-back batches, each its own transaction, within a time budget per sweep
+// (SweepBatches), so it is done in seconds, not at one batch per housekeeping interval.
 #include "bgworker/sweeps.hpp"
 
+#include "bgworker/process.hpp"
 #include "src/actor_lock.hpp"
 #include "src/catalog.hpp"
 #include "src/history.hpp"
@@ -36,8 +39,9 @@ namespace spawn {
 
 namespace {
 
-// How many actors one batch selects, and how long one sweep may keep taking batches.
-constexpr int kBatchActors = 1000;  // the LIMIT of the selections below
+// How many actors one batch (one transaction) selects, and how long one sweep may keep taking
+// batches.
+constexpr int kBatchActors = 100;  // the LIMIT of the selections below
 constexpr long kSweepBudgetMs = 400;
 
 // Copies the row's sealed state into history and prunes the actor's rows past retention.
@@ -63,16 +67,14 @@ void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
   ExecutePlanAsOwner(cat, prune, prune_values, nullptr, false, 0, true);
 }
 
-// Set when a sweep stopped at its budget after a full batch (more work is waiting).
+// Set by a batch that was full and done entirely (more work is waiting, and the next batch
+// will select other actors); cleared by one that was not.
 bool deactivation_backlog = false;
 bool snapshot_backlog = false;
 
-// Whether a sweep that started at `started` may take another batch after one of `selected`
-// actors of which `done` were dealt with: only after a full batch done entirely (the next
-// batch then holds other actors), and within the budget.
-bool AnotherBatch(TimestampTz started, int selected, int done, bool *backlog) {
+// Records whether a batch of `selected` actors, of which `done` were dealt with, leaves work.
+void NoteBacklog(int selected, int done, bool *backlog) {
   *backlog = selected == kBatchActors && done == selected;
-  return *backlog && !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs);
 }
 
 // Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
@@ -131,29 +133,21 @@ void DeactivateIdle(Catalog *cat, void *arg) {
               "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
               "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
               "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-              "LIMIT 1000",
+              "LIMIT 100",
               0, nullptr);
-  const TimestampTz started = GetCurrentTimestamp();
-  int selected;
-  Deactivation work{nullptr, 0};
-  deactivation_backlog = false;
-  do {
-    // Not read-only: a fresh snapshot, which sees the previous batch's updates.
-    ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
-    selected = static_cast<int>(SPI_processed);
-    SPITupleTable *batch = SPI_tuptable;
-    work.idle_before = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (selected + 1)));
-    work.deactivated = 0;
-    for (int i = 0; i < selected; ++i) {
-      bool isnull;
-      work.idle_before[i] =
-          DatumGetTimestampTz(SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &isnull));
-    }
-    ClaimEach(cat, DeactivateOne, &work);
-    *deactivated += work.deactivated;
-    pfree(work.idle_before);
-    SPI_freetuptable(batch);
-  } while (AnotherBatch(started, selected, work.deactivated, &deactivation_backlog));
+  // Not read-only: a fresh snapshot, which sees what the previous batch committed.
+  ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
+  const int selected = static_cast<int>(SPI_processed);
+  SPITupleTable *batch = SPI_tuptable;
+  Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (selected + 1))), 0};
+  for (int i = 0; i < selected; ++i) {
+    bool isnull;
+    work.idle_before[i] =
+        DatumGetTimestampTz(SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &isnull));
+  }
+  ClaimEach(cat, DeactivateOne, &work);
+  *deactivated += work.deactivated;
+  NoteBacklog(selected, work.deactivated, &deactivation_backlog);
 }
 
 // Snapshots active states that changed since their last snapshot, at most once per
@@ -169,20 +163,37 @@ void TakeSnapshots(Catalog *cat, void *arg) {
               "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
               "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "
               "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
-              "LIMIT 1000",
+              "LIMIT 100",
               0, nullptr);
+  ExecutePlanAsOwner(cat, due, nullptr, nullptr, false, 0, true);
+  const int selected = static_cast<int>(SPI_processed);
+  int batch_taken = 0;
+  ClaimEach(cat, SnapshotOne, &batch_taken);
+  *taken += batch_taken;
+  NoteBacklog(selected, batch_taken, &snapshot_backlog);
+}
+
+// Runs `sweep` one batch per transaction while a full batch was done and the budget lasts.
+bool SweepBatches(const char *what, void (*sweep)(Catalog *, void *), int *count,
+                  const bool *backlog) {
   const TimestampTz started = GetCurrentTimestamp();
-  int selected, batch_taken;
-  snapshot_backlog = false;
+  bool ok;
   do {
-    ExecutePlanAsOwner(cat, due, nullptr, nullptr, false, 0, true);
-    selected = static_cast<int>(SPI_processed);
-    SPITupleTable *batch = SPI_tuptable;
-    batch_taken = 0;
-    ClaimEach(cat, SnapshotOne, &batch_taken);
-    *taken += batch_taken;
-    SPI_freetuptable(batch);
-  } while (AnotherBatch(started, selected, batch_taken, &snapshot_backlog));
+    ok = RunCatalogTransaction(what, sweep, count);
+  } while (ok && *backlog &&
+           !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs));
+  return ok;
+}
+
+// Deactivation batches within the budget.
+bool SweepDeactivations(int *deactivated) {
+  return SweepBatches("deactivating idle actors", DeactivateIdle, deactivated,
+                      &deactivation_backlog);
+}
+
+// Snapshot batches within the budget.
+bool SweepSnapshots(int *taken) {
+  return SweepBatches("taking snapshots", TakeSnapshots, taken, &snapshot_backlog);
 }
 
 // Whether either sweep left work for its next run.

@@ -21,6 +21,12 @@ void TakeSnapshots(Catalog *catalog, void *taken /* int */);
 // retention since the last sweep (the base a replay starts from stays).
 void ApplyRetention(Catalog *catalog, void *unused);
 
+// DeactivateIdle and TakeSnapshots take one batch of actors each per transaction; these run
+// them batch after batch, each in its own transaction, while work is left and within a time
+// budget. False when a transaction failed.
+bool SweepDeactivations(int *deactivated);
+bool SweepSnapshots(int *taken);
+
 // Whether the last DeactivateIdle or TakeSnapshots stopped at its time budget with work left:
 // the launcher then runs the sweeps again soon instead of after spawn.housekeeping_interval.
 bool SweepsHaveBacklog();
