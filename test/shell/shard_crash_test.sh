@@ -2,7 +2,7 @@
 # Messages that cross shards arrive exactly once across crashes: 20 chains of casts hop 40 times
 # each between actors spread over two shards (a hop to the other shard leaves through the
 # sender's outbox, in the sender's transaction). The sending shard is killed with SIGKILL
-# mid-way, later the other one; after recovery every chain has made exactly its 41 hops.
+# mid-way, later the other one; after recovery every chain has made exactly its 101 hops.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 source "$(dirname "$0")/shards.sh"
@@ -23,23 +23,24 @@ SQL
 router_q -c "SELECT spawn.register_actor('hopper', actions => '{\"hop\": \"public.hop\"}', kind => 'unnamed')" >/dev/null
 hops() { router_q -c "SELECT coalesce(sum((spawn.state(name)->>'hops')::int), 0) FROM spawn.actors WHERE parent = 'hopper'" 2>/dev/null || echo -1; }
 # Chain c starts at a hopper of shard 0, so shard 0 sends first.
-router_q -c "SELECT count(spawn.cast(n.name, 'hop', jsonb_build_object('left', 40, 'next', c), register_ref => 'hopper'))
+router_q -c "SELECT count(spawn.cast(n.name, 'hop', jsonb_build_object('left', 100, 'next', c), register_ref => 'hopper'))
   FROM generate_series(1, 20) c,
   LATERAL (SELECT 'h-' || k AS name FROM generate_series(1000, 2000) k
            WHERE (spawn.shard_hash('spawn-system', 'h-' || k) & 3) % 2 = 0 ORDER BY k OFFSET c LIMIT 1) n" >/dev/null
-sleep 1
+# Crash once the chains are under way (a fixed sleep let fast runs finish first).
+for _ in $(seq 1 200); do [ "$(hops)" -ge 100 ] && break; sleep 0.05; done
 before=$(hops)
 shard_crash 0
 sleep 1
 middle=$(hops)
 shard_crash 1
-echo "hops before the first crash: $before, before the second: $middle (of 820)"
-check_true "the first crash came mid-way" test "$before" -gt 0 -a "$before" -lt 820
-for _ in $(seq 1 300); do [ "$(hops)" -ge 820 ] && break; sleep 0.2; done
+echo "hops before the first crash: $before, before the second: $middle (of 2020)"
+check_true "the first crash came mid-way" test "$before" -gt 0 -a "$before" -lt 2020
+for _ in $(seq 1 600); do [ "$(hops)" -ge 2020 ] && break; sleep 0.2; done
 pending() { for i in 0 1; do shard_q "$i" -c "SELECT count(*) FROM spawn._mailbox"; done | paste -sd+ | bc; }
 for _ in $(seq 1 100); do [ "$(pending)" = 0 ] && break; sleep 0.2; done
 sleep 1
-check "every chain made its 41 hops exactly once" 820 "$(hops)"
+check "every chain made its 101 hops exactly once" 2020 "$(hops)"
 check "both mailboxes and outboxes drained" 0 "$(pending)"
 check "no dead letters" 0 "$(router_q -c "SELECT count(*) FROM spawn.dead_letters")"
 crossed=$(for i in 0 1; do shard_q "$i" -c "SELECT count(*) FROM spawn._shard_deliveries"; done | paste -sd+ | bc)
