@@ -7,6 +7,8 @@
 // constraint's values. The table has no triggers, foreign keys or row security.
 #include "src/mailbox_row.hpp"
 
+#include "src/index_entries.hpp"
+
 extern "C" {
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -60,20 +62,6 @@ void RequireKnownSource(const char *source) {
 void SetText(Datum *values, bool *nulls, int column, const char *text) {
   nulls[column - 1] = text == nullptr;
   values[column - 1] = text ? CStringGetTextDatum(text) : static_cast<Datum>(0);
-}
-
-// Adds the new row's entries to every index of the table.
-void InsertIndexEntries(Relation rel, HeapTuple tuple) {
-  EState *estate = CreateExecutorState();
-  ResultRelInfo *info = makeNode(ResultRelInfo);
-  InitResultRelInfo(info, rel, 1, nullptr, 0);
-  ExecOpenIndices(info, false);
-  TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
-  ExecStoreHeapTuple(tuple, slot, false);
-  ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
-  ExecCloseIndices(info);
-  ExecDropSingleTupleTableSlot(slot);
-  FreeExecutorState(estate);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // fillfactor 90), with index entries added by the executor's routine otherwise.
 #include "src/state_store.hpp"
 
+#include "src/index_entries.hpp"
 #include "src/sealed.hpp"
 
 extern "C" {
@@ -50,21 +51,6 @@ enum InstanceColumn {
 
 void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
                     bool *replace);
-
-// Adds index entries for a row version that could not be a heap-only tuple.
-void InsertIndexEntries(Relation rel, HeapTuple tuple) {
-  EState *estate = CreateExecutorState();
-  ResultRelInfo *info = makeNode(ResultRelInfo);
-  InitResultRelInfo(info, rel, 1, nullptr, 0);
-  ExecOpenIndices(info, false);
-  TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
-  ExecStoreHeapTuple(tuple, slot, false);
-  // update = false: the "index unchanged" hint would need a range table this EState lacks.
-  ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
-  ExecCloseIndices(info);
-  ExecDropSingleTupleTableSlot(slot);
-  FreeExecutorState(estate);
-}
 
 // Fills `row` from the fetched version of the instance (system, name).
 void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char *name,

@@ -40,17 +40,6 @@ SELECT spawn.register_actor('sleepy', actions => '{"init": "public.count_init", 
 SELECT spawn.register_actor('snap', actions => '{"add": "public.incrementor_add"}', snapshot_timeout => 100);
 SQL
 
-# wait_for SQL EXPECTED [SECONDS]: polls until the query returns EXPECTED.
-wait_for() {
-  local got=""
-  for _ in $(seq 1 $((${3:-20} * 5))); do
-    got=$(q -c "$1")
-    [ "$got" == "$2" ] && { echo "$got"; return 0; }
-    sleep 0.2
-  done
-  echo "$got"
-}
-
 # FIFO: 200 messages to one actor from one session run in the order they were sent.
 q -c "SELECT count(spawn.cast('log', 'append', to_jsonb(i))) FROM generate_series(1, 200) i" >/dev/null
 check "200 messages ran in order" "$(seq -s, 1 200)" \
