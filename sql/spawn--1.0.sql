@@ -179,8 +179,10 @@ COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state
 CREATE INDEX ON spawn._instances (definition_id);
 -- The launcher finds the instances to deactivate or snapshot through this index, never by
 -- reading every instance: active ones are those used recently. Only activation and
--- deactivation change `active`, so an invoke of an active actor stays a HOT update.
-CREATE INDEX _instances_active ON spawn._instances (definition_id) WHERE active;
+-- deactivation change `active`, so an invoke of an active actor stays a HOT update. The name
+-- orders a definition's active instances, so a sweep resumes each batch where the previous one
+-- stopped (bgworker/sweeps.cpp) instead of reading again what it dealt with.
+CREATE INDEX _instances_active ON spawn._instances (definition_id, name) WHERE active;
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
 SELECT pg_catalog.pg_extension_config_dump('spawn._hosts', '');
