@@ -127,14 +127,19 @@ void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
 void DeactivateIdle(Catalog *cat, void *arg) {
   int *deactivated = static_cast<int *>(arg);
   static SPIPlanPtr idle = nullptr;
-  PrepareKept(&idle,
-              "SELECT i.system, i.name, now() - d.deactivate_timeout * interval '1 millisecond' "
-              "FROM spawn._definitions d "
-              "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
-              "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
-              "AND i.last_activity < now() - d.deactivate_timeout * interval '1 millisecond' "
-              "LIMIT 100",
-              0, nullptr);
+  // last_activity lags by less than kActivityGranularityMs (state_store.hpp), the 1000 below:
+  // an actor is deactivated only once it was idle for at least its deactivate_timeout.
+  static_assert(kActivityGranularityMs == 1000, "the idle query adds 1000 ms");
+  PrepareKept(
+      &idle,
+      "SELECT i.system, i.name, "
+      "  now() - (d.deactivate_timeout + 1000) * interval '1 millisecond' "
+      "FROM spawn._definitions d "
+      "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
+      "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
+      "AND i.last_activity < now() - (d.deactivate_timeout + 1000) * interval '1 millisecond' "
+      "LIMIT 100",
+      0, nullptr);
   // Not read-only: a fresh snapshot, which sees what the previous batch committed.
   ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
   const int selected = static_cast<int>(SPI_processed);
