@@ -1,5 +1,5 @@
-// ExecInsertIndexTuples' work for a row written with the heap API. The usual tables (plain
-// index columns, perhaps partial, perhaps unique) take the short path through the backend's
+// ExecInsertIndexTuples' work for a row written with the heap API. The usual tables (B-trees
+// on plain columns, perhaps partial, perhaps unique) take the short path through the backend's
 // cached index plan (index_plans.cpp): an index whose predicate the row fails is not even
 // opened, as the executor would open it only to skip it (safe: its table is locked, and no
 // entry is added or read); every other one gets exactly the index_insert the executor would

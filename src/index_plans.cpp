@@ -10,6 +10,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "executor/executor.h"
 #include "optimizer/optimizer.h"
 #include "utils/inval.h"
@@ -53,7 +54,11 @@ bool PlanIndex(Relation index, IndexPlan *out) {
   out->index_oid = RelationGetRelid(index);
   out->info = info;
   out->predicate = nullptr;
-  if (info->ii_Expressions != NIL || info->ii_ExclusionOps != nullptr ||
+  // Only B-trees: other access methods may keep state of one insertion in ii_AmCache (GIN,
+  // BRIN), which the executor's IndexInfo, built per statement, never carries across
+  // transactions as this plan would.
+  if (index->rd_rel->relam != BTREE_AM_OID || info->ii_Expressions != NIL ||
+      info->ii_ExclusionOps != nullptr ||
       (index->rd_index->indisunique && !index->rd_index->indimmediate))
     return false;
   if (info->ii_Predicate != NIL)

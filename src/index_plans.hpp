@@ -11,7 +11,7 @@ extern "C" {
 
 namespace spawn {
 
-// One index of the table: its IndexInfo (plain columns only) and, for a partial index, its
+// One index of the table: its IndexInfo (a B-tree on plain columns) and, for a partial index, its
 // predicate ready to evaluate against a row of the table.
 struct IndexPlan {
   Oid index_oid;
@@ -20,7 +20,7 @@ struct IndexPlan {
 };
 
 // The indexes of one table, or simple = false when one of them needs the executor's general
-// path (expression columns, exclusion constraints, deferred uniqueness).
+// path (not a B-tree, expression columns, exclusion constraints, deferred uniqueness).
 struct RelationIndexPlan {
   Oid relid;
   bool simple;
