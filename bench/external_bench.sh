@@ -84,6 +84,13 @@ for clients in 1 8; do
   combined=$(echo "1 / (1 / $http + 1 / $local_rate)" | bc -l)
   printf '%-8s %10s %10s %10s %12.2f %12.2f\n' "$clients" "$ext" "$local_rate" "$http" \
     "$(echo "$ext / $combined" | bc -l)" "$(echo "$ext / $local_rate" | bc -l)"
+  # At one client each rate is one call at a time: the external call's time beyond one SQL invoke
+  # plus one bare round trip is what the host call costs on top of the limit (docs/benchmarks.md).
+  if [ "$clients" = 1 ]; then
+    printf '  per call at 1 client: external %.3f ms, sql %.3f ms, http %.3f ms, external - (sql + http) %.3f ms\n' \
+      "$(echo "1000 / $ext" | bc -l)" "$(echo "1000 / $local_rate" | bc -l)" \
+      "$(echo "1000 / $http" | bc -l)" "$(echo "1000 / $ext - 1000 / $local_rate - 1000 / $http" | bc -l)"
+  fi
 done
 
 echo "== $casts casts drained (1,000 actors, spawn.workers = 2)"

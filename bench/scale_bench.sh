@@ -15,7 +15,8 @@
 #   restart    the first invoke after a restart vs. the median of 20 warm invokes
 # Prints one line per size.
 #
-# Usage: bench/scale_bench.sh [--sizes "10000 100000 1000000"] [--seconds S] [--idle S]
+# Usage: bench/scale_bench.sh [--sizes "10000 100000 1000000"] [--seconds S] [--idle S] [--port P]
+# (--port: another cluster port than 54506, to run two of them at once; SPAWN_PORT_OFFSET is added)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -23,16 +24,18 @@ source "$top/scripts/lib.sh"
 sizes="10000 100000 1000000"
 seconds=10
 idle=30
+port=54506
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) sizes=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
-    *) echo "usage: $0 [--sizes LIST] [--seconds S] [--idle S]"; exit 2 ;;
+    --port) port=$2; shift 2 ;;
+    *) echo "usage: $0 [--sizes LIST] [--seconds S] [--idle S] [--port P]"; exit 2 ;;
   esac
 done
 
-bench_cluster scale 54506 "checkpoint_timeout = '30min'
+bench_cluster scale "$port" "checkpoint_timeout = '30min'
 max_wal_size = '16GB'"
 dir=$BENCH_DIR
 sql() { bench_sql -X -q -t -A "$@"; }

@@ -1,8 +1,10 @@
 // The sweeps read only what an index hands them (issue 17: idle means idle):
 //  - deactivation and snapshots start from the active instances (the partial index
-//    _instances_active: only activation and deactivation change status, so invokes stay HOT
-//    updates), per definition, leaving out those that never deactivate (timers); an instance is
-//    active only after it was used, so the work follows the actors that were used;
+//    _instances_active on (definition_id, name): only activation and deactivation change
+//    status, so invokes stay HOT updates), per definition, leaving out those that never
+//    deactivate (timers); an instance is active only after it was used, so the work follows
+//    the actors that were used; each sweep walks that index in passes, batch after batch from
+//    where the previous one stopped (SweepCursor), so a backlog is read once, not once per batch;
 //  - whether an actor's last snapshot is recent is one probe of history's primary key at the
 //    row's snapshot_revision, never a join with the whole history;
 //  - a changed state is snapshotted before its instance is deactivated, so inactive instances
@@ -32,6 +34,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
@@ -41,12 +44,16 @@ namespace {
 
 // How many actors one batch (one transaction) selects, and how long one sweep may keep taking
 // batches.
-constexpr int kBatchActors = 100;  // the LIMIT of the selections below
+constexpr int kBatchActors = 100;
 constexpr long kSweepBudgetMs = 400;
 
 // Copies the row's sealed state into history and prunes the actor's rows past retention.
 void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
   HistoryRecord(cat, row);
+  // An actor never snapshotted before (snapshot_revision 0: every history row raises it in the
+  // same transaction) has no older snapshot, so no replay base and nothing to prune: the first
+  // snapshot of each actor of a burst saves the statement below.
+  if (row->snapshot_revision == 0) return;
   // The replay base is the newest snapshot below the current revision: older rows past their
   // retention go (journal entries up to the base too), through the primary keys.
   static SPIPlanPtr prune = nullptr;
@@ -67,14 +74,82 @@ void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
   ExecutePlanAsOwner(cat, prune, prune_values, nullptr, false, 0, true);
 }
 
-// Set by a batch that was full and done entirely (more work is waiting, and the next batch
-// will select other actors); cleared by one that was not.
-bool deactivation_backlog = false;
-bool snapshot_backlog = false;
+// Where a sweep's pass through the active instances stands: batches select in the order of
+// _instances_active, (definition_id, name), after the last instance of the previous batch (the
+// selections' nested loops produce that order; were a plan ever to produce another, a pass would
+// pass over some actors, which the next pass finds: later, never lost), so
+// a backlog is read once (rows already dealt with, or skipped because in use, are not read
+// again by every later batch: that made a burst's backlog quadratic). A short batch ends the
+// pass; the next starts from the beginning, where skipped actors are found again.
+// A pass's last batch reads every active instance after the cursor that is not due, and the
+// next pass reads them again: it starts no sooner than kPassSpacing times that batch's
+// duration later (at least the housekeeping interval), so reading a large active set that is
+// not yet due costs at most 1/kPassSpacing of a core. With 100,000 active actors, actors become
+// due at most about ten seconds late; with hundreds, milliseconds; none is ever skipped.
+struct SweepCursor {
+  int32 definition_id;    // 0 and "": the start of a pass
+  char *name;             // in TopMemoryContext
+  bool backlog;           // the last batch was full: the pass goes on
+  TimestampTz next_pass;  // when the next pass may start
+};
+constexpr int kPassSpacing = 20;
 
-// Records whether a batch of `selected` actors, of which `done` were dealt with, leaves work.
-void NoteBacklog(int selected, int done, bool *backlog) {
-  *backlog = selected == kBatchActors && done == selected;
+SweepCursor deactivation_cursor{0, nullptr, false, 0};
+SweepCursor snapshot_cursor{0, nullptr, false, 0};
+
+// The cursor's position as the selections' parameters $1 (integer) and $2 (text).
+void CursorValues(const SweepCursor *cursor, Datum *values) {
+  values[0] = Int32GetDatum(cursor->definition_id);
+  values[1] = CStringGetTextDatum(cursor->name != nullptr ? cursor->name : "");
+}
+
+// Moves the cursor past the last row of a batch of `selected` (columns: definition_id at
+// `id_column`, name at 2), or back to the start when the batch was short.
+void AdvanceCursor(SweepCursor *cursor, SPITupleTable *batch, int selected, int id_column) {
+  if (cursor->name != nullptr) pfree(cursor->name);
+  cursor->name = nullptr;
+  cursor->definition_id = 0;
+  cursor->backlog = selected == kBatchActors;
+  if (!cursor->backlog) return;
+  bool isnull;
+  HeapTuple last = batch->vals[selected - 1];
+  cursor->definition_id = DatumGetInt32(SPI_getbinval(last, batch->tupdesc, id_column, &isnull));
+  cursor->name = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(last, batch->tupdesc, 2));
+}
+
+// Selects a sweep's next batch (system, name, due_before, definition_id) from the cursor on:
+// per definition passing `definitions` (ordered by id), its active instances passing `due` in
+// name order, both through indexes, so a batch reads only the rows after the previous batch's
+// last. `timeout` is the expression over the definition `d` that makes due_before (now minus
+// it, in milliseconds). Prepared once per launcher into *slot; not read-only: a fresh
+// snapshot, which sees what the previous batch committed. Returns how many were selected (in
+// SPI_tuptable) and advances the cursor.
+int SelectBatch(const Catalog *cat, SPIPlanPtr *slot, const char *timeout, const char *definitions,
+                const char *due, SweepCursor *cursor) {
+  Oid types[2] = {INT4OID, TEXTOID};
+  if (*slot == nullptr)
+    PrepareKept(slot,
+                psprintf("SELECT i.system, i.name, d.due_before, d.id FROM "
+                         "(SELECT d.id, now() - (%s) * interval '1 millisecond' AS due_before "
+                         "  FROM spawn._definitions d WHERE d.id >= $1 AND %s ORDER BY d.id) d, "
+                         "LATERAL (SELECT i.system, i.name FROM spawn._instances i "
+                         "  WHERE i.definition_id = d.id AND i.active "
+                         "  AND i.name > CASE WHEN d.id = $1 THEN $2 ELSE '' END AND %s "
+                         "  ORDER BY i.name LIMIT %d) i LIMIT %d",
+                         timeout, definitions, due, kBatchActors, kBatchActors),
+                2, types);
+  Datum values[2];
+  CursorValues(cursor, values);
+  ExecutePlanAsOwner(cat, *slot, values, nullptr, false, 0, true);
+  const int selected = static_cast<int>(SPI_processed);
+  AdvanceCursor(cursor, SPI_tuptable, selected, 4);
+  return selected;
+}
+
+// A failed batch starts its sweep's next pass from the beginning.
+void ResetCursor(SweepCursor *cursor) {
+  if (cursor->name != nullptr) pfree(cursor->name);
+  *cursor = SweepCursor{0, nullptr, false, 0};
 }
 
 // Claims each actor of the last SPI result (columns 1 and 2: system, name) without waiting,
@@ -130,19 +205,9 @@ void DeactivateIdle(Catalog *cat, void *arg) {
   // last_activity lags by less than kActivityGranularityMs (state_store.hpp), the 1000 below:
   // an actor is deactivated only once it was idle for at least its deactivate_timeout.
   static_assert(kActivityGranularityMs == 1000, "the idle query adds 1000 ms");
-  PrepareKept(
-      &idle,
-      "SELECT i.system, i.name, "
-      "  now() - (d.deactivate_timeout + 1000) * interval '1 millisecond' "
-      "FROM spawn._definitions d "
-      "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
-      "WHERE d.kind <> 'pooled' AND d.timers = '[]' "
-      "AND i.last_activity < now() - (d.deactivate_timeout + 1000) * interval '1 millisecond' "
-      "LIMIT 100",
-      0, nullptr);
-  // Not read-only: a fresh snapshot, which sees what the previous batch committed.
-  ExecutePlanAsOwner(cat, idle, nullptr, nullptr, false, 0, true);
-  const int selected = static_cast<int>(SPI_processed);
+  const int selected = SelectBatch(cat, &idle, "d.deactivate_timeout + 1000",
+                                   "d.kind <> 'pooled' AND d.timers = '[]'",
+                                   "i.last_activity < d.due_before", &deactivation_cursor);
   SPITupleTable *batch = SPI_tuptable;
   Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (selected + 1))), 0};
   for (int i = 0; i < selected; ++i) {
@@ -152,7 +217,6 @@ void DeactivateIdle(Catalog *cat, void *arg) {
   }
   ClaimEach(cat, DeactivateOne, &work);
   *deactivated += work.deactivated;
-  NoteBacklog(selected, work.deactivated, &deactivation_backlog);
 }
 
 // Snapshots active states that changed since their last snapshot, at most once per
@@ -161,49 +225,52 @@ void DeactivateIdle(Catalog *cat, void *arg) {
 void TakeSnapshots(Catalog *cat, void *arg) {
   int *taken = static_cast<int *>(arg);
   static SPIPlanPtr due = nullptr;
-  PrepareKept(&due,
-              "SELECT i.system, i.name FROM spawn._definitions d "
-              "JOIN spawn._instances i ON i.definition_id = d.id AND i.active "
-              "WHERE d.stateful AND i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
-              "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
-              "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') "
-              "  <= now() - d.snapshot_timeout * interval '1 millisecond' "
-              "LIMIT 100",
-              0, nullptr);
-  ExecutePlanAsOwner(cat, due, nullptr, nullptr, false, 0, true);
-  const int selected = static_cast<int>(SPI_processed);
+  SelectBatch(
+      cat, &due, "d.snapshot_timeout", "d.stateful",
+      "i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
+      "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
+      "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') <= d.due_before",
+      &snapshot_cursor);
   int batch_taken = 0;
   ClaimEach(cat, SnapshotOne, &batch_taken);
   *taken += batch_taken;
-  NoteBacklog(selected, batch_taken, &snapshot_backlog);
 }
 
-// Runs `sweep` one batch per transaction while a full batch was done and the budget lasts.
+// Runs `sweep` one batch per transaction while its pass goes on and the budget lasts.
 bool SweepBatches(const char *what, void (*sweep)(Catalog *, void *), int *count,
-                  const bool *backlog) {
+                  SweepCursor *cursor) {
   const TimestampTz started = GetCurrentTimestamp();
+  if (!cursor->backlog && started < cursor->next_pass) return true;
+  TimestampTz batch_started;
   bool ok;
   do {
+    batch_started = GetCurrentTimestamp();
     ok = RunCatalogTransaction(what, sweep, count);
-  } while (ok && *backlog &&
+  } while (ok && cursor->backlog &&
            !TimestampDifferenceExceeds(started, GetCurrentTimestamp(), kSweepBudgetMs));
+  if (!ok) {
+    ResetCursor(cursor);
+  } else if (!cursor->backlog) {
+    const TimestampTz ended = GetCurrentTimestamp();
+    cursor->next_pass = ended + kPassSpacing * (ended - batch_started);
+  }
   return ok;
 }
 
 // Deactivation batches within the budget.
 bool SweepDeactivations(int *deactivated) {
   return SweepBatches("deactivating idle actors", DeactivateIdle, deactivated,
-                      &deactivation_backlog);
+                      &deactivation_cursor);
 }
 
 // Snapshot batches within the budget.
 bool SweepSnapshots(int *taken) {
-  return SweepBatches("taking snapshots", TakeSnapshots, taken, &snapshot_backlog);
+  return SweepBatches("taking snapshots", TakeSnapshots, taken, &snapshot_cursor);
 }
 
-// Whether either sweep left work for its next run.
+// Whether either sweep's pass is unfinished.
 bool SweepsHaveBacklog() {
-  return deactivation_backlog || snapshot_backlog;
+  return deactivation_cursor.backlog || snapshot_cursor.backlog;
 }
 
 namespace {

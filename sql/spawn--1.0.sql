@@ -157,7 +157,10 @@ COMMENT ON TABLE spawn._handlers IS 'Resolved handler function of each action (i
 -- so invokes stay HOT, without leaving 30% of every page empty.
 CREATE TABLE spawn._instances (
   created_at timestamptz NOT NULL DEFAULT now(),
-  definition_id integer NOT NULL REFERENCES spawn._definitions ON DELETE CASCADE,
+  -- No foreign key (issue 17: its trigger queried the definition per inserted row): spawners
+  -- lock the template's row FOR KEY SHARE before inserting, unregistration deletes the
+  -- instances and checks with spawn._instances_left that no unseen spawn slipped in.
+  definition_id integer NOT NULL,
   active boolean NOT NULL DEFAULT false,  -- activated (used recently); spawn.actors shows it as status
   system text COLLATE "C" NOT NULL,  -- "C": names compare byte-wise, fast and locale-independent
   name text COLLATE "C" NOT NULL,
@@ -178,8 +181,10 @@ COMMENT ON TABLE spawn._instances IS 'Actor instances with their encrypted state
 CREATE INDEX ON spawn._instances (definition_id);
 -- The launcher finds the instances to deactivate or snapshot through this index, never by
 -- reading every instance: active ones are those used recently. Only activation and
--- deactivation change `active`, so an invoke of an active actor stays a HOT update.
-CREATE INDEX _instances_active ON spawn._instances (definition_id) WHERE active;
+-- deactivation change `active`, so an invoke of an active actor stays a HOT update. The name
+-- orders a definition's active instances, so a sweep resumes each batch where the previous one
+-- stopped (bgworker/sweeps.cpp) instead of reading again what it dealt with.
+CREATE INDEX _instances_active ON spawn._instances (definition_id, name) WHERE active;
 
 SELECT pg_catalog.pg_extension_config_dump('spawn.systems', $$WHERE name <> 'spawn-system'$$);
 SELECT pg_catalog.pg_extension_config_dump('spawn._hosts', '');
@@ -894,7 +899,17 @@ BEGIN
     WHERE s.system = unregister_actor.system
       AND (s.actor = unregister_actor.name
            OR s.actor IN (SELECT i.name FROM spawn._instances i WHERE i.definition_id = def_id));
+  -- The definition first: its delete waits for spawners holding its row (FOR KEY SHARE) or the
+  -- table (spawn_actors' SHARE), so the instances' delete after it (a new snapshot under READ
+  -- COMMITTED) sees what they inserted. Under REPEATABLE READ it cannot: a spawn committed
+  -- since this transaction's snapshot is a serialization failure, as the foreign key's cascade
+  -- made it.
   DELETE FROM spawn._definitions d WHERE d.id = def_id;
+  DELETE FROM spawn._instances i WHERE i.definition_id = def_id;
+  IF spawn._instances_left(def_id) THEN
+    RAISE EXCEPTION 'could not serialize access due to a concurrent spawn of an instance of "%"', name
+      USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
+  END IF;
   DELETE FROM spawn._grants g WHERE g.system = unregister_actor.system AND g.actor = unregister_actor.name;
   PERFORM spawn._catalog_changed();
 END
@@ -932,6 +947,30 @@ $$;
 COMMENT ON FUNCTION spawn._spawn_template(text, text) IS 'The id of an unnamed template the caller may spawn instances of';
 REVOKE ALL ON FUNCTION spawn._spawn_template(text, text) FROM PUBLIC;
 
+-- Locks the template's row until the transaction ends (what the foreign key's per-row check
+-- did, once per call): an unregistration waits for the spawn's commit and then deletes what it
+-- inserted; a template removed meanwhile is an error (under REPEATABLE READ the lock itself
+-- fails with 40001, as the key's check did).
+CREATE FUNCTION spawn._hold_template(template_id integer, system text, parent text) RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM 1 FROM spawn._definitions d WHERE d.id = template_id FOR KEY SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'actor template "%" does not exist in system "%"', parent, system
+      USING ERRCODE = 'undefined_object', DETAIL = 'It was unregistered while being spawned from.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION spawn._hold_template(integer, text, text) IS 'Locks a template''s row against unregistration until the transaction ends';
+REVOKE ALL ON FUNCTION spawn._hold_template(integer, text, text) FROM PUBLIC;
+
+CREATE FUNCTION spawn._instances_left(definition_id integer) RETURNS boolean
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'spawn_instances_left';
+COMMENT ON FUNCTION spawn._instances_left(integer)
+  IS 'Whether instances of a definition exist in the latest committed state, unseen or not by the caller''s snapshot';
+REVOKE ALL ON FUNCTION spawn._instances_left(integer) FROM PUBLIC;
+
 CREATE FUNCTION spawn.spawn_actor(name text, parent text, system text DEFAULT 'spawn-system') RETURNS boolean
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET spawn.run_as_owner = on
 AS $$
@@ -944,6 +983,7 @@ BEGIN
   PERFORM spawn._require_system(system);
   PERFORM spawn._lock_name(system, name);
   template_id := spawn._spawn_template(system, parent);
+  PERFORM spawn._hold_template(template_id, system, parent);
   IF EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.system = spawn_actor.system AND d.name = spawn_actor.name) THEN
     RAISE EXCEPTION 'actor name "%" is taken by a registered actor', name
       USING ERRCODE = 'duplicate_object';
@@ -998,6 +1038,7 @@ BEGIN
   -- transaction ends; other spawns run alongside.
   LOCK TABLE spawn._definitions IN SHARE MODE;
   template_id := spawn._spawn_template(system, parent);
+  PERFORM spawn._hold_template(template_id, system, parent);
   SELECT d.timers INTO timers FROM spawn._definitions d WHERE d.id = template_id;
   IF array_position(names, NULL) IS NOT NULL THEN
     RAISE EXCEPTION 'actor names must not be null'

@@ -69,6 +69,8 @@ INSERT INTO callers VALUES
   ('spawn._route(spawn.value,text,text,text,text,text)', true, 'none'),
   ('spawn._require_scheduler(text)', true, 'none'),
   ('spawn._spawn_template(text,text)', false, 'internal'),
+  ('spawn._hold_template(integer,text,text)', false, 'internal'),
+  ('spawn._instances_left(integer)', false, 'internal'),
   ('spawn._wake_workers()', false, 'internal'),
   ('spawn.broadcast(text,text,jsonb,text)', true, 'invoke (others skipped)'),
   ('spawn.create_projection(text,text[],text,regclass,text,text,boolean)', true, 'admin'),

@@ -40,6 +40,46 @@ check "another role's template is refused" 42501 \
 check "nothing was created by the bad calls" "$before" "$(q -c "SELECT count(*) FROM spawn._instances")"
 check "the owner spawns in bulk" 2 "$(as alice -c "SELECT spawn.spawn_actors('alice_tpl', ARRAY['a-1', 'a-2'])")"
 
+# Unregistration racing a spawn (the instances have no foreign key to their definition: spawners
+# lock the template's row, unregistration checks the latest state). No instance may outlive its
+# definition, under either isolation level, whichever side's snapshot is older.
+orphans() { q -c "SELECT count(*) FROM spawn._instances i WHERE NOT EXISTS (SELECT 1 FROM spawn._definitions d WHERE d.id = i.definition_id)"; }
+register_tpl() { q -c "SELECT spawn.register_actor('$1', actions => '{\"add\": \"public.incrementor_add\"}', kind => 'unnamed')" >/dev/null; }
+# sqlstates_after_commit OTHER MAIN: the SQLSTATEs of MAIN, run in a REPEATABLE READ transaction
+# whose snapshot was taken before another session ran and committed OTHER.
+sqlstates_after_commit() {
+  q -v ON_ERROR_STOP=0 2>&1 <<SQL | grep -oE 'ERROR:  [0-9A-Z]{5}' | awk '{print $2}' | xargs
+\\set VERBOSITY sqlstate
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT 1;
+\\! psql -X -q -h $DIR -p $PORT -U postgres -d postgres -c "$1"
+$2;
+COMMIT;
+SQL
+}
+register_tpl race1
+check "a spawn whose snapshot still sees an unregistered template fails (40001)" 40001 \
+  "$(sqlstates_after_commit "SELECT spawn.unregister_actor('race1')" "SELECT spawn.spawn_actors('race1', ARRAY['r1-a', 'r1-b'])")"
+register_tpl race1
+check "so does a single spawn (40001)" 40001 \
+  "$(sqlstates_after_commit "SELECT spawn.unregister_actor('race1')" "SELECT spawn.spawn_actor('r1-c', 'race1')")"
+register_tpl race2
+check "an unregistration whose snapshot misses a committed spawn fails (40001)" 40001 \
+  "$(sqlstates_after_commit "SELECT spawn.spawn_actors('race2', ARRAY['r2-a'])" "SELECT spawn.unregister_actor('race2')")"
+check "the template and its instance are both still there" "1 1" \
+  "$(q -c "SELECT count(*) FROM spawn._definitions WHERE name = 'race2'") $(q -c "SELECT count(*) FROM spawn._instances WHERE name = 'r2-a'")"
+for form in "SELECT spawn.spawn_actor('r3-a', 'race3')" "SELECT spawn.spawn_actors('race3', ARRAY['r3-b', 'r3-c'])"; do
+  register_tpl race3
+  q -c "BEGIN; $form; SELECT pg_sleep(2); COMMIT" >/dev/null &
+  spawner=$!
+  sleep 1
+  q -c "SELECT spawn.unregister_actor('race3')" >/dev/null
+  wait "$spawner"
+  check "an unregistration waiting for a spawn removes what it created ($form)" 0 \
+    "$(q -c "SELECT count(*) FROM spawn._instances WHERE name LIKE 'r3-%'")"
+done
+check "no instance outlived its definition" 0 "$(orphans)"
+
 # A hot actor hammered by 32 clients, and 8 clients on other actors, while one transaction
 # invokes 100,000 distinct actors (the hot one among them, well past the first 16).
 script=$SPAWN_TEST_DIR/bulk_hot.sql
