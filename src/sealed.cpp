@@ -42,12 +42,15 @@ SealedValue SealJsonb(const envelope::Binding &binding, const Jsonb *value) {
   return sealed;
 }
 
-// Finds the key by id, then decrypts and authenticates.
-Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, const char *what) {
+// Finds the key by id, then decrypts and authenticates; errors name the value
+// psprintf(what_format, name).
+Jsonb *OpenJsonbNamed(const envelope::Binding &binding, const SealedValue &sealed,
+                      const char *what_format, const char *name) {
   uint32_t active_id;
   KeyringRequire(&active_id);
   const unsigned char *key = KeyringFind(sealed.key_id);
-  if (key == nullptr)
+  if (key == nullptr) {
+    const char *what = psprintf(what_format, name);
     ereport(ERROR,
             (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s was encrypted with another key", what),
              errdetail("It has key id %lld, which is not configured (the active key has "
@@ -55,18 +58,27 @@ Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, co
                        static_cast<long long>(sealed.key_id), active_id),
              errhint("Configure the key that wrote it, after the active key if you are "
                      "rotating keys.")));
+  }
   const size_t length = VARSIZE_ANY_EXHDR(sealed.ciphertext);
   if (VARSIZE_ANY_EXHDR(sealed.nonce) != envelope::kNonceBytes || length < envelope::kTagBytes)
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s is malformed", what)));
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("%s is malformed", psprintf(what_format, name))));
   auto *value = reinterpret_cast<Jsonb *>(NewBytea(length - envelope::kTagBytes));
   if (!envelope::Open(key, binding, Bytes(sealed.nonce), Bytes(sealed.ciphertext), length,
-                      reinterpret_cast<unsigned char *>(VARDATA(value))))
+                      reinterpret_cast<unsigned char *>(VARDATA(value)))) {
+    const char *what = psprintf(what_format, name);
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s failed authentication", what),
                     errdetail("The stored ciphertext was altered, or was sealed for another actor, "
                               "revision or message than this one (%lld).",
                               static_cast<long long>(binding.revision)),
                     errhint("Restore the row from a backup or an earlier revision.")));
+  }
   return value;
+}
+
+// The value's name is already formatted.
+Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, const char *what) {
+  return OpenJsonbNamed(binding, sealed, "%s", what);
 }
 
 }  // namespace spawn

@@ -20,6 +20,11 @@ SealedValue SealJsonb(const envelope::Binding &binding, const Jsonb *value);
 // when it was sealed under another key, altered, or belongs to another binding.
 Jsonb *OpenJsonb(const envelope::Binding &binding, const SealedValue &sealed, const char *what);
 
+// OpenJsonb for a value named by `what_format` with one %s, `name`: the name is formatted only
+// when an error is raised, so a successful open (every invoke's) formats nothing.
+Jsonb *OpenJsonbNamed(const envelope::Binding &binding, const SealedValue &sealed,
+                      const char *what_format, const char *name);
+
 // The binding of a value of `purpose` for (system, actor) at `number` (revision or message id).
 envelope::Binding MakeBinding(const char *purpose, const char *system, const char *actor,
                               int64 number);

@@ -138,9 +138,9 @@ Jsonb *EmptyState() {
 // Decrypts the current revision.
 Jsonb *StateDecrypt(const InstanceRow *row) {
   if (!row->has_state) return EmptyState();
-  return OpenJsonb(MakeBinding("state", row->system, row->name, row->revision),
-                   SealedValue{row->key_id, row->nonce, row->ciphertext},
-                   psprintf("state of actor \"%s\"", row->name));
+  return OpenJsonbNamed(MakeBinding("state", row->system, row->name, row->revision),
+                        SealedValue{row->key_id, row->nonce, row->ciphertext},
+                        "state of actor \"%s\"", row->name);
 }
 
 namespace {
