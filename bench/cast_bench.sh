@@ -10,9 +10,14 @@
 # Prints TPS and cast/insert per round, and the median ratio of the rounds; then the backend
 # CPU time per call of each (one session, synchronous_commit off, --calls prepared calls read
 # from /proc/self/stat by the backend itself), which the load of a shared machine moves far
-# less than throughput.
+# less than throughput. With --callgrind N1,N2 it measures instead the instructions per call of
+# each statement, which do not depend on the machine's load at all (scripts/lib.sh,
+# bench_instructions: single-user backends under callgrind, N2 - N1 calls after a warm-up on
+# every one of the 1,000 instances); --keep DIR keeps the callgrind files for
+# bench/callgrind_diff.py.
 #
 # Usage: bench/cast_bench.sh [--seconds S] [--rounds N] [--calls N] [--cpu-only]
+#                            [--callgrind N1,N2 [--keep DIR]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -21,13 +26,17 @@ seconds=10
 rounds=1
 calls=10000
 cpu_only=false
+callgrind=""
+keep=""
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --calls) calls=$2; shift 2 ;;
     --cpu-only) cpu_only=true; shift ;;
-    *) echo "usage: $0 [--seconds S] [--rounds N] [--calls N] [--cpu-only]"; exit 2 ;;
+    --callgrind) callgrind=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds S] [--rounds N] [--calls N] [--cpu-only] [--callgrind N1,N2 [--keep DIR]]"; exit 2 ;;
   esac
 done
 
@@ -66,6 +75,23 @@ INSERT INTO jobs (system, actor, action, key_id, nonce, payload, run_as, deliver
           '\\x$(printf "%0$((payload_bytes * 2))d" 0)', current_user::regrole,
           now() + interval '1 hour');
 S
+# The statements as prepared for the CPU measurements ($1 is the counter's number).
+cast_sql="SELECT spawn.cast('c-' || \$1, 'add', '{\"value\": 1}', delay_ms => 3600000)"
+insert_sql="INSERT INTO jobs (system, actor, action, key_id, nonce, payload, run_as, deliver_at)
+  VALUES ('spawn-system', 'c-' || \$1, 'add', 1, '\\x$(printf '%048d' 0)',
+          '\\x$(printf "%0$((payload_bytes * 2))d" 0)', current_user::regrole, now() + interval '1 hour')"
+
+if [ -n "$callgrind" ]; then
+  cluster_stop "$dir"
+  printf '%-8s %14s\n' kind 'Ir per call'
+  cast_ir=$(bench_instructions cast "PREPARE call(int) AS $cast_sql;" 1000 1000 "${callgrind%,*}" "${callgrind#*,}" "$keep")
+  printf '%-8s %14d\n' cast "$cast_ir"
+  insert_ir=$(bench_instructions insert "PREPARE call(int) AS $(tr '\n' ' ' <<<"$insert_sql");" 1000 1000 "${callgrind%,*}" "${callgrind#*,}" "$keep")
+  printf '%-8s %14d\n' insert "$insert_ir"
+  printf 'instructions per call, insert/cast: %.2f\n' "$(echo "$insert_ir / $cast_ir" | bc -l)"
+  exit 0
+fi
+
 chmod -R a+rX "$dir"
 
 # tps SCRIPT CLIENTS SYNC: runs pgbench and prints its TPS.
@@ -119,10 +145,6 @@ cpu_per_call() {
   } > "$file"
   sql -t -A -f "$file" | tail -n 1
 }
-cast_sql="SELECT spawn.cast('c-' || \$1, 'add', '{\"value\": 1}', delay_ms => 3600000)"
-insert_sql="INSERT INTO jobs (system, actor, action, key_id, nonce, payload, run_as, deliver_at)
-  VALUES ('spawn-system', 'c-' || \$1, 'add', 1, '\\x$(printf '%048d' 0)',
-          '\\x$(printf "%0$((payload_bytes * 2))d" 0)', current_user::regrole, now() + interval '1 hour')"
 # Alternated five times, so that a change of the machine's load hits both alike.
 cpu_ratios=""
 printf '\n%-6s %14s %16s %12s\n' pass "cast CPU us" "insert CPU us" insert/cast

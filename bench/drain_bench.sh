@@ -6,10 +6,13 @@
 #       the same counter update in SQL, and through pg-boss (npm) with its batch API (each batch
 #       updates its counters in one statement), in jobs/s, and the ratios of (a) to each;
 #   (c) cast-to-NOTIFY reply latency (p50/p99) of spawn.invoke_async at a steady 1,000 msgs/s,
-#       measured on a fresh mailbox first, and again right after the 100,000-message burst.
+#       measured from each request's due time (bench/reply_latency.py: several sender
+#       processes, so the sender is not the limit), on a fresh mailbox first, and again right
+#       after the 100,000-message burst of (a), before the peers run.
+# --spawn-only skips the peers (parts (a) and (c) only, a minute or so).
 #
 # Usage: bench/drain_bench.sh [--messages N] [--concurrency C] [--latency-seconds S]
-#                             [--pgboss-workers W] [--pgboss-batch B]
+#                             [--pgboss-workers W] [--pgboss-batch B] [--spawn-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,6 +22,7 @@ concurrency=8
 latency_seconds=10
 pgboss_workers=2
 pgboss_batch=100
+spawn_only=false
 while [ $# -gt 0 ]; do
   case $1 in
     --messages) messages=$2; shift 2 ;;
@@ -26,14 +30,17 @@ while [ $# -gt 0 ]; do
     --latency-seconds) latency_seconds=$2; shift 2 ;;
     --pgboss-workers) pgboss_workers=$2; shift 2 ;;
     --pgboss-batch) pgboss_batch=$2; shift 2 ;;
-    *) echo "usage: $0 [--messages N] [--concurrency C] [--latency-seconds S] [--pgboss-workers W] [--pgboss-batch B]"; exit 2 ;;
+    --spawn-only) spawn_only=true; shift ;;
+    *) echo "usage: $0 [--messages N] [--concurrency C] [--latency-seconds S] [--pgboss-workers W] [--pgboss-batch B] [--spawn-only]"; exit 2 ;;
   esac
 done
 
-command -v npm >/dev/null || { echo "npm is needed for the graphile-worker and pg-boss baselines"; exit 1; }
-for peer in graphile pgboss; do
-  (cd "$top/bench/$peer" && npm ci --no-audit --no-fund --silent >/dev/null)
-done
+if ! $spawn_only; then
+  command -v npm >/dev/null || { echo "npm is needed for the graphile-worker and pg-boss baselines"; exit 1; }
+  for peer in graphile pgboss; do
+    (cd "$top/bench/$peer" && npm ci --no-audit --no-fund --silent >/dev/null)
+  done
+fi
 bench_cluster drain 54510
 dir=$BENCH_DIR
 port=$BENCH_PORT
@@ -65,6 +72,11 @@ printf 'spawn drain:      %d messages in %.2f s = %.0f messages/s (counters tota
   "$messages" "$spawn_seconds" "$spawn_rate" "$total"
 sql -t -A -c "SELECT 'spawn workers: ' || string_agg(format('%s processed %s in %s batches (avg %s, max %s)', kind || ' ' || worker, processed, batches, round(avg_batch, 1), max_batch), '; ') FROM spawn.worker_stats WHERE kind = 'worker'"
 
+# (c) again, right after the burst (dead mailbox rows not yet vacuumed).
+printf 'reply latency, after the burst: '
+/usr/bin/python3 "$top/bench/reply_latency.py" "$dir" "$port" 1000 "$latency_seconds"
+$spawn_only && exit 0
+
 # (b) graphile-worker on the same server.
 read -r jobs graphile_seconds < <(node "$top/bench/graphile/drain.js" \
   "postgresql://postgres@localhost:$port/postgres" "$messages" "$concurrency")
@@ -82,6 +94,3 @@ printf 'pg-boss:          %d jobs in %.2f s = %.0f jobs/s (%d workers, batches o
   "$jobs" "$pgboss_seconds" "$pgboss_rate" "$pgboss_workers" "$pgboss_batch" "$(sql -t -A -c "SELECT sum(total) FROM counters")"
 printf 'ratio spawn/pg-boss: %.2f\n' "$(echo "$spawn_rate / $pgboss_rate" | bc -l)"
 
-# (c) again, right after the burst (dead mailbox rows not yet vacuumed).
-printf 'reply latency, after the burst: '
-/usr/bin/python3 "$top/bench/reply_latency.py" "$dir" "$port" 1000 "$latency_seconds"

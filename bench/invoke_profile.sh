@@ -3,7 +3,7 @@
 # backend (postgres --single, no other process) runs N prepared statements under valgrind's
 # callgrind, once with N1 and once with N2 calls; the difference divided by N2 - N1 is the
 # instruction count per call, free of start-up and shutdown. Prints Ir per call and the ratio.
-# With --keep DIR the callgrind files of the larger runs are kept for callgrind_annotate.
+# With --keep DIR the callgrind files are kept for callgrind_annotate and bench/callgrind_diff.py.
 #
 # Usage: bench/invoke_profile.sh [--calls N1,N2] [--keep DIR]
 set -euo pipefail
@@ -35,35 +35,21 @@ CHECKPOINT;
 SQL
 cluster_stop "$dir"
 
-# statements KIND N: the single-user input, one prepared statement per line on spread-out ids.
-statements() {
+# prepare KIND: the statement measured.
+prepare() {
   if [ "$1" = invoke ]; then
     echo "PREPARE call(int) AS SELECT spawn.invoke('c-' || \$1, 'add', '{\"value\": 1}');"
   else
     echo 'PREPARE call(int) AS UPDATE counters SET total = total + 1 WHERE id = $1;'
   fi
-  # Warm the caches (plans, catalog, relcache) before the measured calls.
-  for i in $(seq 1 50); do echo "EXECUTE call($i);"; done
-  for i in $(seq 1 "$2"); do echo "EXECUTE call($(((i * 7919) % 10000 + 1)));"; done
 }
 
-# instructions KIND N: total instructions of a single-user backend running N calls.
-instructions() {
-  local out=$dir/callgrind.$1.$2
-  statements "$1" "$2" > "$dir/input.sql"
-  chmod a+r "$dir/input.sql"
-  as_pg valgrind --tool=callgrind --callgrind-out-file="$out" \
-    "$PG_BIN/postgres" --single -D "$dir/data" -c synchronous_commit=off \
-    -c spawn.workers=0 postgres < "$dir/input.sql" >/dev/null 2>"$dir/valgrind.log"
-  awk '/^summary:/ {print $2}' "$out"
-  if [ -n "$keep" ] && [ "$2" = "$n2" ]; then mkdir -p "$keep" && cp "$out" "$keep/"; fi
-}
-
+# A single-user backend starts no worker. 50 warm-up calls fill the caches (plans, catalog,
+# relcache) before the measured ones.
+BENCH_SINGLE_OPTS="-c spawn.workers=0"
 printf '%-8s %14s\n' kind 'Ir per call'
 for kind in invoke raw; do
-  a=$(instructions "$kind" "$n1")
-  b=$(instructions "$kind" "$n2")
-  per=$(((b - a) / (n2 - n1)))
+  per=$(bench_instructions "$kind" "$(prepare "$kind")" 50 10000 "$n1" "$n2" "$keep")
   eval "per_$kind=$per"
   printf '%-8s %14d\n' "$kind" "$per"
 done

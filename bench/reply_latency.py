@@ -1,77 +1,115 @@
 #!/usr/bin/env python3
-"""Cast-to-NOTIFY latency: sends spawn.invoke_async at a steady rate from one connection while
-another LISTENs, and prints the achieved rate and latency percentiles (send start to receipt).
+"""Cast-to-NOTIFY latency of spawn.invoke_async at a steady rate, free of the sender's limits.
 
-Usage: reply_latency.py HOST PORT RATE SECONDS"""
+Request n is due at start + n / RATE. SENDERS processes (own connections, so neither one
+connection's round trip nor Python's GIL caps the rate) send the requests n = k, k + SENDERS, ...
+each at its due time; one more process LISTENs and stamps each reply's notification as it
+arrives. Latency is receipt minus due time (not minus the moment the request went out: a sender
+that falls behind adds its lag to the latency instead of hiding it). All stamps are
+CLOCK_MONOTONIC, one clock for every process on the machine. Prints the rate achieved, how late
+the requests went out (p99 send lag: a large one means the sender, not spawn, limited the run),
+the latency percentiles, and the part after the request's own commit was acknowledged (wake-up
+of a worker, its drain, its commit and the notification's delivery).
+
+Usage: reply_latency.py HOST PORT RATE SECONDS [SENDERS]"""
 import json
+import multiprocessing
 import select
 import sys
-import threading
 import time
 
 import psycopg2
 import psycopg2.extensions
 
-host, port, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-sent, received = {}, {}
-done = threading.Event()
+
+def clock():
+    """Seconds on CLOCK_MONOTONIC, comparable between processes."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
-def connect():
+def connect(host, port):
     """An autocommit connection."""
     conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
     conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
     return conn
 
 
-def listen(conn):
-    """Records when each reply's notification arrives."""
+def listen(host, port, ready, stop_at, out):
+    """Stamps each reply's notification until `stop_at` (a shared deadline) has passed."""
+    conn = connect(host, port)
     conn.cursor().execute("LISTEN bench_reply")
-    while not done.is_set() or len(received) < len(sent):
-        if select.select([conn], [], [], 0.2) != ([], [], []):
+    ready.set()
+    received = {}
+    while clock() < stop_at.value:
+        if select.select([conn], [], [], 0.05) != ([], [], []):
             conn.poll()
-            now = time.perf_counter()
+            now = clock()
             while conn.notifies:
                 received[json.loads(conn.notifies.pop(0).payload)["id"]] = now
-        if done.is_set() and time.perf_counter() > deadline + 10:
-            break
+    out.put(received)
 
 
-listener = connect()
-deadline = time.perf_counter() + seconds
-thread = threading.Thread(target=listen, args=(listener,))
-thread.start()
-time.sleep(0.5)
-cur = connect().cursor()
-start = time.perf_counter()
-deadline = start + seconds
-n = 0
-while True:
-    due = start + n / rate
-    now = time.perf_counter()
-    if due > deadline:
-        break
-    if due > now:
-        time.sleep(due - now)
-    t0 = time.perf_counter()
-    cur.execute("SELECT spawn.invoke_async('c-' || %s, 'add', '{\"value\": 1}', "
-                "reply_channel => 'bench_reply')", (str(1 + n % 1000),))
-    sent[cur.fetchone()[0]] = t0
-    n += 1
-send_seconds = time.perf_counter() - start  # above `seconds` when sending could not keep up
-done.set()
-thread.join()
-latencies = sorted((received[i] - t) * 1000 for i, t in sent.items() if i in received)
-elapsed = time.perf_counter() - start
-if not latencies:
-    print("no replies received")
-    sys.exit(1)
+def send(host, port, first, step, start, rate, count, out):
+    """Sends requests first, first + step, ... below count, each at its due time; reports for
+    each request id its due time, how late it went out and when its commit was acknowledged."""
+    cur = connect(host, port).cursor()
+    sent = {}
+    for n in range(first, count, step):
+        due = start + n / rate
+        now = clock()
+        if due > now:
+            time.sleep(due - now)
+        lag = clock() - due
+        cur.execute("SELECT spawn.invoke_async('c-' || %s, 'add', '{\"value\": 1}', "
+                    "reply_channel => 'bench_reply')", (str(1 + n % 1000),))
+        sent[cur.fetchone()[0]] = (due, lag, clock())
+    out.put((sent, clock()))
 
 
-def pct(p):
-    """The p-th percentile of the latencies in ms."""
-    return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))]
+def percentile(values, p):
+    """The p-th percentile of sorted values."""
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-print(f"sent {len(sent)} at {len(sent) / send_seconds:.0f}/s, received {len(latencies)}; "
-      f"latency ms p50 {pct(50):.2f} p90 {pct(90):.2f} p99 {pct(99):.2f} max {latencies[-1]:.2f}")
+def main():
+    host, port, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    senders = int(sys.argv[5]) if len(sys.argv) > 5 else 16
+    count = int(rate * seconds)
+    ready, stop_at = multiprocessing.Event(), multiprocessing.Value("d", float("inf"))
+    replies, sends = multiprocessing.Queue(), multiprocessing.Queue()
+    listener = multiprocessing.Process(target=listen, args=(host, port, ready, stop_at, replies))
+    listener.start()
+    ready.wait()
+    start = clock() + 0.5  # every sender connected by then
+    procs = [multiprocessing.Process(target=send, args=(host, port, k, senders, start, rate,
+                                                        count, sends)) for k in range(senders)]
+    for p in procs:
+        p.start()
+    sent, last = {}, start
+    for _ in procs:
+        part, finished = sends.get()
+        sent.update(part)
+        last = max(last, finished)
+    stop_at.value = clock() + 3  # grace for the last replies; later ones count as missing
+    received = replies.get()
+    listener.join()
+    for p in procs:
+        p.join()
+    latencies = sorted((received[i] - due) * 1000 for i, (due, _, _) in sent.items()
+                       if i in received)
+    after_ack = sorted((received[i] - acked) * 1000 for i, (_, _, acked) in sent.items()
+                       if i in received)
+    lags = sorted(lag * 1000 for _, lag, _ in sent.values())
+    if not latencies:
+        print("no replies received")
+        sys.exit(1)
+    print(f"sent {len(sent)} at {len(sent) / (last - start):.0f}/s by {senders} senders "
+          f"(send lag ms p50 {percentile(lags, 50):.2f} p99 {percentile(lags, 99):.2f}), "
+          f"received {len(latencies)} (missing {len(sent) - len(latencies)}); latency from due time ms p50 {percentile(latencies, 50):.2f} "
+          f"p90 {percentile(latencies, 90):.2f} p99 {percentile(latencies, 99):.2f} "
+          f"max {latencies[-1]:.2f}; from the request's commit (the scheduler's part) ms "
+          f"p50 {percentile(after_ack, 50):.2f} p99 {percentile(after_ack, 99):.2f}")
+
+
+if __name__ == "__main__":
+    main()

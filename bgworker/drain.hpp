@@ -1,5 +1,6 @@
-// Draining the mailbox: one transaction takes one actor's due messages, in delivery order, and
-// runs them through the invoke path with the actor's state loaded and written once.
+// Draining the mailbox: one transaction takes the due messages of a few actors, each actor's in
+// delivery order, and runs them through the invoke path with each actor's state loaded and
+// written once.
 #pragma once
 
 #include "src/shared.hpp"

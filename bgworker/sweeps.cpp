@@ -120,16 +120,17 @@ void AdvanceCursor(SweepCursor *cursor, SPITupleTable *batch, int selected, int 
 // Selects a sweep's next batch (system, name, due_before, definition_id) from the cursor on:
 // per definition passing `definitions` (ordered by id), its active instances passing `due` in
 // name order, both through indexes, so a batch reads only the rows after the previous batch's
-// last. `timeout` is the definition's column that makes due_before (now minus it). Prepared
-// once per launcher into *slot; not read-only: a fresh snapshot, which sees what the previous
-// batch committed. Returns how many were selected (in SPI_tuptable) and advances the cursor.
+// last. `timeout` is the expression over the definition `d` that makes due_before (now minus
+// it, in milliseconds). Prepared once per launcher into *slot; not read-only: a fresh
+// snapshot, which sees what the previous batch committed. Returns how many were selected (in
+// SPI_tuptable) and advances the cursor.
 int SelectBatch(const Catalog *cat, SPIPlanPtr *slot, const char *timeout, const char *definitions,
                 const char *due, SweepCursor *cursor) {
   Oid types[2] = {INT4OID, TEXTOID};
   if (*slot == nullptr)
     PrepareKept(slot,
                 psprintf("SELECT i.system, i.name, d.due_before, d.id FROM "
-                         "(SELECT d.id, now() - d.%s * interval '1 millisecond' AS due_before "
+                         "(SELECT d.id, now() - (%s) * interval '1 millisecond' AS due_before "
                          "  FROM spawn._definitions d WHERE d.id >= $1 AND %s ORDER BY d.id) d, "
                          "LATERAL (SELECT i.system, i.name FROM spawn._instances i "
                          "  WHERE i.definition_id = d.id AND i.active "
@@ -201,9 +202,12 @@ void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
 void DeactivateIdle(Catalog *cat, void *arg) {
   int *deactivated = static_cast<int *>(arg);
   static SPIPlanPtr idle = nullptr;
-  const int selected =
-      SelectBatch(cat, &idle, "deactivate_timeout", "d.kind <> 'pooled' AND d.timers = '[]'",
-                  "i.last_activity < d.due_before", &deactivation_cursor);
+  // last_activity lags by less than kActivityGranularityMs (state_store.hpp), the 1000 below:
+  // an actor is deactivated only once it was idle for at least its deactivate_timeout.
+  static_assert(kActivityGranularityMs == 1000, "the idle query adds 1000 ms");
+  const int selected = SelectBatch(cat, &idle, "d.deactivate_timeout + 1000",
+                                   "d.kind <> 'pooled' AND d.timers = '[]'",
+                                   "i.last_activity < d.due_before", &deactivation_cursor);
   SPITupleTable *batch = SPI_tuptable;
   Deactivation work{static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (selected + 1))), 0};
   for (int i = 0; i < selected; ++i) {
@@ -222,7 +226,7 @@ void TakeSnapshots(Catalog *cat, void *arg) {
   int *taken = static_cast<int *>(arg);
   static SPIPlanPtr due = nullptr;
   SelectBatch(
-      cat, &due, "snapshot_timeout", "d.stateful",
+      cat, &due, "d.snapshot_timeout", "d.stateful",
       "i.ciphertext IS NOT NULL AND i.revision > i.snapshot_revision "
       "AND coalesce((SELECT h.recorded_at FROM spawn._history h WHERE h.system = i.system "
       "  AND h.actor = i.name AND h.revision = i.snapshot_revision), '-infinity') <= d.due_before",

@@ -110,6 +110,39 @@ bench_tps() {
     -j "$(($2 < 2 ? 1 : 2))" -T "$3" -f "$1" postgres 2>&1 | awk '/^tps = / {printf "%.0f", $3}'
 }
 
+# bench_instructions LABEL PREPARE WARM IDS N1 N2 [KEEP_DIR]: load-independent CPU cost of a
+# prepared statement `call(int)` (PREPARE defines it): with the benchmark cluster stopped, a
+# single-user backend (postgres --single, synchronous_commit off, more options in
+# BENCH_SINGLE_OPTS) runs WARM warm-up calls on ids 1, 2, ... (wrapping at IDS) and then N1,
+# and another N2, calls on spread-out ids in 1..IDS under valgrind's callgrind; prints the
+# difference of their instruction counts divided by N2 - N1, free of start-up and shutdown.
+# KEEP_DIR keeps the callgrind files as callgrind.LABEL.N (bench/callgrind_diff.py compares
+# two of them function by function).
+bench_instructions() {
+  local label=$1 prepare=$2 warm=$3 ids=$4 n1=$5 n2=$6 keep=${7:-} n i out
+  local totals=()
+  for n in "$n1" "$n2"; do
+    out=$BENCH_DIR/callgrind.$label.$n
+    {
+      echo "$prepare"
+      for i in $(seq 1 "$warm"); do echo "EXECUTE call($(((i - 1) % ids + 1)));"; done
+      for i in $(seq 1 "$n"); do echo "EXECUTE call($(((i * 7919) % ids + 1)));"; done
+    } > "$BENCH_DIR/input.sql"
+    chmod a+r "$BENCH_DIR/input.sql"
+    # shellcheck disable=SC2086
+    as_pg valgrind --tool=callgrind --callgrind-out-file="$out" "$PG_BIN/postgres" --single \
+      -D "$BENCH_DIR/data" -c synchronous_commit=off ${BENCH_SINGLE_OPTS:-} postgres \
+      < "$BENCH_DIR/input.sql" >"$BENCH_DIR/output.log" 2>"$BENCH_DIR/valgrind.log"
+    if grep -qE 'ERROR|FATAL' "$BENCH_DIR/output.log" "$BENCH_DIR/valgrind.log"; then
+      grep -hm 3 -E 'ERROR|FATAL' "$BENCH_DIR/output.log" "$BENCH_DIR/valgrind.log" >&2
+      return 1
+    fi
+    totals+=("$(awk '/^summary:/ {print $2}' "$out")")
+    if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$out" "$keep/"; fi
+  done
+  echo $(((totals[1] - totals[0]) / (n2 - n1)))
+}
+
 # bench_wait_drained: waits until the benchmark cluster's mailbox is empty.
 bench_wait_drained() {
   while [ "$(bench_sql -t -A -c "SELECT count(*) FROM spawn._mailbox")" != 0 ]; do sleep 0.05; done

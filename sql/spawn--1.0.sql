@@ -167,10 +167,12 @@ CREATE TABLE spawn._instances (
   snapshot_revision bigint NOT NULL DEFAULT 0,  -- the newest revision in spawn._history
   activated_at timestamptz,
   key_id bigint,          -- id of the key that sealed the ciphertext
-  -- Changed by every write:
-  revision bigint NOT NULL DEFAULT 0,
+  -- Rewritten at most once a second (src/state_store.cpp), so on a busy actor they stay in
+  -- the prefix a HOT update's WAL record leaves out:
   last_activity timestamptz,
   state_updated_at timestamptz,
+  -- Changed by every write:
+  revision bigint NOT NULL DEFAULT 0,
   nonce bytea,            -- 24 random bytes per write
   ciphertext bytea,       -- XChaCha20-Poly1305 of the state, bound to (system, name, revision)
   CONSTRAINT _instances_system_name_key PRIMARY KEY (system, name)

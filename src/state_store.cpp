@@ -41,9 +41,9 @@ enum InstanceColumn {
   kSnapshotRevision,
   kActivatedAt,
   kKeyId,
-  kRevision,
   kLastActivity,
   kStateUpdatedAt,
+  kRevision,
   kNonce,
   kCiphertext,
   kColumnCount = kCiphertext
@@ -73,6 +73,8 @@ void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char 
   row->ciphertext = nulls[kCiphertext - 1] ? nullptr : DatumGetByteaPP(values[kCiphertext - 1]);
   row->last_activity =
       nulls[kLastActivity - 1] ? 0 : DatumGetTimestampTz(values[kLastActivity - 1]);
+  row->state_updated_at =
+      nulls[kStateUpdatedAt - 1] ? 0 : DatumGetTimestampTz(values[kStateUpdatedAt - 1]);
   row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
 }
 
@@ -141,12 +143,28 @@ Jsonb *StateDecrypt(const InstanceRow *row) {
                    psprintf("state of actor \"%s\"", row->name));
 }
 
-// Encrypts (when the state changed) and updates the row found by StateFetch.
+namespace {
+
+// True when a recorded time is missing or at least kActivityGranularityMs older than `now`.
+// A time later than `now` (written by a transaction that started after this one) is kept, so
+// the recorded times never go backwards.
+bool IsStale(TimestampTz recorded, TimestampTz now) {
+  return recorded == 0 || now - recorded >= kActivityGranularityMs * (USECS_PER_SEC / 1000);
+}
+
+}  // namespace
+
+// Encrypts (when the state changed) and updates the row found by StateFetch. last_activity and
+// state_updated_at are rewritten only when stale (IsStale): on an actor used more than once a
+// second they then equal the old version's bytes, and since they sit before `revision` in the
+// row, the HOT update's WAL record leaves them out with the unchanged prefix (16 bytes per
+// invoke). Safe for deactivation: the sweep waits kActivityGranularityMs longer than the
+// timeout (bgworker/sweeps.cpp), so no actor is deactivated before it was idle that long.
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state, int changes) {
   Datum values[kColumnCount] = {};
   bool nulls[kColumnCount] = {};
   bool replace[kColumnCount] = {};
-  const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  const TimestampTz now = GetCurrentTransactionStartTimestamp();
   if (new_state != nullptr) {
     const int64 revision = row->revision + changes;
     SealedValue sealed =
@@ -155,17 +173,18 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
     values[kKeyId - 1] = Int64GetDatum(sealed.key_id);
     values[kNonce - 1] = PointerGetDatum(sealed.nonce);
     values[kCiphertext - 1] = PointerGetDatum(sealed.ciphertext);
-    values[kStateUpdatedAt - 1] = now;
+    values[kStateUpdatedAt - 1] = TimestampTzGetDatum(now);
     replace[kRevision - 1] = replace[kKeyId - 1] = replace[kNonce - 1] = true;
-    replace[kCiphertext - 1] = replace[kStateUpdatedAt - 1] = true;
+    replace[kCiphertext - 1] = true;
+    replace[kStateUpdatedAt - 1] = !row->has_state || IsStale(row->state_updated_at, now);
   }
   if (!row->active) {
     values[kActive - 1] = BoolGetDatum(true);
-    values[kActivatedAt - 1] = now;
+    values[kActivatedAt - 1] = TimestampTzGetDatum(now);
     replace[kActive - 1] = replace[kActivatedAt - 1] = true;
   }
-  values[kLastActivity - 1] = now;
-  replace[kLastActivity - 1] = true;
+  values[kLastActivity - 1] = TimestampTzGetDatum(now);
+  replace[kLastActivity - 1] = !row->active || IsStale(row->last_activity, now);
 
   UpdateInstance(catalog, row, values, nulls, replace);
 }

@@ -23,10 +23,16 @@ struct InstanceRow {
   int64 key_id;
   bytea *nonce;
   bytea *ciphertext;
-  TimestampTz last_activity;  // 0 when never active
-  int64 snapshot_revision;    // the newest revision copied into spawn._history (0: none)
-  HeapTuple tuple;            // the row as fetched, the base of the update
+  TimestampTz last_activity;     // 0 when never active
+  TimestampTz state_updated_at;  // 0 when no state was ever written
+  int64 snapshot_revision;       // the newest revision copied into spawn._history (0: none)
+  HeapTuple tuple;               // the row as fetched, the base of the update
 };
+
+// last_activity and state_updated_at lag the truth by less than this much: a write leaves them
+// as they are while they are younger (StateWrite). The deactivation sweep waits this much longer
+// than an actor's deactivate_timeout to make up for it (bgworker/sweeps.cpp).
+constexpr int64 kActivityGranularityMs = 1000;
 
 // Reads an instance with the latest snapshot (the caller holds the actor's lock, so this is the
 // latest committed state whatever the isolation level); false when no instance has that name.

@@ -1,6 +1,6 @@
 -- Invocation behaviour: state, revisions, transactions, errors and their SQLSTATEs.
 BEGIN;
-SELECT plan(28);
+SELECT plan(35);
 
 CREATE FUNCTION tap_add(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$
@@ -70,5 +70,28 @@ SELECT is((SELECT array_agg((spawn.invoke('g-' || i, 'get')->'items')::text IS N
                             AND jsonb_array_length(spawn.invoke('g-' || i, 'get')->'items') = 20)
            FROM generate_series(0, 19) i), array_fill(true, ARRAY[20]),
   'every instance is found with all 20 items');
+-- last_activity and state_updated_at are kept to within a second (src/state_store.cpp): a
+-- write leaves them alone while they are younger, so a busy actor's HOT update does not log
+-- them; older ones, and activations, are rewritten. now() is this transaction's start, the
+-- time an invoke records.
+SELECT is((SELECT array[last_activity, state_updated_at] FROM spawn.actors WHERE name = 'tap'),
+  array[now(), now()], 'an invoke records the transaction''s start');
+UPDATE spawn._instances SET last_activity = now() - interval '500 ms',
+  state_updated_at = now() - interval '500 ms' WHERE name = 'tap';
+SELECT is(spawn.invoke('tap', 'add', '{"value": 1}') IS NOT NULL, true, 'add within the second');
+SELECT is((SELECT array[last_activity, state_updated_at] FROM spawn.actors WHERE name = 'tap'),
+  array[now() - interval '500 ms', now() - interval '500 ms'],
+  'times younger than a second are left as they are');
+UPDATE spawn._instances SET last_activity = now() - interval '1 s',
+  state_updated_at = now() - interval '3 s' WHERE name = 'tap';
+SELECT ok(spawn.invoke('tap', 'get') IS NOT NULL AND spawn.invoke('tap', 'add', '{"value": 0}') IS NOT NULL,
+  'a read and an add that keeps the state');
+SELECT is((SELECT array[last_activity, state_updated_at] FROM spawn.actors WHERE name = 'tap'),
+  array[now(), now() - interval '3 s'], 'a second old activity is rewritten, an unchanged state''s time is not');
+UPDATE spawn._instances SET last_activity = now() + interval '10 s',
+  state_updated_at = now() - interval '3 s' WHERE name = 'tap';
+SELECT is(spawn.invoke('tap', 'add', '{"value": 1}') IS NOT NULL, true, 'add after a later writer');
+SELECT is((SELECT array[last_activity, state_updated_at] FROM spawn.actors WHERE name = 'tap'),
+  array[now() + interval '10 s', now()], 'a later activity is kept (never goes back), a changed state''s old time is rewritten');
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,8 +2,9 @@
 # The cast's write path (src/mailbox_row.cpp writes the row without the executor): a rolled-back
 # cast leaves no row and wakes no worker, while a committed one wakes them; every index of the
 # mailbox holds every row, also after an index is added to the mailbox and after DROP and
-# CREATE EXTENSION in the same session (amcheck compares each index with the table); a cached
-# target unregistered by another session is refused.
+# CREATE EXTENSION in the same session (amcheck compares each index with the table), and when
+# another session adds partial, unique and expression indexes to it while the first one's index
+# plan is cached; a cached target unregistered by another session is refused.
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
 test_cluster cast_path 54530
@@ -89,6 +90,33 @@ check "the same session after ALTER of the mailbox and DROP/CREATE EXTENSION" \
   "50|50|100|||t|30|30" "$(echo "$out" | paste -sd'|')"
 check "every index of the new mailbox holds every row" \
   "$(q -c "SELECT count(*) FROM pg_index WHERE indrelid = 'spawn._mailbox'::regclass")" "$(verify_indexes)"
+# A session whose index plan of the mailbox is cached (src/index_plans.cpp) sees indexes that
+# another session adds, CONCURRENTLY too: a partial index gets exactly the rows of its predicate,
+# a partial unique index refuses a duplicate, an expression index (the executor's path) gets
+# every row, and amcheck finds every row in every index.
+other() { echo "\\! psql -X -q -h $DIR -p $PORT -U postgres -d postgres -c \"$1\" >/dev/null"; }
+planned=$(q -v ON_ERROR_STOP=0 2>&1 <<SQL
+\set VERBOSITY sqlstate
+SELECT count(spawn.cast('c1', 'add', '{"value": 1}', delay_ms => 3600000)) FROM generate_series(1, 5);
+$(other "CREATE INDEX mailbox_adds ON spawn._mailbox (actor, id) WHERE action = 'add'")
+$(other "CREATE UNIQUE INDEX CONCURRENTLY mailbox_one_get ON spawn._mailbox (actor) WHERE action = 'get'")
+SELECT count(spawn.cast('c1', 'add', '{"value": 1}', delay_ms => 3600000)) FROM generate_series(1, 7);
+SELECT spawn.cast('c1', 'get', delay_ms => 3600000) > 0;
+SELECT spawn.cast('c1', 'get', delay_ms => 3600000) > 0;
+$(other "CREATE INDEX mailbox_lower_actor ON spawn._mailbox (lower(actor))")
+SELECT count(spawn.cast('c1', 'add', '{"value": 1}', delay_ms => 3600000)) FROM generate_series(1, 3);
+SET enable_seqscan = off;
+SELECT count(*) FROM spawn._mailbox WHERE action = 'add' AND actor > '';
+SELECT count(*) FROM spawn._mailbox WHERE action = 'get' AND actor = 'c1';
+SELECT count(*) FROM spawn._mailbox WHERE lower(actor) = 'c1';
+SQL
+)
+check "indexes added by another session get the cached session's casts" \
+  "5|7|t|ERROR:  23505|3|$(q -c "SELECT count(*) FROM spawn._mailbox WHERE action = 'add'")|1|$(q -c "SELECT count(*) FROM spawn._mailbox WHERE actor = 'c1'")" \
+  "$(echo "$planned" | paste -sd'|')"
+check "every index, partial and expression ones included, holds every row" \
+  "$(q -c "SELECT count(*) FROM pg_index WHERE indrelid = 'spawn._mailbox'::regclass")" "$(verify_indexes)"
+q -c "DROP INDEX spawn.mailbox_adds, spawn.mailbox_one_get, spawn.mailbox_lower_actor"
 # A session that has cast to an instance (its definition cached) sees another session unregister
 # it: the next cast fails at once, as without the cache.
 cached=$(q -v ON_ERROR_STOP=0 2>&1 <<SQL

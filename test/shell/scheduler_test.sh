@@ -90,6 +90,21 @@ check "inactive after deactivate_timeout" inactive \
 q -c "SELECT spawn.invoke('sleepy', 'add')" >/dev/null
 check "the next use runs init again" '{"inits": 2, "total": 2}' "$(q -c "SELECT spawn.state('sleepy')")"
 
+# last_activity lags by less than a second (src/state_store.cpp), so the sweep waits a second
+# longer than deactivate_timeout: an actor idle for less than the timeout plus that second is
+# never deactivated (it was idle for 60.2 s when the check begins; ~3 sweeps at 200 ms run
+# before the check; it fails only if the actor is inactive while idle for less than 61 s).
+q -c "SELECT spawn.register_actor('patient', actions => '{\"add\": \"public.count_up\"}', deactivate_timeout => 60000)" \
+  -c "SELECT spawn.invoke('patient', 'add')" \
+  -c "UPDATE spawn._instances SET last_activity = now() - interval '60.2 s' WHERE name = 'patient'" >/dev/null
+sleep 0.6
+early=$(q -c "SELECT status = 'inactive' AND clock_timestamp() - last_activity < interval '61 s'
+  FROM spawn.actors WHERE name = 'patient'")
+check "not deactivated within the second the activity time may lag" f "$early"
+q -c "UPDATE spawn._instances SET last_activity = now() - interval '61.5 s' WHERE name = 'patient'"
+check "deactivated once idle past the timeout and the lag" inactive \
+  "$(wait_for "SELECT status FROM spawn.actors WHERE name = 'patient'" inactive 10)"
+
 # Snapshots and restore.
 q -c "SELECT spawn.invoke('snap', 'add', '{\"value\": 10}')" >/dev/null
 check "a snapshot is taken" 1 "$(wait_for "SELECT count(*) FROM spawn.state_history('snap')" 1)"
