@@ -90,8 +90,8 @@ void MarkSupersededProjections(Pending *batch, int count) {
   }
 }
 
-// Reads the batch rows of one actor.
-int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool pooled,
+// Reads the batch rows of one actor: its first `limit` due messages.
+int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool pooled, int limit,
                Pending **out) {
   Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
   const char *select =
@@ -103,8 +103,7 @@ int FetchBatch(const Catalog *cat, const char *system, const char *actor, bool p
   SPIPlanPtr plan = pooled ? PrepareKept(&pooled_batch_plan,
                                          psprintf("%s FOR UPDATE SKIP LOCKED", select), 3, types)
                            : PrepareKept(&batch_plan, select, 3, types);
-  Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
-                     Int32GetDatum(setting_batch_size)};
+  Datum values[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor), Int32GetDatum(limit)};
   ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0);
   SPITupleTable *rows = SPI_tuptable;
   const int count = static_cast<int>(SPI_processed);
@@ -512,12 +511,12 @@ bool RunBatch(ProcessSlot *slot, BatchRun *run, Pending *batch, int count, Drain
   return closed;
 }
 
-// Processes the batch of one actor; returns the number of messages that ran. Sets *paused when
-// the batch stopped at a value whose key is not configured.
+// Processes the batch of one actor, at most `limit` messages; returns the number of messages
+// that ran. Sets *paused when the batch stopped at a value whose key is not configured.
 int ProcessActor(ProcessSlot *slot, const Catalog *cat, const char *system, const char *actor,
-                 bool pooled, DrainResult *result, bool *paused) {
+                 bool pooled, int limit, DrainResult *result, bool *paused) {
   Pending *batch;
-  const int count = FetchBatch(cat, system, actor, pooled, &batch);
+  const int count = FetchBatch(cat, system, actor, pooled, limit, &batch);
   result->replied = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
   BatchRun run{cat, system, actor, {}, false, false, nullptr, 0};
   BatchOutcome out;
@@ -691,7 +690,8 @@ void DrainBody(Catalog *cat, void *arg) {
     bool actor_paused = false;
     result->failed = 0;
     result->replied_count = 0;
-    processed += ProcessActor(work->slot, cat, c->system, c->actor, pooled, result, &actor_paused);
+    processed += ProcessActor(work->slot, cat, c->system, c->actor, pooled,
+                              setting_batch_size - processed, result, &actor_paused);
     failed += result->failed;
     if (result->replied_count > 0) {
       const size_t bytes = sizeof(int64) * (replied_count + result->replied_count);
