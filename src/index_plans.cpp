@@ -71,16 +71,19 @@ bool PlanIndex(Relation index, IndexPlan *out) {
 // Builds the plan of `rel`'s indexes into `c`, in a fresh context under CacheMemoryContext.
 void Build(CachedPlan *c, Relation rel) {
   if (c->context != nullptr) MemoryContextDelete(c->context);
+  RelationIndexPlan *plan = &c->plan;
+  // Nothing of the freed plan stays reachable: RelationGetIndexList and index_open take locks,
+  // which process invalidations, and the callback reads the plan's relid and indexes.
+  plan->relid = RelationGetRelid(rel);
+  plan->simple = true;
+  plan->count = 0;
+  plan->indexes = nullptr;
   c->valid = false;
   c->building = true;
   c->stale = false;
   c->context = AllocSetContextCreate(CacheMemoryContext, "spawn index plan", ALLOCSET_SMALL_SIZES);
   MemoryContext old = MemoryContextSwitchTo(c->context);
   List *oids = RelationGetIndexList(rel);
-  RelationIndexPlan *plan = &c->plan;
-  plan->relid = RelationGetRelid(rel);
-  plan->simple = true;
-  plan->count = 0;
   plan->indexes = static_cast<IndexPlan *>(palloc0(sizeof(IndexPlan) * (list_length(oids) + 1)));
   plan->econtext = CreateStandaloneExprContext();
   ListCell *cell;
