@@ -68,11 +68,26 @@ void RequireRequester(int64 id, Oid requester) {
 
 }  // namespace
 
-// Looks in the replies, then in the mailbox.
+// Looks in the mailbox, then in the replies. Each lookup reads the latest committed state, and
+// a worker deletes a request and stores its reply in one commit: in this order a request that
+// is not pending any more at the first lookup has its reply visible at the second. (The other
+// order could miss both when that commit fell between the two lookups.)
 Reply ReadReply(const Catalog *cat, int64 id) {
+  Reply reply{};
+  Datum mailbox_values[32];
+  bool mailbox_nulls[32];
+  bool inserted_here = false;
+  // The index holds requests only: a cast's id, which has no reply, is not found there.
+  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_requests, id, mailbox_values, mailbox_nulls,
+                       &inserted_here)) {
+    reply.requester = DatumGetObjectId(mailbox_values[kMailboxRunAs - 1]);
+    RequireRequester(id, reply.requester);
+    reply.status = "pending";
+    reply.uncommitted = inserted_here;
+    return reply;
+  }
   Datum values[kColumnCount];
   bool nulls[kColumnCount];
-  Reply reply{};
   if (FetchLatestByKey(cat->replies_relid, cat->replies_pkey, id, values, nulls)) {
     reply.requester = DatumGetObjectId(values[kRequester - 1]);
     RequireRequester(id, reply.requester);
@@ -90,18 +105,6 @@ Reply ReadReply(const Catalog *cat, int64 id) {
     if (!nulls[kSqlstate - 1]) reply.sqlstate = TextDatumGetCString(values[kSqlstate - 1]);
     if (!nulls[kDetail - 1]) reply.detail = TextDatumGetCString(values[kDetail - 1]);
     if (!nulls[kHint - 1]) reply.hint = TextDatumGetCString(values[kHint - 1]);
-    return reply;
-  }
-  Datum mailbox_values[32];
-  bool mailbox_nulls[32];
-  bool inserted_here = false;
-  // The index holds requests only: a cast's id, which has no reply, is not found there.
-  if (FetchLatestByKey(cat->mailbox_relid, cat->mailbox_requests, id, mailbox_values, mailbox_nulls,
-                       &inserted_here)) {
-    reply.requester = DatumGetObjectId(mailbox_values[kMailboxRunAs - 1]);
-    RequireRequester(id, reply.requester);
-    reply.status = "pending";
-    reply.uncommitted = inserted_here;
     return reply;
   }
   ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
