@@ -544,6 +544,9 @@ int ProcessActor(ProcessSlot *slot, const Catalog *cat, const char *system, cons
   return out.ran;
 }
 
+// Most actors one drain transaction looks at.
+constexpr int kCandidateLimit = 16;
+
 // An actor whose next message is due, and the role that sent that message.
 struct Candidate {
   char *system;
@@ -566,7 +569,7 @@ int FetchCandidates(const Catalog *cat, const int64 *paused, int paused_count, D
       // mailbox.
       "AND m.id = (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system "
       "AND h.actor = m.actor ORDER BY h.deliver_at, h.id LIMIT 1) ";
-  const char *order = "ORDER BY m.deliver_at, m.id LIMIT 16";
+  const char *order = psprintf("ORDER BY m.deliver_at, m.id LIMIT %d", kCandidateLimit);
   Oid types[2] = {OIDARRAYOID, INT8ARRAYOID};
   if (paused_count == 0) {
     SPIPlanPtr plan = PrepareKept(&candidates_plan, psprintf("%s%s", select, order), 1, types);
@@ -704,6 +707,8 @@ void DrainBody(Catalog *cat, void *arg) {
   }
   result->processed = processed;
   result->failed = failed;
+  // A full transaction leaves work behind: the worker wakes another one (worker.cpp).
+  result->more_due = processed > 0 && (count == kCandidateLimit || processed >= setting_batch_size);
   result->replied = replied;
   result->replied_count = replied_count;
   if (result->processed == 0) {

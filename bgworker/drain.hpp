@@ -14,6 +14,7 @@ struct DrainResult {
   long next_due_ms;  // when nothing ran: how long until the next message is due (-1: none)
   int64 *replied;    // async request ids answered in this transaction
   int replied_count;
+  bool more_due;  // the transaction was full (candidates or batch size): more may be due
 };
 
 // Runs one drain transaction; counters go to `slot`. Returns false after an error (logged).

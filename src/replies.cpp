@@ -3,12 +3,12 @@
 #include "src/replies.hpp"
 
 #include "src/lookup.hpp"
+#include "src/reply_notices.hpp"
 #include "src/sealed.hpp"
 #include "src/spi_util.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/acl.h"
@@ -156,7 +156,7 @@ void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *resp
       13, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   if (target->channel != nullptr)
-    Async_Notify(target->channel, NotificationPayload(target->id, status, sqlstate));
+    ReplyNoticeQueue(target->channel, NotificationPayload(target->id, status, sqlstate));
 }
 
 }  // namespace spawn

@@ -37,7 +37,8 @@ struct ReplyTarget {
 };
 
 // Stores a reply, readable by the requester only, and sends NOTIFY with its id and status on
-// the request's channel (both take effect at commit): the response, or with `error` set the
+// the request's channel (the reply takes effect at commit, the notification at commit or, in a
+// mailbox worker, right after it: reply_notices.hpp): the response, or with `error` set the
 // error's message, SQLSTATE, detail and hint. SPI must be connected.
 void StoreReply(const Catalog *catalog, const ReplyTarget *target, const Jsonb *response,
                 const ErrorData *error);

@@ -87,16 +87,33 @@ void StartupShared() {
   if (!IsUnderPostmaster) on_shmem_exit(SaveBlames, 0);
 }
 
-// Sets the latch of every running worker that is awake or sleeps past `due`.
+// Wakes one worker for messages due at `due`: a worker that sleeps past it, or, when none
+// does, every worker that is awake. One is enough: the woken worker's next snapshot is taken
+// after our commit and sees the messages, and an awake worker whose latch is set takes another
+// snapshot before it sleeps. Waking every worker for every commit cost each request a drain
+// transaction in both workers, and their two commits queued on each other (docs/benchmarks.md,
+// "Scheduler", session 3). A worker that finds more due than one transaction takes wakes
+// another (WakeIdleWorker), so a burst still gets every worker.
 void WakeWorkersDueBy(TimestampTz due) {
   if (shared == nullptr) return;
   pg_memory_barrier();  // our commit is visible before we read what the workers published
+  ProcessSlot *awake[kMaxWorkers];
+  int awake_count = 0;
   for (int i = 1; i <= kMaxWorkers; ++i) {
     ProcessSlot *slot = &shared->processes[i];
     Latch *latch = slot->latch;
     const uint64 sleeps_until = pg_atomic_read_u64(&slot->sleeps_until);
     if (slot->pid == 0 || latch == nullptr) continue;
-    if (sleeps_until == 0 || due < static_cast<TimestampTz>(sleeps_until)) SetLatch(latch);
+    if (sleeps_until == 0) {
+      awake[awake_count++] = slot;
+    } else if (due < static_cast<TimestampTz>(sleeps_until)) {
+      SetLatch(latch);
+      return;
+    }
+  }
+  for (int i = 0; i < awake_count; ++i) {
+    Latch *latch = awake[i]->latch;
+    if (latch != nullptr) SetLatch(latch);
   }
 }
 
@@ -171,6 +188,20 @@ void WakeWorkers() {
     ProcessSlot *slot = &shared->processes[i];
     Latch *latch = slot->latch;
     if (slot->pid != 0 && latch != nullptr) SetLatch(latch);
+  }
+}
+
+// Sets the latch of one sleeping worker other than `self`, if any.
+void WakeIdleWorker(const ProcessSlot *self) {
+  if (shared == nullptr) return;
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    ProcessSlot *slot = &shared->processes[i];
+    Latch *latch = slot->latch;
+    if (slot == self || slot->pid == 0 || latch == nullptr) continue;
+    if (pg_atomic_read_u64(&slot->sleeps_until) != 0) {
+      SetLatch(latch);
+      return;
+    }
   }
 }
 

@@ -84,10 +84,14 @@ SharedState *Shared();
 // Sets the latch of every running worker.
 void WakeWorkers();
 
-// Wakes the workers when the current transaction commits (nothing happens on abort), unless
-// every one of them sleeps until a time at or before `due` (the earliest delivery time of the
-// messages this transaction enqueued; 0: now) and so wakes up for them by itself.
+// Wakes a worker when the current transaction commits (nothing happens on abort): one that
+// sleeps past `due` (the earliest delivery time of the messages this transaction enqueued; 0:
+// now), or every awake one when none does; none when they all wake up by `due` by themselves.
 void WakeWorkersAtCommit(TimestampTz due = 0);
+
+// Wakes one sleeping worker other than `self` (a worker that found more due work than one
+// drain transaction takes).
+void WakeIdleWorker(const ProcessSlot *self);
 
 // A worker is awake and about to look for work: commits set its latch from now on. Called
 // before the worker's transaction takes its snapshot.

@@ -43,6 +43,8 @@ def receive(conn, count, timeout=15.0):
 listener, caller = connect(), connect()
 listener.cursor().execute("LISTEN spawn_reply; LISTEN orders_done")
 cur = caller.cursor()
+cur.execute("""SELECT spawn.register_actor('ln_counter', kind => 'unnamed',
+               actions => '{"add": "public.incrementor_add"}')""")
 cur.execute("""SELECT spawn.register_actor('ln', actions => '{"add": "public.incrementor_add",
                "fail": "public.always_fails", "echo": "public.echo_back"}')""")
 
@@ -84,4 +86,45 @@ check("a large reply is announced like any other",
       str(payload)[:200])
 cur.execute("SELECT status, length(response->>'pad') FROM spawn.result(%s)", (big,))
 check("and can be fetched with spawn.result", cur.fetchone() == ("ok", 9000))
+# The reply of a message whose state write-back fails is rolled back, in the batch and again
+# when it runs alone: no "ok" is announced for it, only the error once its attempts are used up.
+cur.execute("""SELECT spawn.register_actor('ln_victim', actions => '{"add": "public.incrementor_add",
+               "die": "public.reply_and_unregister"}')""")
+cur.execute("""SELECT spawn.invoke_async('ln_victim', 'add', '{"value": 1}')""")
+before = cur.fetchone()[0]
+cur.execute("""SELECT spawn.invoke_async('ln_victim', 'die', '{}')""")
+dying = cur.fetchone()[0]
+notes = receive(listener, 3, timeout=20.0)
+payloads = [json.loads(n.payload) for n in notes]
+check("a reply rolled back with its write-back is never announced; its error is, once",
+      sorted(payloads, key=lambda p: p["id"]) ==
+      [{"id": before, "status": "ok"}, {"id": dying, "status": "error", "sqlstate": "55000"}],
+      str(payloads))
+cur.execute("SELECT error FROM spawn.result(%s)", (dying,))
+check("and that error is the write-back's", "invisible tuple" in cur.fetchone()[0])
+
+# Many requests at once, from several connections, to several actors (both workers answer):
+# each reply is announced exactly once, and only once it is committed: the requester reads it
+# (never "pending") as soon as the notification arrives.
+senders = [connect() for _ in range(4)]
+ids = set()
+for round_ in range(50):
+    for k, conn in enumerate(senders):
+        c = conn.cursor()
+        c.execute("SELECT spawn.invoke_async('ln-' || %s, 'add', '{\"value\": 1}', "
+                  "register_ref => 'ln_counter')", (str((round_ * 4 + k) % 20),))
+        ids.add(c.fetchone()[0])
+seen, pending, deadline = [], 0, time.time() + 60
+while len(seen) < len(ids) and time.time() < deadline:
+    for note in receive(listener, 1, timeout=1.0):
+        request = json.loads(note.payload)["id"]
+        seen.append(request)
+        cur.execute("SELECT status FROM spawn.result(%s)", (request,))
+        pending += cur.fetchone()[0] == "pending"
+seen += [json.loads(n.payload)["id"] for n in receive(listener, 1, timeout=2.0)]
+check("200 concurrent requests: each announced exactly once",
+      sorted(seen) == sorted(ids), f"{len(seen)} notifications, {len(set(seen))} distinct, "
+      f"{len(ids)} requests")
+check("and each announced reply was readable when its notification arrived", pending == 0,
+      f"{pending} read as pending")
 sys.exit(1 if failures else 0)

@@ -10,6 +10,14 @@ CREATE FUNCTION public.always_fails(state jsonb, payload jsonb) RETURNS spawn.va
 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'always fails'; END $$;
 CREATE FUNCTION public.echo_back(state jsonb, payload jsonb) RETURNS spawn.value
 LANGUAGE sql AS $$ SELECT spawn.reply(payload, state) $$;
+-- Replies, then unregisters its own actor: the state write-back after it fails, which rolls
+-- the stored reply back (its notification must go with it).
+CREATE FUNCTION public.reply_and_unregister(state jsonb, payload jsonb) RETURNS spawn.value
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM spawn.unregister_actor('ln_victim');
+  RETURN spawn.reply('{"gone": true}', state);
+END $$;
 SQL
 /usr/bin/python3 "$(dirname "$0")/listen_test.py" "$DIR" "$PORT" || failures=1
 finish

@@ -153,4 +153,26 @@ sleep 1
 q -c "SELECT count(spawn.cast('log', 'append', '0')) FROM generate_series(1, 100)" >/dev/null
 wait_for "SELECT count(*) FROM spawn._mailbox" 0 >/dev/null
 check "the reloaded batch size applies" t "$(q -c "SELECT max(max_batch) <= 7 FROM spawn.worker_stats WHERE kind = 'worker' AND started_at > now() - interval '30 seconds'")"
+
+# A commit wakes one sleeping worker, not all; a worker whose transaction was full wakes
+# another, so one commit of many messages (of two roles: one role's messages occupy one of the
+# two workers at a time) still gets both workers, long before an idle worker's 10 s sleep ends.
+q <<'SQL' >/dev/null
+SELECT spawn.register_actor('wake-' || i, actions => '{"add": "public.incrementor_add"}') FROM generate_series(1, 60) i;
+SELECT spawn.grant('invoke', 'wake-' || i, 'app_user') FROM generate_series(1, 60) i;
+SQL
+sleep 1
+processed_before=$(q -c "SELECT string_agg(processed::text, ',' ORDER BY worker) FROM spawn.worker_stats WHERE kind = 'worker'")
+q <<'SQL' >/dev/null
+BEGIN;
+SELECT count(spawn.cast('wake-' || (1 + i % 30), 'add', '{"value": 1}')) FROM generate_series(1, 300) i;
+SET LOCAL ROLE app_user;
+SELECT count(spawn.cast('wake-' || (31 + i % 30), 'add', '{"value": 1}')) FROM generate_series(1, 300) i;
+COMMIT;
+SQL
+wait_for "SELECT count(*) FROM spawn._mailbox WHERE actor LIKE 'wake-%'" 0 >/dev/null
+check "one commit of 600 due messages was drained by both workers" t \
+  "$(q -c "SELECT bool_and(processed > split_part('$processed_before', ',', worker::int)::bigint) FROM spawn.worker_stats WHERE kind = 'worker'")"
+check "each of those messages ran once" 600 \
+  "$(q -c "SELECT sum((spawn.state('wake-' || i)->>'total')::int) FROM generate_series(1, 60) i")"
 finish
