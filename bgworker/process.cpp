@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -84,15 +85,15 @@ ProcessSlot *ProcessStart(int slot, const char *name) {
 
 namespace {
 
-// Looks for the extension (in its own transaction).
+// Looks for the extension (in its own transaction). A catalog lookup, not an SPI query: a
+// mailbox worker runs this at every wake-up, once or twice per async request at 1,000
+// requests/s, and the query's parse, plan and executor cost more than all the rest of that
+// transaction (docs/benchmarks.md, "Scheduler", session 3).
 bool ExtensionReady() {
   bool ready = false;
   RunTransaction(
       "extension check",
-      [](void *out) {
-        SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'spawn'", true, 1);
-        *static_cast<bool *>(out) = SPI_processed == 1;
-      },
+      [](void *out) { *static_cast<bool *>(out) = OidIsValid(get_extension_oid("spawn", true)); },
       &ready);
   return ready;
 }
