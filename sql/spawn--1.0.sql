@@ -1300,6 +1300,8 @@ CREATE FUNCTION spawn.retry_dead_letter(id bigint) RETURNS void
 AS $$
 BEGIN
   PERFORM spawn._require_dead_letter(id, false);
+  -- The request's error reply goes: the worker stores the new reply with a plain INSERT.
+  DELETE FROM spawn._replies r WHERE r.id = retry_dead_letter.id;
   WITH moved AS (DELETE FROM spawn._dead_letters d WHERE d.id = retry_dead_letter.id RETURNING d.*)
   INSERT INTO spawn._mailbox (id, system, actor, action, register_ref, key_id, nonce, payload,
                               metadata, reply_channel, run_as, source, deliver_at, attempts, created_at)

@@ -20,6 +20,7 @@ namespace spawn {
 namespace {
 
 SPIPlanPtr insert_plan = nullptr;
+SPIPlanPtr replace_plan = nullptr;  // the dead letters' error replies
 
 // Columns of spawn._replies.
 enum ReplyColumn {
@@ -114,7 +115,13 @@ Reply ReadReply(const Catalog *cat, int64 id) {
   return reply;
 }
 
-// Inserts (or, after a dead letter was retried, replaces) the reply and queues the NOTIFY.
+// Inserts the reply and queues the NOTIFY. A request is answered once, and the one way to run
+// it again, spawn.retry_dead_letter, deletes its error reply in the same transaction, so the
+// ok reply of every request is a plain INSERT: ON CONFLICT's speculative insertion cost an
+// index probe and a 48-byte WAL record per reply (docs/benchmarks.md, "Scheduler", session 3).
+// Should one conflict anyway, the message's subtransaction fails, like any failure of that
+// message alone. The error reply of a dead letter, stored outside any message's subtransaction,
+// replaces whatever is there: a conflict must never fail the whole drain transaction.
 void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *response,
                 const ErrorData *error) {
   const char *status = error == nullptr ? "ok" : "error";
@@ -144,16 +151,21 @@ void StoreReply(const Catalog *cat, const ReplyTarget *target, const Jsonb *resp
   SetText(&values[12], &nulls[12], error ? error->hint : nullptr);
   Oid types[13] = {INT8OID,  TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID,
                    BYTEAOID, TEXTOID, TEXTOID, OIDOID,  TEXTOID, TEXTOID};
-  SPIPlanPtr plan = PrepareKept(
-      &insert_plan,
+  const char *insert =
       "INSERT INTO spawn._replies AS r (id, system, actor, action, status, key_id, nonce, "
       "response, error, sqlstate, requester, detail, hint) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-      "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, key_id = EXCLUDED.key_id, "
-      "nonce = EXCLUDED.nonce, response = EXCLUDED.response, error = EXCLUDED.error, "
-      "sqlstate = EXCLUDED.sqlstate, detail = EXCLUDED.detail, hint = EXCLUDED.hint, "
-      "completed_at = now()",
-      13, types);
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+  SPIPlanPtr plan =
+      error == nullptr
+          ? PrepareKept(&insert_plan, insert, 13, types)
+          : PrepareKept(&replace_plan,
+                        psprintf("%s ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
+                                 "key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, "
+                                 "response = EXCLUDED.response, error = EXCLUDED.error, "
+                                 "sqlstate = EXCLUDED.sqlstate, detail = EXCLUDED.detail, "
+                                 "hint = EXCLUDED.hint, completed_at = now()",
+                                 insert),
+                        13, types);
   ExecutePlanAsOwner(cat, plan, values, nulls, false, 0);
   if (target->channel != nullptr)
     ReplyNoticeQueue(target->channel, NotificationPayload(target->id, status, sqlstate));

@@ -39,7 +39,8 @@ struct ReplyTarget {
 // Stores a reply, readable by the requester only, and sends NOTIFY with its id and status on
 // the request's channel (the reply takes effect at commit, the notification at commit or, in a
 // mailbox worker, right after it: reply_notices.hpp): the response, or with `error` set the
-// error's message, SQLSTATE, detail and hint. SPI must be connected.
+// error's message, SQLSTATE, detail and hint. A response is inserted (raising 23505 if the
+// request has a reply already); an error replaces any reply there is. SPI must be connected.
 void StoreReply(const Catalog *catalog, const ReplyTarget *target, const Jsonb *response,
                 const ErrorData *error);
 

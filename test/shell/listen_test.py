@@ -77,6 +77,26 @@ cur.execute("SELECT status, error FROM spawn.result(%s)", (failing,))
 status, error = cur.fetchone()
 check("and the requester reads the error with spawn.result", status == "error" and "always fails" in error)
 
+# A request whose error reply was announced runs again after spawn.retry_dead_letter: its new
+# reply replaces the error, and is announced.
+cur.execute("""SELECT spawn.register_actor('ln_mend', actions => '{"try": "public.fails_while_broken"}')""")
+cur.execute("SELECT spawn.invoke_async('ln_mend', 'try')")
+mended = cur.fetchone()[0]
+notes = receive(listener, 1, timeout=30.0)
+check("a request that used up its attempts is announced as an error",
+      [json.loads(n.payload) for n in notes] == [{"id": mended, "status": "error", "sqlstate": "P0001"}],
+      str([n.payload for n in notes]))
+cur.execute("UPDATE public.ln_broken SET broken = false")
+cur.execute("SELECT spawn.retry_dead_letter(%s)", (mended,))
+cur.execute("SELECT status FROM spawn.result(%s)", (mended,))
+check("after spawn.retry_dead_letter it is pending again", cur.fetchone()[0] == "pending")
+notes = receive(listener, 1)
+check("and its new reply is announced",
+      [json.loads(n.payload) for n in notes] == [{"id": mended, "status": "ok"}],
+      str([n.payload for n in notes]))
+cur.execute("SELECT status, response, error FROM spawn.result(%s)", (mended,))
+check("and replaces the error", cur.fetchone() == ("ok", {"fixed": True}, None))
+
 cur.execute("""SELECT spawn.invoke_async('ln', 'echo', jsonb_build_object('pad', repeat('x', 9000)))""")
 big = cur.fetchone()[0]
 notes = receive(listener, 1)
