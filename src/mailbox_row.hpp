@@ -6,10 +6,35 @@
 #include "src/pg.hpp"
 
 extern "C" {
+#include "storage/itemptr.h"
 #include "utils/timestamp.h"
 }
 
 namespace spawn {
+
+// Columns of spawn._mailbox (sql/spawn--1.0.sql), by attribute number.
+namespace mailbox_column {
+enum MailboxColumn {
+  kId = 1,
+  kSystem,
+  kActor,
+  kAction,
+  kRegisterRef,
+  kKeyId,
+  kNonce,
+  kPayload,
+  kMetadata,
+  kReplyChannel,
+  kRunAs,
+  kSource,
+  kDeliverAt,
+  kRetryAt,
+  kAttempts,
+  kLastError,
+  kCreatedAt,
+  kColumnCount = kCreatedAt
+};
+}  // namespace mailbox_column
 
 // The columns of a new mailbox row; the others take their defaults (no retry time, no
 // attempt, no error, created now). Pointers may be NULL where the column is nullable.
@@ -33,5 +58,11 @@ struct MailboxRow {
 // Inserts the row into spawn._mailbox and its indexes, then makes it visible to the next
 // command of the transaction (as an INSERT statement would).
 void MailboxInsertRow(const Catalog *catalog, const MailboxRow *row);
+
+// Deletes the mailbox rows at `tids` (row versions the current transaction read while its
+// snapshot was pushed), then makes that visible to the next command. A row deleted meanwhile
+// by another committed transaction is skipped, as a DELETE statement would skip it; a row
+// updated meanwhile is a serialization failure (40001).
+void MailboxDeleteRows(const Catalog *catalog, const ItemPointerData *tids, int count);
 
 }  // namespace spawn
