@@ -65,7 +65,7 @@ TimeoutId handler_terminate_timeout = MAX_TIMEOUTS;  // registered on a message'
 // One message of a batch.
 struct Pending {
   int64 id;
-  TimestampTz deliver_at;  // with the actor, finds the row through _mailbox_actor_order
+  TimestampTz deliver_at;  // with the id, finds the row through _mailbox_due
   const char *action;
   const char *register_ref;
   SealedValue payload;
@@ -119,19 +119,20 @@ void FillPending(const Datum *values, const bool *nulls, ItemPointer tid, bool b
 
 // Reads a pooled actor's first `limit` due messages that no other worker has claimed, and
 // claims them (FOR UPDATE SKIP LOCKED: pooled actors take no lock, several workers share them).
-// Generic plan, planned without sequential scans or sorts: the two equalities on the actor
-// make _mailbox_actor_order the cheaper index whenever the mailbox holds more than one actor.
+// Generic plan, planned without sequential scans or sorts: the equalities
+// on the actor make _mailbox_actor_order the cheaper index whenever the mailbox holds more than
+// one actor.
 int FetchPooledBatch(const Catalog *cat, const char *system, const char *actor, int limit,
                      TimestampTz now, Pending *batch) {
-  Oid types[4] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID};
-  SPIPlanPtr plan = PrepareKept(
-      &pooled_batch_plan,
-      "SELECT *, ctid, coalesce(retry_at > $4, false) FROM spawn._mailbox "
-      "WHERE system = $1 AND actor = $2 AND deliver_at <= $4 ORDER BY deliver_at, id LIMIT $3 "
-      "FOR UPDATE SKIP LOCKED",
-      4, types, CURSOR_OPT_GENERIC_PLAN);
-  Datum values[4] = {CStringGetTextDatum(system), CStringGetTextDatum(actor), Int32GetDatum(limit),
-                     TimestampTzGetDatum(now)};
+  Oid types[5] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, INT8OID};
+  SPIPlanPtr plan =
+      PrepareKept(&pooled_batch_plan,
+                  "SELECT *, ctid, coalesce(retry_at > $4, false) FROM spawn._mailbox "
+                  "WHERE actor_key = $5 AND system = $1 AND actor = $2 AND deliver_at <= $4 "
+                  "ORDER BY deliver_at, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+                  5, types, CURSOR_OPT_GENERIC_PLAN);
+  Datum values[5] = {CStringGetTextDatum(system), CStringGetTextDatum(actor), Int32GetDatum(limit),
+                     TimestampTzGetDatum(now), Int64GetDatum(MailboxActorKey(system, actor))};
   ExecutePlanAsOwner(cat, plan, values, nullptr, false, 0, true);
   const int count = static_cast<int>(SPI_processed);
   TupleDesc desc = SPI_tuptable->tupdesc;
@@ -425,7 +426,7 @@ void RecordFailure(BatchRun *run, const Pending *p, DrainResult *result) {
   const char *sqlstate = unpack_sql_state(e->sqlerrcode);
   const char *message = psprintf("%s: %s", sqlstate, e->message ? e->message : "unknown error");
   const int attempts = p->attempts + 1;
-  // The message's row: (system, actor, deliver_at, id) is the key of _mailbox_actor_order.
+  // The message's row: (deliver_at, id) is the key of _mailbox_due.
   Datum values[7] = {Int64GetDatum(p->id),
                      CStringGetTextDatum(message),
                      0,
@@ -602,8 +603,11 @@ int FetchCandidates(const Catalog *cat, const int64 *paused, int paused_count, D
       // instead (forward, LIMIT 1) made the B-tree read every entry of the actor's queue on
       // the probe's first leaf page, which was two thirds of a drained message's instructions
       // (bench/drain_profile.sh); from the candidate backwards a head reads only its neighbour.
-      "AND (SELECT h.id FROM spawn._mailbox h WHERE h.system = m.system AND h.actor = m.actor "
-      "AND (h.deliver_at, h.id) < (m.deliver_at, m.id) "
+      // The row comparison starts with actor_key, so only _mailbox_actor_order can serve it:
+      // with (deliver_at, id) alone, _mailbox_due with a filter won on an empty mailbox.
+      "AND (SELECT h.id FROM spawn._mailbox h WHERE h.actor_key = m.actor_key "
+      "AND h.system = m.system AND h.actor = m.actor "
+      "AND (h.actor_key, h.deliver_at, h.id) < (m.actor_key, m.deliver_at, m.id) "
       "ORDER BY h.deliver_at DESC, h.id DESC LIMIT 1) IS NULL ";
   const char *order = "ORDER BY m.deliver_at, m.id LIMIT 16";
   Oid types[2] = {OIDARRAYOID, INT8ARRAYOID};

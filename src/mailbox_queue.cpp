@@ -1,9 +1,10 @@
-// One actor's due messages straight from _mailbox_actor_order, (system, actor, deliver_at, id):
-// the equality on the first two columns and the bound on the third make the B-tree start at the
-// actor's first message and stop after its last due one. As an SPI statement, the planner chose
-// between this index and _mailbox_due by estimated cost, and with statistics taken while
-// nothing was due, or while the mailbox held one actor, _mailbox_due with a filter won
-// (docs/benchmarks.md, "(session 3)"): every batch then read every due message.
+// One actor's due messages straight from _mailbox_actor_order, (actor_key, deliver_at, id):
+// the equality on the actor's key and the bound on the delivery time make the B-tree start at
+// the actor's first message and stop after its last due one; rows of another actor that shares
+// the 64-bit key are skipped. As an SPI statement, the planner chose between this index and
+// _mailbox_due by estimated cost, and with statistics taken while nothing was due, or while
+// the mailbox held one actor, _mailbox_due with a filter won (docs/benchmarks.md,
+// "(session 3)"): every batch then read every due message.
 #include "src/mailbox_queue.hpp"
 
 #include "src/mailbox_row.hpp"
@@ -45,27 +46,43 @@ void QueueScanBegin(const Catalog *catalog, const char *system, const char *acto
   queue->heap = table_open(catalog->mailbox_relid, AccessShareLock);
   queue->index = index_open(OrderIndexOid(queue->heap), AccessShareLock);
   const int2vector *columns = &queue->index->rd_index->indkey;
-  if (queue->index->rd_index->indnkeyatts < 3 || columns->values[0] != mailbox_column::kSystem ||
-      columns->values[1] != mailbox_column::kActor ||
-      columns->values[2] != mailbox_column::kDeliverAt)
-    elog(ERROR, "spawn: index spawn.%s is not on (system, actor, deliver_at, ...)", kOrderIndex);
-  ScanKeyData keys[3];
-  ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(system));
-  ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(actor));
-  ScanKeyInit(&keys[2], 3, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+  if (queue->index->rd_index->indnkeyatts < 2 || columns->values[0] != mailbox_column::kActorKey ||
+      columns->values[1] != mailbox_column::kDeliverAt)
+    elog(ERROR, "spawn: index spawn.%s is not on (actor_key, deliver_at, ...)", kOrderIndex);
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+              Int64GetDatum(MailboxActorKey(system, actor)));
+  ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
               TimestampTzGetDatum(due_by));
-  for (int i = 0; i < 2; ++i) keys[i].sk_collation = queue->index->rd_indcollation[i];
   queue->snapshot = RegisterSnapshot(GetLatestSnapshot());
-  queue->scan = index_beginscan(queue->heap, queue->index, queue->snapshot, 3, 0);
-  index_rescan(queue->scan, keys, 3, nullptr, 0);
+  queue->scan = index_beginscan(queue->heap, queue->index, queue->snapshot, 2, 0);
+  index_rescan(queue->scan, keys, 2, nullptr, 0);
   queue->slot = table_slot_create(queue->heap, nullptr);
+  queue->system = system;
+  queue->actor = actor;
 }
 
-// Fetches the next visible row version and deforms all its columns.
+namespace {
+
+// True when the text datum equals the C string (byte for byte: the columns' collation is "C").
+bool TextEquals(Datum value, const char *string) {
+  const text *t = DatumGetTextPP(value);
+  const size_t length = strlen(string);
+  return VARSIZE_ANY_EXHDR(t) == length && memcmp(VARDATA_ANY(t), string, length) == 0;
+}
+
+}  // namespace
+
+// Fetches the next visible row version of the actor and deforms all its columns.
 bool QueueScanNext(QueueScan *queue) {
-  if (!index_getnext_slot(queue->scan, ForwardScanDirection, queue->slot)) return false;
-  slot_getallattrs(queue->slot);
-  return true;
+  while (index_getnext_slot(queue->scan, ForwardScanDirection, queue->slot)) {
+    slot_getallattrs(queue->slot);
+    const Datum *values = queue->slot->tts_values;
+    if (TextEquals(values[mailbox_column::kSystem - 1], queue->system) &&
+        TextEquals(values[mailbox_column::kActor - 1], queue->actor))
+      return true;
+  }
+  return false;
 }
 
 // Releases the slot, scan and snapshot; the locks are kept.

@@ -21,6 +21,8 @@ struct QueueScan {
   Snapshot snapshot;
   IndexScanDesc scan;
   TupleTableSlot *slot;  // the current message, all columns deformed (slot->tts_values)
+  const char *system;    // the actor: rows of another actor with the same actor_key are skipped
+  const char *actor;
 };
 
 // Opens the scan of (system, actor)'s messages with deliver_at <= due_by, with a snapshot taken

@@ -20,9 +20,11 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 }
 
@@ -51,6 +53,15 @@ void SetText(Datum *values, bool *nulls, int column, const char *text) {
 }
 
 }  // namespace
+
+// hashtextextended(system || E'\x1f' || actor, 0) under the columns' collation "C".
+int64 MailboxActorKey(const char *system, const char *actor) {
+  text *joined = cstring_to_text(psprintf("%s\x1f%s", system, actor));
+  const Datum key = DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
+                                            PointerGetDatum(joined), Int64GetDatum(0));
+  pfree(joined);
+  return DatumGetInt64(key);
+}
 
 // Forms the tuple with the columns' defaults, inserts it and indexes it.
 void MailboxInsertRow(const Catalog *catalog, const MailboxRow *row) {
@@ -84,6 +95,8 @@ void MailboxInsertRow(const Catalog *catalog, const MailboxRow *row) {
   values[kLastError - 1] = static_cast<Datum>(0);
   // The column's default, now(): the transaction's start.
   values[kCreatedAt - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  // A stored generated column: heap_insert does not compute it, so it is computed here.
+  values[kActorKey - 1] = Int64GetDatum(MailboxActorKey(row->system, row->actor));
   if (nulls[kSystem - 1] || nulls[kActor - 1] || nulls[kAction - 1] || !OidIsValid(row->run_as))
     elog(ERROR, "spawn: a mailbox message needs a system, an actor, an action and a sender");
   HeapTuple tuple = heap_form_tuple(desc, values, nulls);

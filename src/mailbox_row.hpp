@@ -32,7 +32,8 @@ enum MailboxColumn {
   kAttempts,
   kLastError,
   kCreatedAt,
-  kColumnCount = kCreatedAt
+  kActorKey,
+  kColumnCount = kActorKey
 };
 }  // namespace mailbox_column
 
@@ -54,6 +55,10 @@ struct MailboxRow {
   const char *source;  // one of the values the table's CHECK constraint lists
   TimestampTz deliver_at;
 };
+
+// The mailbox's actor_key: the 64-bit hash of (system, actor) that keys _mailbox_actor_order,
+// the value of the column's generation expression in sql/spawn--1.0.sql.
+int64 MailboxActorKey(const char *system, const char *actor);
 
 // Inserts the row into spawn._mailbox and its indexes, then makes it visible to the next
 // command of the transaction (as an INSERT statement would).
