@@ -2,12 +2,15 @@
 # Instructions per drained message, independent of the machine's load: the server runs under
 # valgrind's callgrind (every process it forks is counted on its own), MESSAGES casts to ACTORS
 # counters (one role) are enqueued for later, made due at once, and drained by the mailbox
-# workers; callgrind_control dumps each worker's counters right before and right after the
-# drain, so start-up, set-up and the enqueue fall out. Prints the instructions of all workers
-# together per message, and how many each worker processed.
+# workers. Forked processes cannot be dumped on demand (callgrind_control finds only the
+# postmaster), so the workers are ended instead, and callgrind writes their counts when they
+# exit: once after they started and idled 5 s, once after fresh ones started, idled 5 s and
+# drained the mailbox. The difference divided by MESSAGES leaves start-up, set-up and the
+# enqueue out. Prints it, and how many messages each worker processed.
 #
 # Usage: bench/drain_profile.sh [--messages N] [--actors A] [--workers W] [--keep DIR]
-#   --keep DIR copies the workers' callgrind files there (callgrind_annotate reads them).
+#   --keep DIR copies the workers' callgrind files there (callgrind_annotate reads them; the
+#   largest ones are the draining workers'). A run takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
