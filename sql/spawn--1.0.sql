@@ -1130,7 +1130,7 @@ COMMENT ON FUNCTION spawn.state(text, text) IS 'Decrypted current state of an ac
 
 -- No primary key: ids come from the sequence (a retried dead letter brings back its own id, which
 -- left the mailbox when it died), and every statement that looks a message up by id knows its
--- actor and delivery time, which _mailbox_actor_order serves; a cast then costs two index
+-- delivery time, which _mailbox_due (deliver_at, id) serves; a cast then costs two index
 -- entries instead of three. Requests (spawn.result, spawn.wait) are found by id alone through
 -- the partial unique _mailbox_requests.
 CREATE TABLE spawn._mailbox (
@@ -1151,10 +1151,16 @@ CREATE TABLE spawn._mailbox (
   retry_at timestamptz,              -- after a failure: the actor's queue waits until then
   attempts integer NOT NULL DEFAULT 0,
   last_error text,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  -- A 64-bit hash of (system, actor), the key of _mailbox_actor_order: a cast's descent into
+  -- that index compares integers instead of two texts. spawn computes the same value when it
+  -- writes a row without the executor (src/mailbox_row.cpp, MailboxActorKey); two actors of one
+  -- key only share index pages, every reader also compares system and actor.
+  actor_key bigint NOT NULL
+    GENERATED ALWAYS AS (hashtextextended(system || E'\x1f' || actor, 0)) STORED
 ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000);  -- a queue: vacuum early
 COMMENT ON TABLE spawn._mailbox IS 'Pending asynchronous messages (internal; read spawn.mailbox_stats)';
-CREATE INDEX _mailbox_actor_order ON spawn._mailbox (system, actor, deliver_at, id);
+CREATE INDEX _mailbox_actor_order ON spawn._mailbox (actor_key, deliver_at, id);
 CREATE INDEX _mailbox_due ON spawn._mailbox (deliver_at, id);
 CREATE UNIQUE INDEX _mailbox_requests ON spawn._mailbox (id) WHERE reply_channel IS NOT NULL;
 -- Serves the workers' min(retry_at) (when to wake up next); casts never have a retry_at, so

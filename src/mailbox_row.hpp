@@ -6,10 +6,36 @@
 #include "src/pg.hpp"
 
 extern "C" {
+#include "storage/itemptr.h"
 #include "utils/timestamp.h"
 }
 
 namespace spawn {
+
+// Columns of spawn._mailbox (sql/spawn--1.0.sql), by attribute number.
+namespace mailbox_column {
+enum MailboxColumn {
+  kId = 1,
+  kSystem,
+  kActor,
+  kAction,
+  kRegisterRef,
+  kKeyId,
+  kNonce,
+  kPayload,
+  kMetadata,
+  kReplyChannel,
+  kRunAs,
+  kSource,
+  kDeliverAt,
+  kRetryAt,
+  kAttempts,
+  kLastError,
+  kCreatedAt,
+  kActorKey,
+  kColumnCount = kActorKey
+};
+}  // namespace mailbox_column
 
 // The columns of a new mailbox row; the others take their defaults (no retry time, no
 // attempt, no error, created now). Pointers may be NULL where the column is nullable.
@@ -30,8 +56,18 @@ struct MailboxRow {
   TimestampTz deliver_at;
 };
 
+// The mailbox's actor_key: the 64-bit hash of (system, actor) that keys _mailbox_actor_order,
+// the value of the column's generation expression in sql/spawn--1.0.sql.
+int64 MailboxActorKey(const char *system, const char *actor);
+
 // Inserts the row into spawn._mailbox and its indexes, then makes it visible to the next
 // command of the transaction (as an INSERT statement would).
 void MailboxInsertRow(const Catalog *catalog, const MailboxRow *row);
+
+// Deletes the mailbox rows at `tids` (row versions the current transaction read while its
+// snapshot was pushed), then makes that visible to the next command. A row deleted meanwhile
+// by another committed transaction is skipped, as a DELETE statement would skip it; a row
+// updated meanwhile is a serialization failure (40001).
+void MailboxDeleteRows(const Catalog *catalog, const ItemPointerData *tids, int count);
 
 }  // namespace spawn

@@ -33,6 +33,12 @@ struct ProcessSlot {
   int64 running_id;        // the message whose handler is running, 0 between messages
   int32 running_attempts;  // its attempts before this one
   bool in_transaction;     // inside a scheduler transaction (DROP EXTENSION waits for it)
+  // Worker slots (bgworker/worker_slots.cpp): when the running message started, and how many
+  // messages of `fast_role` in a row this worker ran quickly; a role may borrow a worker beyond
+  // its share only while every worker it occupies shows such a streak.
+  TimestampTz running_since;
+  Oid fast_role;
+  int32 fast_streak;
   // A worker: the time it sleeps until (a TimestampTz), 0 while it is awake and looking for
   // work. A commit wakes it only for messages due before that time (WorkerSleepsUntil).
   pg_atomic_uint64 sleeps_until;

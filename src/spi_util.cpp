@@ -34,10 +34,11 @@ void SpiHold(void (*fn)(Catalog *, void *), void *arg) {
 }
 
 // Prepares once per process.
-SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
+SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
+                       int cursor_options) {
   if (*slot == nullptr) {
     const int level = PinInternalSearchPath();
-    SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
     AtEOXact_GUC(true, level);
     if (plan == nullptr)
       elog(ERROR, "spawn: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));

@@ -36,8 +36,10 @@ Datum ReturnFromSpi(FunctionCallInfo fcinfo, Body &&body) {
   return result;
 }
 
-// Returns *slot, preparing and keeping `sql` there on first use.
-SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);
+// Returns *slot, preparing and keeping `sql` there on first use. cursor_options may force a
+// generic plan (CURSOR_OPT_GENERIC_PLAN): one plan, whatever the first parameters were.
+SPIPlanPtr PrepareKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
+                       int cursor_options = 0);
 
 // Executes a prepared statement as the owner; raises on an SPI error. Returns the SPI code.
 // With index_plans, it is planned with sequential scans, sorts and hash joins disabled: for
