@@ -5,8 +5,11 @@
 //    deactivate (timers); an instance is active only after it was used, so the work follows
 //    the actors that were used; each sweep walks that index in passes, batch after batch from
 //    where the previous one stopped (SweepCursor), so a backlog is read once, not once per batch;
+//  - a snapshot of an actor's current revision is its row (snapshot_revision = revision): the
+//    sweeps mark it, never copy it; the write that replaces it copies it into history;
 //  - whether an actor's last snapshot is recent is one probe of history's primary key at the
-//    row's snapshot_revision, never a join with the whole history;
+//    row's snapshot_revision (a due actor has a newer revision, so that snapshot was copied
+//    into history by the write that replaced it), never a join with the whole history;
 //  - a changed state is snapshotted before its instance is deactivated, so inactive instances
 //    never need a look;
 //  - retention looks at the history and journal rows whose time passed the retention since the
@@ -25,7 +28,6 @@
 #include "bgworker/process.hpp"
 #include "src/actor_lock.hpp"
 #include "src/catalog.hpp"
-#include "src/history.hpp"
 #include "src/invoke.hpp"
 #include "src/settings.hpp"
 #include "src/spi_util.hpp"
@@ -47,12 +49,13 @@ namespace {
 constexpr int kBatchActors = 100;
 constexpr long kSweepBudgetMs = 400;
 
-// Copies the row's sealed state into history and prunes the actor's rows past retention.
-void SnapshotInstance(const Catalog *cat, const InstanceRow *row) {
-  HistoryRecord(cat, row);
-  // An actor never snapshotted before (snapshot_revision 0: every history row raises it in the
-  // same transaction) has no older snapshot, so no replay base and nothing to prune: the first
-  // snapshot of each actor of a burst saves the statement below.
+// Before the row becomes the snapshot of its revision (the caller marks it; no copy: the
+// write that replaces the revision copies it into history, history.hpp), prunes the actor's
+// older snapshots and journal entries past retention.
+void PruneBeforeSnapshot(const Catalog *cat, const InstanceRow *row) {
+  // An actor never snapshotted before (snapshot_revision 0) has no older snapshot, so no
+  // replay base and nothing to prune: the first snapshot of each actor of a burst saves the
+  // statement below.
   if (row->snapshot_revision == 0) return;
   // The replay base is the newest snapshot below the current revision: older rows past their
   // retention go (journal entries up to the base too), through the primary keys.
@@ -183,7 +186,7 @@ void DeactivateOne(const Catalog *cat, InstanceRow *row, int index, void *arg) {
   auto *work = static_cast<Deactivation *>(arg);
   if (!row->active || row->last_activity >= work->idle_before[index]) return;
   const bool changed = row->has_state && row->revision > row->snapshot_revision;
-  if (changed) SnapshotInstance(cat, row);
+  if (changed) PruneBeforeSnapshot(cat, row);
   StateDeactivate(cat, row, changed);
   ++work->deactivated;
 }
@@ -191,7 +194,7 @@ void DeactivateOne(const Catalog *cat, InstanceRow *row, int index, void *arg) {
 // Snapshots one claimed instance if its state still changed since its last snapshot.
 void SnapshotOne(const Catalog *cat, InstanceRow *row, int, void *arg) {
   if (!row->has_state || row->revision <= row->snapshot_revision) return;
-  SnapshotInstance(cat, row);
+  PruneBeforeSnapshot(cat, row);
   StateMarkSnapshotted(cat, row);
   ++*static_cast<int *>(arg);
 }

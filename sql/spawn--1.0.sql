@@ -164,7 +164,11 @@ CREATE TABLE spawn._instances (
   active boolean NOT NULL DEFAULT false,  -- activated (used recently); spawn.actors shows it as status
   system text COLLATE "C" NOT NULL,  -- "C": names compare byte-wise, fast and locale-independent
   name text COLLATE "C" NOT NULL,
-  snapshot_revision bigint NOT NULL DEFAULT 0,  -- the newest revision in spawn._history
+  -- The newest snapshotted revision (0: none). While it equals `revision`, this row is that
+  -- snapshot (taken at snapshot_at) and spawn._history has no copy of it; the write that
+  -- replaces it copies it there (docs/design.md, "Snapshots and history").
+  snapshot_revision bigint NOT NULL DEFAULT 0,
+  snapshot_at timestamptz,
   activated_at timestamptz,
   key_id bigint,          -- id of the key that sealed the ciphertext
   -- Rewritten at most once a second (src/state_store.cpp), so on a busy actor they stay in
@@ -1431,6 +1435,10 @@ END
 $$;
 COMMENT ON FUNCTION spawn.unschedule(bigint) IS 'Removes a cron schedule';
 
+-- Snapshots of revisions that were replaced since: the snapshot of an actor's current revision
+-- is its instance row (snapshot_revision = revision), and the write that replaces that revision
+-- copies it here with its snapshot time (src/history.cpp), so spawn.state_history, restore and
+-- replay see every snapshot as before without a second copy of each idle actor's state.
 -- Fixed-width columns first: no alignment padding between them and the texts.
 CREATE TABLE spawn._history (
   recorded_at timestamptz NOT NULL DEFAULT now(),
@@ -1443,7 +1451,7 @@ CREATE TABLE spawn._history (
   PRIMARY KEY (system, actor, revision),
   FOREIGN KEY (system, actor) REFERENCES spawn._instances (system, name) ON DELETE CASCADE
 );
-COMMENT ON TABLE spawn._history IS 'State snapshots taken every snapshot_timeout (internal)';
+COMMENT ON TABLE spawn._history IS 'Snapshots of replaced revisions; the newest snapshot of a current revision is its instance row (internal)';
 CREATE INDEX ON spawn._history (recorded_at);
 
 -- How far the launcher's retention sweeps have looked (bgworker/sweeps.cpp): rows recorded

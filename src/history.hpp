@@ -1,4 +1,6 @@
-// State snapshots in spawn._history: sealed copies of state rows, bound to their revision.
+// State snapshots: the newest one of an actor's current revision is its instance row
+// (snapshot_revision = revision); spawn._history holds those of revisions replaced since, sealed
+// copies bound to their revision.
 #pragma once
 
 #include "src/catalog.hpp"
@@ -12,17 +14,17 @@ namespace spawn {
 Jsonb *HistoryOpen(const char *system, const char *actor, int64 revision,
                    const SealedValue &sealed);
 
-// Reads and opens the snapshot of `revision` into *state; false when the history lacks it.
-// SPI must be connected.
-bool HistoryLoad(const Catalog *catalog, const char *system, const char *actor, int64 revision,
-                 Jsonb **state);
+// Reads and opens the snapshot of `revision` of the fetched instance `row` into *state (from the
+// row itself when it is that snapshot); false when there is none. SPI must be connected.
+bool HistoryLoad(const Catalog *catalog, const InstanceRow *row, int64 revision, Jsonb **state);
 
-// Copies a fetched instance row's sealed state into the history as its revision's snapshot (a
-// snapshot already there is kept). SPI must be connected.
-void HistoryRecord(const Catalog *catalog, const InstanceRow *row);
+// Copies the row's current revision, a snapshot kept only in the row, into spawn._history with
+// its snapshot time: called by the write that replaces that revision, in its transaction. The
+// caller holds the actor's lock and is about to update the row.
+void HistoryKeepReplaced(const Catalog *catalog, const InstanceRow *row);
 
-// Copies the instance's current sealed state into the history now (a handler's checkpoint) and
-// marks it snapshotted. The caller holds the actor's lock. SPI must be connected.
+// Makes the instance's current state, as just written, a snapshot now (a handler's checkpoint).
+// The caller holds the actor's lock.
 void HistoryCheckpoint(const Catalog *catalog, const char *system, const char *actor);
 
 }  // namespace spawn

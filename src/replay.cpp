@@ -52,10 +52,11 @@ int64 SnapshotBefore(const Catalog *cat, const char *system, const char *actor, 
 }
 
 // Re-runs one entry on *state.
-void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, const char *actor,
+void ReplayEntry(const Catalog *cat, const Definition *def, const InstanceRow *row,
                  const JournalEntry *e, Jsonb **state) {
+  const char *actor = row->name;
   if (e->action == nullptr) {
-    if (!HistoryLoad(cat, system, actor, e->restored_from, state))
+    if (!HistoryLoad(cat, row, e->restored_from, state))
       ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                       errmsg("revision %lld of actor \"%s\" restored snapshot %lld, which is no "
                              "longer in the history",
@@ -78,11 +79,11 @@ void ReplayEntry(const Catalog *cat, const Definition *def, const char *system, 
 }
 
 // The replay loop; runs inside the subtransaction.
-void ReplayEntries(const Catalog *cat, const Definition *def, const char *system, const char *actor,
+void ReplayEntries(const Catalog *cat, const Definition *def, const InstanceRow *row,
                    const JournalEntry *entries, int count, ReplayResult *out, MemoryContext keep) {
   Jsonb *state = out->state;
   for (int i = 0; i < count; ++i) {
-    ReplayEntry(cat, def, system, actor, &entries[i], &state);
+    ReplayEntry(cat, def, row, &entries[i], &state);
     char digest[kDigestHexBytes];
     StateDigestHex(state, digest);
     if (out->first_mismatch < 0 && strcmp(digest, entries[i].digest) != 0)
@@ -114,7 +115,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
   out->first_mismatch = -1;
   out->from_snapshot = target > 0 ? SnapshotBefore(cat, system, actor, target) : 0;
   out->state = EmptyState();
-  if (out->from_snapshot > 0 && !HistoryLoad(cat, system, actor, out->from_snapshot, &out->state))
+  if (out->from_snapshot > 0 && !HistoryLoad(cat, &row, out->from_snapshot, &out->state))
     elog(ERROR, "spawn: snapshot %lld vanished", static_cast<long long>(out->from_snapshot));
   JournalEntry *entries;
   const int count = JournalRead(cat, system, actor, out->from_snapshot + 1, target, &entries);
@@ -132,7 +133,7 @@ void Replay(const Catalog *cat, const char *system, const char *actor, int64 to_
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(outer_context);
   PG_TRY();
-  { ReplayEntries(cat, def, system, actor, entries, count, out, outer_context); }
+  { ReplayEntries(cat, def, &row, entries, count, out, outer_context); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(outer_context);

@@ -108,10 +108,16 @@ SPAWN_FUNCTION(spawn_state_history) {
     spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeRead);
     Oid types[2] = {TEXTOID, TEXTOID};
     Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+    // The replaced revisions' snapshots and, when the current revision is snapshotted, the
+    // instance row itself, read with one snapshot: a write that replaces it commits its copy
+    // into history together with the new revision, so each snapshot shows exactly once.
     spawn::ExecuteAsOwner(
         cat,
         "SELECT revision, recorded_at, key_id, nonce, ciphertext FROM spawn._history "
-        "WHERE system = $1 AND actor = $2 ORDER BY revision",
+        "WHERE system = $1 AND actor = $2 "
+        "UNION ALL SELECT revision, snapshot_at, key_id, nonce, ciphertext FROM spawn._instances "
+        "WHERE system = $1 AND name = $2 AND snapshot_revision = revision "
+        "AND ciphertext IS NOT NULL ORDER BY revision",
         2, types, args, nullptr, true);
     for (uint64 i = 0; i < SPI_processed; ++i) {
       HeapTuple tuple = SPI_tuptable->vals[i];
@@ -147,13 +153,15 @@ SPAWN_FUNCTION(spawn_restore) {
       spawn::RaiseActorNotFound(system, actor);
     spawn::RequireInstancePrivilege(&row, spawn::kPrivilegeAdmin);
     Jsonb *state;
-    if (!spawn::HistoryLoad(cat, system, actor, revision, &state)) {
-      Oid types[2] = {TEXTOID, TEXTOID};
-      Datum args[2] = {CStringGetTextDatum(system), CStringGetTextDatum(actor)};
+    if (!spawn::HistoryLoad(cat, &row, revision, &state)) {
+      Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
+      Datum args[3] = {CStringGetTextDatum(system), CStringGetTextDatum(actor),
+                       Int64GetDatum(spawn::StateIsSnapshot(&row) ? row.revision : 0)};
       spawn::ExecuteAsOwner(cat,
-                            "SELECT string_agg(revision::text, ', ' ORDER BY revision) "
-                            "FROM spawn._history WHERE system = $1 AND actor = $2",
-                            2, types, args, nullptr, true);
+                            "SELECT string_agg(revision::text, ', ' ORDER BY revision) FROM "
+                            "(SELECT revision FROM spawn._history WHERE system = $1 AND actor = $2 "
+                            " UNION ALL SELECT $3 WHERE $3 > 0) r",
+                            3, types, args, nullptr, true);
       const char *available = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                       errmsg("revision %lld of actor \"%s\" does not exist",

@@ -4,6 +4,7 @@
 // fillfactor 90), with index entries added by the executor's routine otherwise.
 #include "src/state_store.hpp"
 
+#include "src/history.hpp"
 #include "src/index_entries.hpp"
 #include "src/sealed.hpp"
 
@@ -39,6 +40,7 @@ enum InstanceColumn {
   kSystem,
   kName,
   kSnapshotRevision,
+  kSnapshotAt,
   kActivatedAt,
   kKeyId,
   kLastActivity,
@@ -76,6 +78,7 @@ void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char 
   row->state_updated_at =
       nulls[kStateUpdatedAt - 1] ? 0 : DatumGetTimestampTz(values[kStateUpdatedAt - 1]);
   row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
+  row->snapshot_at = nulls[kSnapshotAt - 1] ? 0 : DatumGetTimestampTz(values[kSnapshotAt - 1]);
 }
 
 }  // namespace
@@ -166,6 +169,8 @@ void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state
   bool replace[kColumnCount] = {};
   const TimestampTz now = GetCurrentTransactionStartTimestamp();
   if (new_state != nullptr) {
+    // The revision this write replaces is a snapshot kept only in this row: keep it in history.
+    if (StateIsSnapshot(row)) HistoryKeepReplaced(catalog, row);
     const int64 revision = row->revision + changes;
     SealedValue sealed =
         SealJsonb(MakeBinding("state", row->system, row->name, revision), new_state);
@@ -197,17 +202,19 @@ void StateDeactivate(const Catalog *catalog, const InstanceRow *row, bool snapsh
   values[kActive - 1] = BoolGetDatum(false);
   replace[kActive - 1] = true;
   values[kSnapshotRevision - 1] = Int64GetDatum(row->revision);
-  replace[kSnapshotRevision - 1] = snapshotted;
+  values[kSnapshotAt - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  replace[kSnapshotRevision - 1] = replace[kSnapshotAt - 1] = snapshotted;
   UpdateInstance(catalog, row, values, nulls, replace);
 }
 
-// Records the revision just copied into spawn._history.
+// Makes the row the snapshot of its revision, taken now.
 void StateMarkSnapshotted(const Catalog *catalog, const InstanceRow *row) {
   Datum values[kColumnCount] = {};
   bool nulls[kColumnCount] = {};
   bool replace[kColumnCount] = {};
   values[kSnapshotRevision - 1] = Int64GetDatum(row->revision);
-  replace[kSnapshotRevision - 1] = true;
+  values[kSnapshotAt - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  replace[kSnapshotRevision - 1] = replace[kSnapshotAt - 1] = true;
   UpdateInstance(catalog, row, values, nulls, replace);
 }
 

@@ -25,8 +25,9 @@ struct InstanceRow {
   bytea *ciphertext;
   TimestampTz last_activity;     // 0 when never active
   TimestampTz state_updated_at;  // 0 when no state was ever written
-  int64 snapshot_revision;       // the newest revision copied into spawn._history (0: none)
-  HeapTuple tuple;               // the row as fetched, the base of the update
+  int64 snapshot_revision;       // the newest snapshotted revision (0: none)
+  TimestampTz snapshot_at;  // when `revision` was snapshotted, if snapshot_revision == revision
+  HeapTuple tuple;          // the row as fetched, the base of the update
 };
 
 // last_activity and state_updated_at lag the truth by less than this much: a write leaves them
@@ -62,13 +63,17 @@ Jsonb *StateDecrypt(const InstanceRow *row);
 void StateWrite(const Catalog *catalog, const InstanceRow *row, Jsonb *new_state, int changes = 1);
 
 // Marks an instance inactive (its next use runs init again), and its revision as snapshotted
-// when the caller just copied it into history. The caller holds its lock.
+// (the row itself is the snapshot) when `snapshotted`. The caller holds its lock.
 void StateDeactivate(const Catalog *catalog, const InstanceRow *row, bool snapshotted);
 
-// Records that the row's revision was snapshotted. The caller holds its lock. Kept in the row,
-// so a dump restored into a running server carries it: the launcher then never snapshots a
-// revision that the dump's history, copied later, already holds.
+// Records that the row's revision is snapshotted now: the row itself is the snapshot, until a
+// write replaces it and copies it into spawn._history (StateWrite). The caller holds its lock.
 void StateMarkSnapshotted(const Catalog *catalog, const InstanceRow *row);
+
+// True when the row's current revision is its newest snapshot (kept in the row, not in history).
+inline bool StateIsSnapshot(const InstanceRow *row) {
+  return row->has_state && row->snapshot_revision == row->revision;
+}
 
 // Returns an empty JSON object, the state of an actor that has none yet.
 Jsonb *EmptyState();

@@ -241,8 +241,8 @@ def setup():
     while True:
         cur.execute("""SELECT (SELECT count(*) FROM spawn._dead_letters),
                               (SELECT count(*) FROM spawn._replies),
-                              (SELECT count(DISTINCT actor) FROM spawn._history
-                                 WHERE actor IN ('alice_counter', 'bob_counter', 'su_counter'))""")
+                              (SELECT count(*) FROM spawn._instances WHERE snapshot_revision > 0
+                                 AND name IN ('alice_counter', 'bob_counter', 'su_counter'))""")
         dead, replies, snapshots = cur.fetchone()
         if (dead, replies, snapshots) == (3, 3, 3):
             break
@@ -261,7 +261,7 @@ def setup():
                                (fx["role_oid"],))
         fx["reply_id"] = one(cur, "SELECT id FROM spawn._replies WHERE actor = %s", (p + "_counter",))
         fx["dead_id"] = one(cur, "SELECT id FROM spawn._dead_letters WHERE run_as = %s", (fx["role_oid"],))
-        fx["revision"] = one(cur, "SELECT max(revision) FROM spawn._history WHERE actor = %s",
+        fx["revision"] = one(cur, "SELECT snapshot_revision FROM spawn._instances WHERE name = %s",
                              (p + "_counter",))
         fx["project_oid"] = one(cur, "SELECT 'sweep_%s.project(text,jsonb,bigint)'::regprocedure::oid" % p)
         fx["secret_oid"] = one(cur, "SELECT 'sweep_%s.secret_add(jsonb,jsonb)'::regprocedure::oid" % p)
