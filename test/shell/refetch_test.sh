@@ -8,7 +8,7 @@
 # the instances' key its transaction made (1: the chain was followed; 2: it fell back).
 set -euo pipefail
 source "$(dirname "$0")/helpers.sh"
-test_cluster refetch 54560 "spawn.workers = 0"
+test_cluster refetch 54445 "spawn.workers = 0"
 create_incrementor
 q -c "CREATE EXTENSION IF NOT EXISTS pageinspect" >/dev/null
 never="deactivate_timeout => 315360000000, snapshot_timeout => 315360000000"
