@@ -130,7 +130,10 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
 // since `root` was found, keeps it from being truncated or rewritten, so the block exists.
 bool StateRefetchAtRoot(const Catalog *catalog, const char *system, const char *name,
                         ItemPointerData root, InstanceRow *row) {
-  Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
+  // NoLock: the StateFetch that found `root` took RowExclusiveLock in this (sub)transaction,
+  // which holds it until it ends; asking again went through the lock table (600 instructions
+  // inside a hot actor's lock).
+  Relation rel = table_open(catalog->instances_relid, NoLock);
   Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&root));
   // As an index fetch does: pruning keeps room on the page for the HOT update that follows.
   heap_page_prune_opt(rel, buffer);

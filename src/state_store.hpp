@@ -46,7 +46,7 @@ enum class FetchOutcome { kMissing, kFound, kBusy };
 // version was updated by another transaction still in progress (a writer that let the
 // advisory lock go early, actor_lock.hpp), waits for it to end and reads again, or, without
 // wait, answers kBusy at once. With `root_hint` (the `root` of a StateFetch made by this
-// transaction before it waited for the lock) the first read follows that HOT chain instead of
+// subtransaction before it waited for the lock) the first read follows that HOT chain instead of
 // descending the index, and falls back to the index when the chain has no visible version of
 // the instance (StateRefetchAtRoot).
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
@@ -56,9 +56,9 @@ FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, cons
 // Reads the instance from the HOT chain at `root` with the latest snapshot, without the index:
 // true when the chain's visible version is the row of (system, name). False when it has none
 // (a non-HOT update moved the row, the row was deleted, or VACUUM freed and reused the line
-// pointer); the index then has the answer. The transaction must hold a lock on spawn._instances
-// since it found `root` (every StateFetch takes one until the transaction ends), so the table
-// cannot have been truncated or rewritten in between.
+// pointer); the index then has the answer. `root` must come from a StateFetch of the current
+// subtransaction (or of one that committed into it): its lock on spawn._instances, held since,
+// keeps the table from being truncated or rewritten, and is the lock this read relies on.
 bool StateRefetchAtRoot(const Catalog *catalog, const char *system, const char *name,
                         ItemPointerData root, InstanceRow *row);
 
