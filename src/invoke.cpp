@@ -105,15 +105,27 @@ void ApplyState(OpenActor *actor, const InvokeRequest *req, const Handler *handl
 // when another transaction holds it but this one already wrote the row (its advisory lock let
 // go early), the row version is ours and keeps every other writer out, so no lock is needed
 // (waiting would deadlock with the holder, which waits for us). Returns false only without wait.
+//
+// A busy lock is where a hot actor's callers queue, so the index descent is made before
+// waiting: once the lock is ours, the row is read again from the HOT chain the index pointed
+// to (StateFetchForWrite with a root hint), which holds the lock over a page read instead of an
+// index descent. The read after the lock still uses the latest snapshot, so it sees every write
+// committed while this backend waited; a chain without a visible version of the actor (a
+// non-HOT update, VACUUM, a deletion) falls back to the index.
 bool OpenLocked(const Catalog *cat, const InvokeRequest *req, bool wait, OpenActor *out) {
   ActorLockTake(req->system, req->actor, false, &out->lock);
+  ItemPointerData root;
+  const ItemPointerData *root_hint = nullptr;
   if (!out->lock.taken) {
-    if (StateFetch(cat, req->system, req->actor, &out->row) && StateRowIsOurs(&out->row))
-      return true;
+    if (StateFetch(cat, req->system, req->actor, &out->row)) {
+      if (StateRowIsOurs(&out->row)) return true;
+      root = out->row.root;
+      root_hint = &root;
+    }
     if (!wait) return false;
     ActorLockTake(req->system, req->actor, true, &out->lock);
   }
-  FetchOutcome found = StateFetchForWrite(cat, req->system, req->actor, wait, &out->row);
+  FetchOutcome found = StateFetchForWrite(cat, req->system, req->actor, wait, &out->row, root_hint);
   if (found == FetchOutcome::kBusy) {
     ActorLockLetGo(&out->lock);
     return false;

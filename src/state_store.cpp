@@ -18,6 +18,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "executor/executor.h"
@@ -54,15 +55,25 @@ enum InstanceColumn {
 void UpdateInstance(const Catalog *catalog, const InstanceRow *row, Datum *values, bool *nulls,
                     bool *replace);
 
-// Fills `row` from the fetched version of the instance (system, name).
-void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char *name,
-             InstanceRow *row) {
-  // One copy, the base of the update (fetching with materialise and copying made two).
-  HeapTuple tuple = ExecCopySlotHeapTuple(slot);
+// True when a text datum of the row holds exactly `expected` (the key columns are compared
+// bytewise: their collation is deterministic, so equal means identical bytes).
+bool TextIs(Datum value, const char *expected) {
+  const text *t = DatumGetTextPP(value);
+  const size_t length = VARSIZE_ANY_EXHDR(t);
+  return length == strlen(expected) && memcmp(VARDATA_ANY(t), expected, length) == 0;
+}
+
+// Fills `row` from `tuple`, a copy of the fetched version (it becomes the base of the update),
+// found at `root`. Returns whether it is the row of (system, name), which a version reached
+// through the index always is.
+bool FillRow(TupleDesc desc, HeapTuple tuple, ItemPointerData root, const char *system,
+             const char *name, InstanceRow *row) {
   Datum values[kColumnCount];
   bool nulls[kColumnCount];
-  heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
+  heap_deform_tuple(tuple, desc, values, nulls);
+  if (!TextIs(values[kSystem - 1], system) || !TextIs(values[kName - 1], name)) return false;
   row->tuple = tuple;
+  row->root = root;
   row->system = system;
   row->name = name;
   row->exists = true;
@@ -79,11 +90,13 @@ void FillRow(Relation rel, TupleTableSlot *slot, const char *system, const char 
       nulls[kStateUpdatedAt - 1] ? 0 : DatumGetTimestampTz(values[kStateUpdatedAt - 1]);
   row->snapshot_revision = DatumGetInt64(values[kSnapshotRevision - 1]);
   row->snapshot_at = nulls[kSnapshotAt - 1] ? 0 : DatumGetTimestampTz(values[kSnapshotAt - 1]);
+  return true;
 }
 
 }  // namespace
 
-// Looks the instance up by (system, name).
+// Looks the instance up by (system, name), remembering the index entry's heap pointer (the
+// root of the row's HOT chain; fetching the version moves the scan's pointer to the version).
 bool StateFetch(const Catalog *catalog, const char *system, const char *name, InstanceRow *row) {
   Relation rel = table_open(catalog->instances_relid, RowExclusiveLock);
   Relation index = index_open(catalog->instances_name_index, AccessShareLock);
@@ -96,8 +109,14 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
   index_rescan(scan, keys, 2, nullptr, 0);
   TupleTableSlot *slot = table_slot_create(rel, nullptr);
-  const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-  if (found) FillRow(rel, slot, system, name, row);
+  // index_getnext_slot's loop, for an MVCC snapshot (at most one visible version per entry).
+  bool found = false;
+  for (ItemPointer tid;
+       !found && (tid = index_getnext_tid(scan, ForwardScanDirection)) != nullptr;) {
+    const ItemPointerData root = *tid;
+    found = index_fetch_heap(scan, slot) &&
+            FillRow(RelationGetDescr(rel), ExecCopySlotHeapTuple(slot), root, system, name, row);
+  }
   ExecDropSingleTupleTableSlot(slot);
   index_endscan(scan);
   UnregisterSnapshot(snapshot);
@@ -106,11 +125,43 @@ bool StateFetch(const Catalog *catalog, const char *system, const char *name, In
   return found;
 }
 
+// Why this finds the right version or nothing: with one MVCC snapshot at most one version of
+// (system, name) is visible (the primary key), so a visible version carrying that key is the
+// row, wherever it was found. heap_hot_search_buffer follows a redirect left by pruning and
+// refuses a heap-only tuple or an unused slot at the root, so a line pointer that VACUUM freed
+// and another row reused shows that row's key (refused) or nothing. The table's lock, held
+// since `root` was found, keeps it from being truncated or rewritten, so the block exists.
+bool StateRefetchAtRoot(const Catalog *catalog, const char *system, const char *name,
+                        ItemPointerData root, InstanceRow *row) {
+  // NoLock: the StateFetch that found `root` took RowExclusiveLock in this (sub)transaction,
+  // which holds it until it ends; asking again went through the lock table (600 instructions
+  // inside a hot actor's lock).
+  Relation rel = table_open(catalog->instances_relid, NoLock);
+  Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&root));
+  // As an index fetch does: pruning keeps room on the page for the HOT update that follows.
+  heap_page_prune_opt(rel, buffer);
+  LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  HeapTupleData version;
+  ItemPointerData tid = root;  // moved to the visible member, if any
+  bool all_dead = false;
+  const bool visible =
+      heap_hot_search_buffer(&tid, rel, buffer, GetLatestSnapshot(), &version, &all_dead, true);
+  HeapTuple copy = visible ? heap_copytuple(&version) : nullptr;
+  UnlockReleaseBuffer(buffer);
+  const bool found =
+      copy != nullptr && FillRow(RelationGetDescr(rel), copy, root, system, name, row);
+  table_close(rel, NoLock);
+  return found;
+}
+
 // Loops until the row's latest version has no updater in progress (or answers kBusy).
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
-                                bool wait, InstanceRow *row) {
+                                bool wait, InstanceRow *row, const ItemPointerData *root_hint) {
   for (;;) {
-    if (!StateFetch(catalog, system, name, row)) return FetchOutcome::kMissing;
+    const bool from_hint =
+        root_hint != nullptr && StateRefetchAtRoot(catalog, system, name, *root_hint, row);
+    root_hint = nullptr;  // a second round (after waiting for an updater) asks the index
+    if (!from_hint && !StateFetch(catalog, system, name, row)) return FetchOutcome::kMissing;
     HeapTupleHeader header = row->tuple->t_data;
     const uint16 infomask = header->t_infomask;
     if ((infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(infomask))

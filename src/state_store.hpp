@@ -28,6 +28,7 @@ struct InstanceRow {
   int64 snapshot_revision;       // the newest snapshotted revision (0: none)
   TimestampTz snapshot_at;  // when `revision` was snapshotted, if snapshot_revision == revision
   HeapTuple tuple;          // the row as fetched, the base of the update
+  ItemPointerData root;     // the index entry's heap pointer: the root of the row's HOT chain
 };
 
 // last_activity and state_updated_at lag the truth by less than this much: a write leaves them
@@ -45,9 +46,22 @@ enum class FetchOutcome { kMissing, kFound, kBusy };
 // Reads an instance for a writer that holds the actor's advisory lock: when the row's latest
 // version was updated by another transaction still in progress (a writer that let the
 // advisory lock go early, actor_lock.hpp), waits for it to end and reads again, or, without
-// wait, answers kBusy at once.
+// wait, answers kBusy at once. With `root_hint` (the `root` of a StateFetch made by this
+// subtransaction before it waited for the lock) the first read follows that HOT chain instead of
+// descending the index, and falls back to the index when the chain has no visible version of
+// the instance (StateRefetchAtRoot).
 FetchOutcome StateFetchForWrite(const Catalog *catalog, const char *system, const char *name,
-                                bool wait, InstanceRow *row);
+                                bool wait, InstanceRow *row,
+                                const ItemPointerData *root_hint = nullptr);
+
+// Reads the instance from the HOT chain at `root` with the latest snapshot, without the index:
+// true when the chain's visible version is the row of (system, name). False when it has none
+// (a non-HOT update moved the row, the row was deleted, or VACUUM freed and reused the line
+// pointer); the index then has the answer. `root` must come from a StateFetch of the current
+// subtransaction (or of one that committed into it): its lock on spawn._instances, held since,
+// keeps the table from being truncated or rewritten, and is the lock this read relies on.
+bool StateRefetchAtRoot(const Catalog *catalog, const char *system, const char *name,
+                        ItemPointerData root, InstanceRow *row);
 
 // True when the fetched row version was written by this transaction: then no other writer can
 // change the actor until this transaction ends, whoever holds its advisory lock.
